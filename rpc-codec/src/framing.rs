@@ -1,0 +1,222 @@
+use bytes::{Buf, BufMut, BytesMut};
+use tokio_util::codec::{Decoder, Encoder};
+
+use crate::{CodecError, Frame, FrameHeader, Metadata, MetadataError, HEADER_LEN};
+
+/// Frames larger than this (header included) are refused unless configured otherwise: 8 MiB.
+pub const DEFAULT_MAX_FRAME_SIZE: usize = 8 * 1024 * 1024;
+
+/// What the decoder yields: a frame, or a frame it had to refuse without losing the stream.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Inbound {
+    Frame(Frame),
+    /// The framing is intact but this frame cannot be used; `header` says whom to answer.
+    Rejected { header: FrameHeader, reason: RejectReason },
+}
+
+/// Why a frame was refused while the stream stays usable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RejectReason {
+    /// Header plus payload exceed the maximum frame size. Its payload is skipped as it arrives,
+    /// never buffered.
+    TooLarge { size: u64, max: usize },
+    /// The metadata section is malformed.
+    BadMetadata(MetadataError),
+}
+
+impl std::fmt::Display for RejectReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RejectReason::TooLarge { size, max } => {
+                write!(f, "frame of {size} bytes exceeds the maximum frame size of {max} bytes")
+            }
+            RejectReason::BadMetadata(e) => write!(f, "malformed metadata: {e}"),
+        }
+    }
+}
+
+/// The length-prefixed framing as a tokio-util [`Decoder`] / [`Encoder`] pair.
+///
+/// Decoding never reserves more than the maximum frame size: an oversized frame is reported as
+/// [`Inbound::Rejected`] from its header alone and its payload is then discarded as it streams
+/// in, so the connection survives it. A wrong magic or version is a [`CodecError`]: the stream
+/// cannot be resynchronised and must be closed.
+#[derive(Debug, Clone)]
+pub struct FrameCodec {
+    max_frame_size: usize,
+    /// Payload bytes of a refused frame still to skip.
+    discarding: u64,
+}
+
+impl Default for FrameCodec {
+    fn default() -> Self {
+        FrameCodec::new(DEFAULT_MAX_FRAME_SIZE)
+    }
+}
+
+impl FrameCodec {
+    /// A codec refusing frames over `max_frame_size` bytes (header included).
+    pub fn new(max_frame_size: usize) -> Self {
+        FrameCodec { max_frame_size: max_frame_size.max(HEADER_LEN), discarding: 0 }
+    }
+
+    pub fn max_frame_size(&self) -> usize {
+        self.max_frame_size
+    }
+
+    /// Size on the wire of `frame` (header included), or the reason it cannot be sent.
+    pub fn encoded_len(&self, frame: &Frame) -> Result<usize, CodecError> {
+        frame.metadata.validate()?;
+        let size = (HEADER_LEN + frame.metadata.encoded_len()) as u64 + frame.body.len() as u64;
+        if size > self.max_frame_size as u64 {
+            return Err(CodecError::FrameTooLarge { size, max: self.max_frame_size });
+        }
+        Ok(size as usize)
+    }
+}
+
+impl Decoder for FrameCodec {
+    type Item = Inbound;
+    type Error = CodecError;
+
+    fn decode(&mut self, src: &mut BytesMut) -> Result<Option<Inbound>, CodecError> {
+        if self.discarding > 0 {
+            let skip = self.discarding.min(src.len() as u64);
+            src.advance(skip as usize);
+            self.discarding -= skip;
+            if self.discarding > 0 {
+                return Ok(None);
+            }
+        }
+        if src.len() < HEADER_LEN {
+            return Ok(None);
+        }
+        let header = FrameHeader::parse(&src[..HEADER_LEN])?;
+        let size = HEADER_LEN as u64 + header.payload_len();
+        if size > self.max_frame_size as u64 {
+            src.advance(HEADER_LEN);
+            self.discarding = header.payload_len();
+            let reason = RejectReason::TooLarge { size, max: self.max_frame_size };
+            return Ok(Some(Inbound::Rejected { header, reason }));
+        }
+        // Bounded by the check above.
+        let size = size as usize;
+        if src.len() < size {
+            src.reserve(size - src.len());
+            return Ok(None);
+        }
+        let mut payload = src.split_to(size).freeze();
+        payload.advance(HEADER_LEN);
+        let body = payload.split_off(header.metadata_len as usize);
+        match Metadata::parse(payload) {
+            Ok(metadata) => Ok(Some(Inbound::Frame(Frame {
+                flags: header.flags,
+                serialization: header.serialization,
+                status: header.status,
+                request_id: header.request_id,
+                metadata,
+                body,
+            }))),
+            Err(e) => Ok(Some(Inbound::Rejected { header, reason: RejectReason::BadMetadata(e) })),
+        }
+    }
+}
+
+impl Encoder<Frame> for FrameCodec {
+    type Error = CodecError;
+
+    fn encode(&mut self, frame: Frame, dst: &mut BytesMut) -> Result<(), CodecError> {
+        let size = self.encoded_len(&frame)?;
+        let header = FrameHeader {
+            flags: frame.flags,
+            serialization: frame.serialization,
+            status: frame.status,
+            request_id: frame.request_id,
+            metadata_len: frame.metadata.encoded_len() as u32,
+            body_len: frame.body.len() as u32,
+        };
+        dst.reserve(size);
+        header.write(dst);
+        frame.metadata.write(dst);
+        dst.put_slice(&frame.body);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use bytes::Bytes;
+
+    use super::*;
+    use crate::{EventKind, Flags};
+
+    fn encode(frame: Frame) -> BytesMut {
+        let mut buf = BytesMut::new();
+        FrameCodec::default().encode(frame, &mut buf).unwrap();
+        buf
+    }
+
+    #[test]
+    fn decodes_byte_by_byte() {
+        let frame = Frame::request(42, Metadata::call("svc", "m"), Bytes::from_static(b"body"));
+        let wire = encode(frame.clone());
+        let mut codec = FrameCodec::default();
+        let mut buf = BytesMut::new();
+        for (i, byte) in wire.iter().enumerate() {
+            buf.put_u8(*byte);
+            let decoded = codec.decode(&mut buf).unwrap();
+            if i + 1 < wire.len() {
+                assert!(decoded.is_none(), "frame complete too early at byte {i}");
+            } else {
+                assert_eq!(decoded, Some(Inbound::Frame(frame.clone())));
+            }
+        }
+    }
+
+    #[test]
+    fn oversized_frame_is_rejected_and_skipped_then_next_frame_decodes() {
+        let big = Frame::request(1, Metadata::call("svc", "m"), Bytes::from(vec![7u8; 1000]));
+        let small = Frame::event(2, EventKind::Heartbeat, true);
+        let mut wire = encode(big);
+        wire.extend_from_slice(&encode(small.clone()));
+        let mut codec = FrameCodec::new(512);
+        let mut buf = BytesMut::new();
+        let mut seen = Vec::new();
+        // Feed in 100-byte chunks: the big body must be skipped without being buffered.
+        for chunk in wire.chunks(100) {
+            buf.extend_from_slice(chunk);
+            while let Some(item) = codec.decode(&mut buf).unwrap() {
+                seen.push(item);
+            }
+            assert!(buf.len() <= 512, "buffered {} bytes", buf.len());
+        }
+        assert_eq!(seen.len(), 2);
+        match &seen[0] {
+            Inbound::Rejected { header, reason: RejectReason::TooLarge { max: 512, .. } } => {
+                assert_eq!(header.request_id, 1);
+                assert!(header.flags.contains(Flags::REQUEST));
+            }
+            other => panic!("expected a rejection, got {other:?}"),
+        }
+        assert_eq!(seen[1], Inbound::Frame(small));
+    }
+
+    #[test]
+    fn bad_magic_and_version_are_fatal() {
+        let mut wire = encode(Frame::event(1, EventKind::Heartbeat, true));
+        wire[0] = b'G';
+        assert!(matches!(FrameCodec::default().decode(&mut wire), Err(CodecError::BadMagic { .. })));
+        let mut wire = encode(Frame::event(1, EventKind::Heartbeat, true));
+        wire[2] = 9;
+        assert!(matches!(FrameCodec::default().decode(&mut wire), Err(CodecError::UnsupportedVersion { found: 9 })));
+    }
+
+    #[test]
+    fn encoding_an_oversized_frame_fails_before_writing() {
+        let frame = Frame::request(1, Metadata::default(), Bytes::from(vec![0u8; 600]));
+        let mut buf = BytesMut::new();
+        let err = FrameCodec::new(512).encode(frame, &mut buf).unwrap_err();
+        assert!(matches!(err, CodecError::FrameTooLarge { size: 624, max: 512 }));
+        assert!(buf.is_empty());
+    }
+}

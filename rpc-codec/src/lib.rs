@@ -1,0 +1,35 @@
+//! The wire format of `rpc`: a fixed frame header, length-prefixed framing, the metadata
+//! section and the serializations that turn arguments into bodies.
+//!
+//! This crate owns bytes only — no sockets. Every decoder here is total: malformed input
+//! yields an error value, never a panic, and no length field can make it allocate more than
+//! the configured maximum frame size. The byte layout is specified in `docs/PROTOCOL.md`.
+//!
+//! ```
+//! use bytes::{Bytes, BytesMut};
+//! use rpc_codec::{Flags, Frame, FrameCodec, Inbound, Metadata};
+//! use tokio_util::codec::{Decoder, Encoder};
+//!
+//! let mut codec = FrameCodec::default();
+//! let frame = Frame::request(7, Metadata::call("demo.Greeter", "hello"), Bytes::from_static(b"hi"));
+//! let mut wire = BytesMut::new();
+//! codec.encode(frame.clone(), &mut wire).unwrap();
+//! match codec.decode(&mut wire).unwrap() {
+//!     Some(Inbound::Frame(decoded)) => assert_eq!(decoded, frame),
+//!     other => panic!("unexpected {other:?}"),
+//! }
+//! ```
+
+mod error;
+mod frame;
+mod framing;
+mod header;
+mod metadata;
+pub mod serialization;
+
+pub use error::{CodecError, MetadataError, SerializationError};
+pub use frame::{EventKind, Frame};
+pub use framing::{FrameCodec, Inbound, RejectReason, DEFAULT_MAX_FRAME_SIZE};
+pub use header::{Flags, FrameHeader, HEADER_LEN, MAGIC, VERSION};
+pub use metadata::{Attachments, Metadata};
+pub use serialization::{Format, Json, MsgPack, Protobuf, Serialization, SerializationId};

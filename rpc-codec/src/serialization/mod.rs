@@ -1,0 +1,129 @@
+//! Serializations: how a value becomes a body. Chosen per call by a one-byte id in the header.
+//!
+//! [`Serialization<T>`] says a format can carry values of type `T`: msgpack and JSON carry
+//! every serde type, protobuf every `prost::Message` (including the well-known wrappers prost
+//! implements for `String`, integers, `bool`, `Vec<u8>` and `()`).
+//!
+//! ```
+//! use bytes::BytesMut;
+//! use rpc_codec::{Json, MsgPack, Serialization};
+//!
+//! let mut body = BytesMut::new();
+//! <MsgPack as Serialization<(String, u32)>>::serialize(&("ada".to_string(), 36), &mut body).unwrap();
+//! let back: (String, u32) = MsgPack::deserialize(&body).unwrap();
+//! assert_eq!(back, ("ada".to_string(), 36));
+//!
+//! let mut json = BytesMut::new();
+//! Json::serialize(&vec![1, 2, 3], &mut json).unwrap();
+//! assert_eq!(&json[..], b"[1,2,3]");
+//! ```
+
+mod json;
+mod msgpack;
+#[doc(hidden)]
+pub mod probe;
+mod protobuf;
+
+use bytes::BytesMut;
+
+pub use json::Json;
+pub use msgpack::MsgPack;
+pub use protobuf::Protobuf;
+
+use crate::SerializationError;
+
+/// The serialization id carried in every frame header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[repr(u8)]
+pub enum SerializationId {
+    /// MessagePack via rmp-serde, structs as maps (field names kept): the default.
+    #[default]
+    MsgPack = 1,
+    /// JSON via serde_json.
+    Json = 2,
+    /// Protocol Buffers via prost.
+    Protobuf = 3,
+}
+
+impl SerializationId {
+    pub const fn name(self) -> &'static str {
+        match self {
+            SerializationId::MsgPack => "msgpack",
+            SerializationId::Json => "json",
+            SerializationId::Protobuf => "protobuf",
+        }
+    }
+}
+
+impl TryFrom<u8> for SerializationId {
+    type Error = SerializationError;
+    fn try_from(id: u8) -> Result<Self, SerializationError> {
+        match id {
+            1 => Ok(SerializationId::MsgPack),
+            2 => Ok(SerializationId::Json),
+            3 => Ok(SerializationId::Protobuf),
+            other => Err(SerializationError::UnknownId(other)),
+        }
+    }
+}
+
+impl std::fmt::Display for SerializationId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A wire format, independent of the types it carries.
+pub trait Format {
+    const ID: SerializationId;
+}
+
+/// A format that can carry values of type `T`.
+pub trait Serialization<T>: Format {
+    /// Appends the encoding of `value` to `dst`.
+    fn serialize(value: &T, dst: &mut BytesMut) -> Result<(), SerializationError>;
+    /// Decodes a whole body. Total: bad bytes give an error, never a panic.
+    fn deserialize(src: &[u8]) -> Result<T, SerializationError>;
+}
+
+fn encode_error(format: SerializationId, type_name: &'static str, reason: impl ToString) -> SerializationError {
+    SerializationError::Encode { format: format.name(), type_name, reason: reason.to_string() }
+}
+
+fn decode_error(format: SerializationId, type_name: &'static str, reason: impl ToString) -> SerializationError {
+    SerializationError::Decode { format: format.name(), type_name, reason: reason.to_string() }
+}
+
+/// Serializes `$value: &$ty` into `$dst: &mut BytesMut` with the format named by the runtime
+/// id `$id`, using whichever of serde or prost `$ty` implements. `$ty` must be a concrete type
+/// (the dispatch is resolved where the macro expands); generated code calls this.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __serialize {
+    ($id:expr, $ty:ty, $value:expr, $dst:expr) => {{
+        #[allow(unused_imports)]
+        use $crate::serialization::probe::{Supported as _, Unsupported as _};
+        use $crate::serialization::probe::Probe;
+        match $id {
+            $crate::SerializationId::MsgPack => (&Probe::<$crate::MsgPack, $ty>::new()).serialize($value, $dst),
+            $crate::SerializationId::Json => (&Probe::<$crate::Json, $ty>::new()).serialize($value, $dst),
+            $crate::SerializationId::Protobuf => (&Probe::<$crate::Protobuf, $ty>::new()).serialize($value, $dst),
+        }
+    }};
+}
+
+/// Deserializes a `$ty` from `$src: &[u8]` with the format named by the runtime id `$id`.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __deserialize {
+    ($id:expr, $ty:ty, $src:expr) => {{
+        #[allow(unused_imports)]
+        use $crate::serialization::probe::{Supported as _, Unsupported as _};
+        use $crate::serialization::probe::Probe;
+        match $id {
+            $crate::SerializationId::MsgPack => (&Probe::<$crate::MsgPack, $ty>::new()).deserialize($src),
+            $crate::SerializationId::Json => (&Probe::<$crate::Json, $ty>::new()).deserialize($src),
+            $crate::SerializationId::Protobuf => (&Probe::<$crate::Protobuf, $ty>::new()).deserialize($src),
+        }
+    }};
+}
