@@ -1,1 +1,21 @@
+//! The runtime of `rpc`: statuses, request envelopes, the multiplexed TCP transport, the
+//! server and the client channel. Users normally depend on the `rpc` facade crate instead.
 
+mod call_options;
+mod client;
+mod descriptor;
+mod request;
+mod response;
+pub mod server;
+mod status;
+pub mod transport;
+
+pub use call_options::CallOptions;
+pub use client::{Channel, ChannelBuilder};
+pub use descriptor::{MethodDescriptor, ServiceDescriptor};
+pub use request::Request;
+pub use response::Response;
+pub use rpc_codec::{Attachments, SerializationId};
+pub use server::router::BoxFuture;
+pub use server::{BoundServer, Router, RpcService, Server, ServerBuilder, ServerConfig};
+pub use status::{Code, Status};

@@ -1,0 +1,37 @@
+/// What `#[rpc::service]` knows of a service: its name, version and methods.
+///
+/// ```
+/// use rpc_core::{MethodDescriptor, ServiceDescriptor};
+/// static GREETER: ServiceDescriptor = ServiceDescriptor {
+///     name: "demo.Greeter",
+///     version: "1.0.0",
+///     methods: &[MethodDescriptor { name: "hello", idempotent: true, oneway: false }],
+/// };
+/// assert!(GREETER.method("hello").unwrap().idempotent);
+/// assert!(GREETER.method("bye").is_none());
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ServiceDescriptor {
+    /// The name on the wire, e.g. `demo.Greeter`.
+    pub name: &'static str,
+    /// The version providers register and consumers ask for; empty when unversioned.
+    pub version: &'static str,
+    pub methods: &'static [MethodDescriptor],
+}
+
+/// One method of a service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MethodDescriptor {
+    /// The name on the wire.
+    pub name: &'static str,
+    /// Safe to run more than once: the cluster client may retry it on another provider.
+    pub idempotent: bool,
+    /// The caller expects no reply.
+    pub oneway: bool,
+}
+
+impl ServiceDescriptor {
+    pub fn method(&self, name: &str) -> Option<&MethodDescriptor> {
+        self.methods.iter().find(|m| m.name == name)
+    }
+}

@@ -1,0 +1,77 @@
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use bytestring::ByteString;
+use rpc_codec::{Attachments, Metadata, SerializationId};
+
+/// A call on its way to a provider: where it goes, its deadline, and the serialized arguments.
+///
+/// ```
+/// use std::time::Duration;
+/// use rpc_core::Request;
+/// let request = Request::new("demo.Greeter", "hello", bytes::Bytes::new()).with_timeout(Duration::from_secs(1));
+/// assert_eq!(request.method(), "hello");
+/// assert!(request.deadline().is_some());
+/// ```
+#[derive(Debug, Clone)]
+pub struct Request {
+    /// Service, method, version, group and attachments. `metadata.timeout` is filled from the
+    /// deadline when the request is written, so it is ignored here.
+    pub metadata: Metadata,
+    pub serialization: SerializationId,
+    pub oneway: bool,
+    pub body: Bytes,
+    deadline: Option<Instant>,
+}
+
+impl Request {
+    pub fn new(service: impl Into<ByteString>, method: impl Into<ByteString>, body: Bytes) -> Request {
+        Request {
+            metadata: Metadata::call(service, method),
+            serialization: SerializationId::default(),
+            oneway: false,
+            body,
+            deadline: None,
+        }
+    }
+
+    pub fn service(&self) -> &str {
+        &self.metadata.service
+    }
+    pub fn method(&self) -> &str {
+        &self.metadata.method
+    }
+    pub fn version(&self) -> &str {
+        &self.metadata.version
+    }
+    pub fn group(&self) -> &str {
+        &self.metadata.group
+    }
+    pub fn attachments(&self) -> &Attachments {
+        &self.metadata.attachments
+    }
+    pub fn attachments_mut(&mut self) -> &mut Attachments {
+        &mut self.metadata.attachments
+    }
+
+    /// The instant after which nobody waits for the reply.
+    pub fn deadline(&self) -> Option<Instant> {
+        self.deadline
+    }
+
+    pub fn set_deadline(&mut self, deadline: Option<Instant>) {
+        self.deadline = deadline;
+    }
+
+    /// Sets the deadline to `timeout` from now, keeping an earlier one.
+    pub fn with_timeout(mut self, timeout: Duration) -> Request {
+        let deadline = Instant::now() + timeout;
+        self.deadline = Some(self.deadline.map_or(deadline, |d| d.min(deadline)));
+        self
+    }
+
+    /// Time left until the deadline (zero once passed), or `None` without a deadline.
+    pub fn remaining(&self) -> Option<Duration> {
+        self.deadline.map(|d| d.saturating_duration_since(Instant::now()))
+    }
+}

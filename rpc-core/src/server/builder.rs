@@ -1,0 +1,183 @@
+use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::{TcpListener, ToSocketAddrs};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tower::layer::util::{Identity, Stack};
+use tower::{BoxError, Layer, Service};
+use tracing::Instrument;
+
+use super::connection::{serve_connection, Lifecycle};
+use super::{Router, RpcService, ServerConfig};
+use crate::{Request, Response};
+
+/// Entry point of the provider side.
+///
+/// ```no_run
+/// # async fn run(greeter: impl rpc_core::RpcService) -> std::io::Result<()> {
+/// use std::time::Duration;
+/// rpc_core::Server::builder()
+///     .layer(tower::timeout::TimeoutLayer::new(Duration::from_secs(5)))
+///     .add_service(greeter)
+///     .serve("127.0.0.1:0")
+///     .await
+/// # }
+/// ```
+pub struct Server;
+
+impl Server {
+    pub fn builder() -> ServerBuilder<Identity> {
+        ServerBuilder { router: Router::default(), layer: Identity::new(), config: ServerConfig::default() }
+    }
+}
+
+/// Collects services, layers and settings; then [`bind`](ServerBuilder::bind) or
+/// [`serve`](ServerBuilder::serve).
+pub struct ServerBuilder<L> {
+    router: Router,
+    layer: L,
+    config: ServerConfig,
+}
+
+impl<L> ServerBuilder<L> {
+    /// Hosts a service (usually a generated `XServer`), in no group.
+    pub fn add_service(mut self, service: impl RpcService) -> Self {
+        self.router.add_service("", service);
+        self
+    }
+
+    /// Hosts a service in `group` (Dubbo's group: one name, separate deployments).
+    pub fn add_service_in_group(mut self, group: impl Into<String>, service: impl RpcService) -> Self {
+        self.router.add_service(group, service);
+        self
+    }
+
+    /// Wraps the router in a tower layer. Layers added later wrap earlier ones, so the last
+    /// added sees a request first. Errors of a layer become statuses (see
+    /// [`Status::from_box_error`](crate::Status::from_box_error)).
+    pub fn layer<N>(self, layer: N) -> ServerBuilder<Stack<L, N>> {
+        ServerBuilder { router: self.router, layer: Stack::new(self.layer, layer), config: self.config }
+    }
+
+    pub fn max_frame_size(mut self, bytes: usize) -> Self {
+        self.config.max_frame_size = bytes;
+        self
+    }
+
+    pub fn idle_timeout(mut self, idle: Duration) -> Self {
+        self.config.idle_timeout = idle;
+        self
+    }
+
+    pub fn shutdown_grace(mut self, grace: Duration) -> Self {
+        self.config.shutdown_grace = grace;
+        self
+    }
+
+    pub fn config(mut self, config: ServerConfig) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// Listens on `addr` (port 0 picks a free port); serving starts with
+    /// [`BoundServer::serve`] or [`BoundServer::serve_with_shutdown`].
+    pub async fn bind(self, addr: impl ToSocketAddrs) -> io::Result<BoundServer<L>> {
+        let listener = TcpListener::bind(addr).await?;
+        Ok(BoundServer { listener, builder: self })
+    }
+
+    /// Binds `addr` and serves until the process ends.
+    pub async fn serve(self, addr: impl ToSocketAddrs) -> io::Result<()>
+    where
+        L: Layer<Router>,
+        L::Service: Service<Request, Response = Response> + Clone + Send + 'static,
+        <L::Service as Service<Request>>::Error: Into<BoxError>,
+        <L::Service as Service<Request>>::Future: Send,
+    {
+        self.bind(addr).await?.serve().await
+    }
+
+    /// Binds `addr` and serves until `signal` completes, then shuts down gracefully.
+    pub async fn serve_with_shutdown(self, addr: impl ToSocketAddrs, signal: impl Future<Output = ()>) -> io::Result<()>
+    where
+        L: Layer<Router>,
+        L::Service: Service<Request, Response = Response> + Clone + Send + 'static,
+        <L::Service as Service<Request>>::Error: Into<BoxError>,
+        <L::Service as Service<Request>>::Future: Send,
+    {
+        self.bind(addr).await?.serve_with_shutdown(signal).await
+    }
+}
+
+/// A server whose listener is bound; its address is known before it serves.
+pub struct BoundServer<L> {
+    listener: TcpListener,
+    builder: ServerBuilder<L>,
+}
+
+impl<L> BoundServer<L>
+where
+    L: Layer<Router>,
+    L::Service: Service<Request, Response = Response> + Clone + Send + 'static,
+    <L::Service as Service<Request>>::Error: Into<BoxError>,
+    <L::Service as Service<Request>>::Future: Send,
+{
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    pub async fn serve(self) -> io::Result<()> {
+        self.serve_with_shutdown(std::future::pending()).await
+    }
+
+    /// Serves until `signal` completes, then: stops accepting, tells every connection to go
+    /// away (clients stop sending; requests already on the wire are answered `Unavailable`
+    /// without running), lets in-flight calls finish within the grace period, and closes.
+    pub async fn serve_with_shutdown(self, signal: impl Future<Output = ()>) -> io::Result<()> {
+        let BoundServer { listener, builder } = self;
+        let local = listener.local_addr()?;
+        let service = builder.layer.layer(builder.router);
+        let config = Arc::new(builder.config);
+        let lifecycle = Lifecycle { shutdown: CancellationToken::new(), force: CancellationToken::new() };
+        let connections = TaskTracker::new();
+        tracing::info!(%local, "serving");
+
+        tokio::pin!(signal);
+        loop {
+            tokio::select! {
+                biased;
+                () = &mut signal => break,
+                accepted = listener.accept() => match accepted {
+                    Ok((stream, peer)) => {
+                        if let Err(e) = stream.set_nodelay(true) {
+                            tracing::debug!(%peer, error = %e, "could not set TCP_NODELAY");
+                        }
+                        let span = tracing::debug_span!("rpc.server.connection", %peer);
+                        let task = serve_connection(stream, service.clone(), config.clone(), lifecycle.clone());
+                        connections.spawn(task.instrument(span));
+                    }
+                    Err(e) => {
+                        // Out of file descriptors and the like: back off instead of spinning.
+                        tracing::warn!(error = %e, "accept failed");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                    }
+                },
+            }
+        }
+        drop(listener);
+        tracing::info!(%local, connections = connections.len(), grace = ?config.shutdown_grace, "shutting down");
+        lifecycle.shutdown.cancel();
+        connections.close();
+        if tokio::time::timeout(config.shutdown_grace, connections.wait()).await.is_err() {
+            tracing::warn!(%local, remaining = connections.len(), "grace period over; closing remaining connections");
+            lifecycle.force.cancel();
+            connections.wait().await;
+        }
+        tracing::info!(%local, "stopped");
+        Ok(())
+    }
+}

@@ -1,0 +1,105 @@
+use std::sync::Arc;
+
+use futures_util::StreamExt;
+use rpc_codec::{EventKind, Frame, FrameCodec, Inbound, RejectReason};
+use tokio::net::TcpStream;
+use tokio::sync::mpsc;
+use tokio_util::codec::FramedRead;
+use tokio_util::sync::CancellationToken;
+use tower::{BoxError, Service};
+use tracing::Instrument;
+
+use super::dispatch::{dispatch, reply_frame};
+use super::ServerConfig;
+use crate::transport::write_loop;
+use crate::{Request, Response, Status};
+
+/// Signals a connection task watches.
+#[derive(Clone)]
+pub(crate) struct Lifecycle {
+    /// Graceful: announce go-away, answer late requests with `Unavailable`, finish in-flight calls.
+    pub(crate) shutdown: CancellationToken,
+    /// The grace period ran out: drop the connection now.
+    pub(crate) force: CancellationToken,
+}
+
+/// Serves one accepted connection until the peer closes it, it idles out, a protocol error
+/// makes it unreadable, or the server shuts down.
+pub(crate) async fn serve_connection<S>(stream: TcpStream, service: S, config: Arc<ServerConfig>, lifecycle: Lifecycle)
+where
+    S: Service<Request, Response = Response> + Clone + Send + 'static,
+    S::Error: Into<BoxError>,
+    S::Future: Send,
+{
+    let codec = FrameCodec::new(config.max_frame_size);
+    let (read, write) = stream.into_split();
+    let (replies, outbound) = mpsc::channel(config.write_queue.max(1));
+    let writer = tokio::spawn(
+        write_loop(write, codec.clone(), outbound, None, CancellationToken::new()).in_current_span(),
+    );
+    let mut frames = FramedRead::new(read, codec.clone());
+    let mut going_away = false;
+    loop {
+        let next = tokio::select! {
+            biased;
+            _ = lifecycle.force.cancelled() => {
+                writer.abort();
+                return;
+            }
+            _ = lifecycle.shutdown.cancelled(), if !going_away => {
+                going_away = true;
+                let _ = replies.send(Frame::event(0, EventKind::GoAway, false)).await;
+                continue;
+            }
+            next = tokio::time::timeout(config.idle_timeout, frames.next()) => next,
+        };
+        let frame = match next {
+            Err(_) => {
+                tracing::debug!(idle = ?config.idle_timeout, "closing idle connection");
+                break;
+            }
+            Ok(None) => break,
+            Ok(Some(Err(e))) => {
+                tracing::warn!(error = %e, "closing connection on a protocol error");
+                break;
+            }
+            Ok(Some(Ok(Inbound::Rejected { header, reason }))) => {
+                if header.flags.is_request() && !header.flags.is_oneway() && !header.flags.is_event() {
+                    let status = match reason {
+                        RejectReason::TooLarge { .. } => Status::resource_exhausted(format!("request not run: {reason}")),
+                        RejectReason::BadMetadata(_) => Status::invalid_argument(format!("request not run: {reason}")),
+                    };
+                    let reply = reply_frame(header.request_id, header.serialization, Err(status), &codec);
+                    let _ = replies.send(reply).await;
+                }
+                continue;
+            }
+            Ok(Some(Ok(Inbound::Frame(frame)))) => frame,
+        };
+        if let Some(kind) = frame.event_kind() {
+            if kind == EventKind::Heartbeat && frame.flags.is_request() {
+                let _ = replies.send(Frame::event(frame.request_id, EventKind::Heartbeat, false)).await;
+            }
+            continue;
+        }
+        if !frame.flags.is_request() {
+            tracing::debug!(request_id = frame.request_id, "ignoring a response frame sent to a server");
+            continue;
+        }
+        if going_away {
+            if !frame.flags.is_oneway() {
+                let status = Status::unavailable("provider is shutting down; request not run");
+                let _ = replies.send(reply_frame(frame.request_id, frame.serialization, Err(status), &codec)).await;
+            }
+            continue;
+        }
+        tokio::spawn(dispatch(service.clone(), frame, replies.clone(), codec.clone()));
+    }
+    // Replies of calls still running hold senders; the writer ends after the last is written.
+    drop(replies);
+    let mut writer = writer;
+    tokio::select! {
+        _ = lifecycle.force.cancelled() => writer.abort(),
+        _ = &mut writer => {}
+    }
+}

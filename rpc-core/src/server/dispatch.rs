@@ -1,0 +1,119 @@
+use std::any::Any;
+use std::panic::AssertUnwindSafe;
+use std::time::Instant;
+
+use bytes::Bytes;
+use futures_util::FutureExt;
+use rpc_codec::{Frame, FrameCodec, SerializationId};
+use tokio::sync::mpsc;
+use tower::{BoxError, Service, ServiceExt};
+use tracing::Instrument;
+
+use crate::{Code, Request, Response, Status};
+
+/// Runs one request through the server's service stack and queues its reply.
+///
+/// Refuses to start a call whose deadline has already passed, cancels one that outlives its
+/// deadline, and turns a panicking handler into `Internal` — the connection and the server
+/// keep serving either way.
+pub(crate) async fn dispatch<S>(service: S, frame: Frame, replies: mpsc::Sender<Frame>, codec: FrameCodec)
+where
+    S: Service<Request, Response = Response> + Send,
+    S::Error: Into<BoxError>,
+    S::Future: Send,
+{
+    let id = frame.request_id;
+    let oneway = frame.flags.is_oneway();
+    let serialization = frame.serialization;
+    let span = tracing::info_span!(
+        "rpc.server.call",
+        service = %frame.metadata.service,
+        method = %frame.metadata.method,
+        request_id = id,
+    );
+    let result = run(service, frame).instrument(span.clone()).await;
+    if let Err(status) = &result {
+        span.in_scope(|| tracing::debug!(code = %status.code(), message = status.message(), "call failed"));
+    }
+    if oneway {
+        return;
+    }
+    // The connection may be gone; then nobody waits for this reply.
+    let _ = replies.send(reply_frame(id, serialization, result, &codec)).await;
+}
+
+async fn run<S>(service: S, frame: Frame) -> Result<Response, Status>
+where
+    S: Service<Request, Response = Response>,
+    S::Error: Into<BoxError>,
+{
+    let serialization = SerializationId::try_from(frame.serialization)
+        .map_err(|e| Status::invalid_argument(format!("request not run: {e}")))?;
+    let deadline = frame.metadata.timeout.map(|remaining| Instant::now() + remaining);
+    if deadline.is_some_and(|d| d <= Instant::now()) {
+        return Err(Status::deadline_exceeded("deadline passed before the call started; not run"));
+    }
+    let mut request = Request::new(frame.metadata.service.clone(), frame.metadata.method.clone(), frame.body);
+    request.metadata = frame.metadata;
+    request.serialization = serialization;
+    request.oneway = frame.flags.is_oneway();
+    request.set_deadline(deadline);
+
+    let call = AssertUnwindSafe(service.oneshot(request)).catch_unwind();
+    let outcome = match deadline {
+        Some(deadline) => tokio::time::timeout_at(deadline.into(), call)
+            .await
+            .map_err(|_| Status::deadline_exceeded("deadline passed while the call ran; it was cancelled"))?,
+        None => call.await,
+    };
+    match outcome {
+        Ok(Ok(response)) => Ok(response),
+        Ok(Err(error)) => Err(Status::from_box_error(error.into())),
+        Err(panic) => {
+            let message = panic_message(panic.as_ref());
+            tracing::error!(panic = %message, "handler panicked");
+            Err(Status::internal(format!("handler panicked: {message}")))
+        }
+    }
+}
+
+fn panic_message(panic: &(dyn Any + Send)) -> String {
+    if let Some(s) = panic.downcast_ref::<&str>() {
+        s.to_string()
+    } else if let Some(s) = panic.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "non-string panic payload".to_string()
+    }
+}
+
+/// The reply frame for `result`. An error carries its message as the body; a result too large
+/// for one frame becomes `ResourceExhausted` instead of an oversized frame.
+pub(crate) fn reply_frame(id: u64, serialization: u8, result: Result<Response, Status>, codec: &FrameCodec) -> Frame {
+    match result {
+        Ok(response) => {
+            let mut frame = Frame::response(id, serialization, Code::Ok as u8, response.body);
+            frame.metadata.attachments = response.attachments;
+            match codec.encoded_len(&frame) {
+                Ok(_) => frame,
+                Err(e) => error_frame(id, serialization, &Status::resource_exhausted(format!("reply not sent: {e}")), codec),
+            }
+        }
+        Err(status) => error_frame(id, serialization, &status, codec),
+    }
+}
+
+fn error_frame(id: u64, serialization: u8, status: &Status, codec: &FrameCodec) -> Frame {
+    // A message longer than a frame holds is cut, on a character boundary.
+    let limit = codec.max_frame_size().saturating_sub(rpc_codec::HEADER_LEN).min(64 * 1024);
+    let mut message = status.message();
+    if message.len() > limit {
+        let mut end = limit;
+        while !message.is_char_boundary(end) {
+            end -= 1;
+        }
+        message = &message[..end];
+    }
+    let code = if status.code() == Code::Ok { Code::Unknown } else { status.code() };
+    Frame::response(id, serialization, code as u8, Bytes::copy_from_slice(message.as_bytes()))
+}

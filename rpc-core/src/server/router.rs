@@ -1,0 +1,104 @@
+use std::collections::HashMap;
+use std::future::{ready, Future};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use crate::{Request, Response, ServiceDescriptor, Status};
+
+/// A future returned by a service: boxed, `Send`, owning what it needs.
+pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
+
+/// A service a server can host: what `#[rpc::service]` generates as `XServer<T>`.
+///
+/// `call` decodes the arguments of `request.method()`, runs the user's method and encodes its
+/// result with the request's serialization. An unknown method answers `Unimplemented`.
+pub trait RpcService: Send + Sync + 'static {
+    fn descriptor(&self) -> &'static ServiceDescriptor;
+    fn call(&self, request: Request) -> BoxFuture<Result<Response, Status>>;
+}
+
+#[derive(Clone)]
+struct Route {
+    version: &'static str,
+    group: String,
+    service: Arc<dyn RpcService>,
+}
+
+/// Routes requests by service name, version and group to the hosted services. It is the
+/// innermost tower service of a server; layers wrap it.
+#[derive(Clone, Default)]
+pub struct Router {
+    routes: Arc<HashMap<&'static str, Vec<Route>>>,
+}
+
+impl Router {
+    /// Hosts `service` under `group` ("" for none). A second service with the same name,
+    /// version and group replaces the first.
+    pub fn add_service(&mut self, group: impl Into<String>, service: impl RpcService) {
+        let descriptor = service.descriptor();
+        let route = Route { version: descriptor.version, group: group.into(), service: Arc::new(service) };
+        let routes = Arc::make_mut(&mut self.routes);
+        let same_name = routes.entry(descriptor.name).or_default();
+        same_name.retain(|r| !(r.version == route.version && r.group == route.group));
+        same_name.push(route);
+    }
+
+    /// The descriptors of every hosted service.
+    pub fn services(&self) -> Vec<&'static ServiceDescriptor> {
+        self.routes.values().flatten().map(|r| r.service.descriptor()).collect()
+    }
+
+    /// The service for `request`: exact version and group; a request without a version takes
+    /// the first service of that name in its group.
+    fn find(&self, request: &Request) -> Result<&Arc<dyn RpcService>, Status> {
+        let candidates = self.routes.get(request.service()).map(Vec::as_slice).unwrap_or_default();
+        candidates
+            .iter()
+            .find(|r| r.group == request.group() && (request.version().is_empty() || r.version == request.version()))
+            .map(|r| &r.service)
+            .ok_or_else(|| self.not_found(request))
+    }
+
+    fn not_found(&self, request: &Request) -> Status {
+        let mut hosted: Vec<String> = self
+            .routes
+            .values()
+            .flatten()
+            .map(|r| format!("{}:{}{}", r.service.descriptor().name, r.version, group_suffix(&r.group)))
+            .collect();
+        hosted.sort();
+        Status::not_found(format!(
+            "no service {}:{}{} on this provider (it hosts: {})",
+            request.service(),
+            request.version(),
+            group_suffix(request.group()),
+            if hosted.is_empty() { "nothing".to_string() } else { hosted.join(", ") }
+        ))
+    }
+}
+
+fn group_suffix(group: &str) -> String {
+    if group.is_empty() {
+        String::new()
+    } else {
+        format!(" (group {group})")
+    }
+}
+
+impl tower::Service<Request> for Router {
+    type Response = Response;
+    type Error = Status;
+    type Future = BoxFuture<Result<Response, Status>>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Status>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: Request) -> Self::Future {
+        match self.find(&request) {
+            Ok(service) => service.call(request),
+            Err(status) => Box::pin(ready(Err(status))),
+        }
+    }
+}

@@ -1,0 +1,201 @@
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures_util::StreamExt;
+use rpc_codec::{Flags, Frame, FrameCodec, Inbound, RejectReason, SerializationId};
+use tokio::net::tcp::OwnedReadHalf;
+use tokio::net::{TcpStream, ToSocketAddrs};
+use tokio::sync::{mpsc, oneshot};
+use tokio_util::codec::FramedRead;
+use tracing::Instrument;
+
+use super::pending::{Pending, SlotGuard};
+use super::{write_loop, ConnectionConfig};
+use crate::{Code, Request, Response, Status};
+
+/// A client's multiplexed connection to one provider. Cheap to clone; all clones share one
+/// socket, and many calls may be in flight at once, answered in any order.
+///
+/// When the last clone is dropped the write half is shut down, and the provider closes the
+/// connection once it has answered what was in flight.
+#[derive(Clone)]
+pub struct Connection {
+    queue: mpsc::Sender<Frame>,
+    pending: Arc<Pending>,
+    next_id: Arc<AtomicU64>,
+    codec: FrameCodec,
+}
+
+impl Connection {
+    /// Connects to the first reachable address of `addr`.
+    pub async fn connect(addr: impl ToSocketAddrs, config: &ConnectionConfig) -> Result<Connection, Status> {
+        let stream = tokio::time::timeout(config.connect_timeout, connect_any(addr))
+            .await
+            .map_err(|_| Status::unavailable(format!("connect timed out after {:?}", config.connect_timeout)))??;
+        let peer = stream.peer_addr().map_or_else(|_| "?".to_string(), |a| a.to_string());
+        stream.set_nodelay(true).map_err(|e| Status::unavailable(format!("set TCP_NODELAY on {peer}: {e}")))?;
+        let (read, write) = stream.into_split();
+        let codec = FrameCodec::new(config.max_frame_size);
+        let pending = Pending::new(peer.clone());
+        let (queue, outbound) = mpsc::channel(config.write_queue.max(1));
+
+        let span = tracing::debug_span!("rpc.connection", peer = %peer);
+        let writer_pending = pending.clone();
+        let writer = write_loop(write, codec.clone(), outbound, config.heartbeat_interval, pending.stop_writer.clone());
+        tokio::spawn(
+            async move {
+                if let Err(e) = writer.await {
+                    writer_pending.close(format!("write failed: {e}"));
+                }
+            }
+            .instrument(span.clone()),
+        );
+        let dead_after = config.heartbeat_interval.map(|interval| interval * 3);
+        tokio::spawn(read_loop(read, codec.clone(), pending.clone(), dead_after).instrument(span));
+        Ok(Connection { queue, pending, next_id: Arc::new(AtomicU64::new(1)), codec })
+    }
+
+    /// The provider's address.
+    pub fn peer(&self) -> &str {
+        &self.pending.peer
+    }
+
+    /// Closed for good (peer gone, protocol error, dead peer). A connection whose provider is
+    /// shutting down is not closed yet but refuses new calls.
+    pub fn is_closed(&self) -> bool {
+        self.pending.is_closed()
+    }
+
+    /// Whether a new call would be sent (neither closed nor told to go away).
+    pub fn is_ready(&self) -> bool {
+        self.pending.refuse_new_calls().is_none()
+    }
+
+    /// Sends `request` and waits for its reply until the request's deadline.
+    pub async fn call(&self, request: Request) -> Result<Response, Status> {
+        if let Some(refusal) = self.pending.refuse_new_calls() {
+            return Err(refusal);
+        }
+        let deadline = request.deadline();
+        if deadline.is_some_and(|d| d <= Instant::now()) {
+            return Err(Status::deadline_exceeded("deadline passed before the call was sent"));
+        }
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let oneway = request.oneway;
+        let frame = self.request_frame(id, request)?;
+        if oneway {
+            return self.enqueue(frame, deadline).await.map(|()| Response::default());
+        }
+
+        let (slot, reply) = oneshot::channel();
+        self.pending.insert(id, slot);
+        let mut guard = SlotGuard { pending: &self.pending, id, armed: true };
+        if self.pending.is_closed() {
+            // Closed between the first check and the insert: the drain may have missed us.
+            return Err(self.pending.closed_status());
+        }
+        self.enqueue(frame, deadline).await?;
+        let reply = match deadline {
+            Some(deadline) => tokio::time::timeout_at(deadline.into(), reply)
+                .await
+                .map_err(|_| Status::deadline_exceeded(format!("no reply from {} before the deadline", self.pending.peer)))?,
+            None => reply.await,
+        };
+        guard.armed = false;
+        let frame = reply.map_err(|_| self.pending.closed_status())??;
+        response_from_frame(frame)
+    }
+
+    fn request_frame(&self, id: u64, request: Request) -> Result<Frame, Status> {
+        let remaining = request.remaining();
+        let mut metadata = request.metadata;
+        metadata.timeout = remaining;
+        let flags = if request.oneway { Flags::REQUEST | Flags::ONEWAY } else { Flags::REQUEST };
+        let frame =
+            Frame { flags, serialization: request.serialization as u8, status: 0, request_id: id, metadata, body: request.body };
+        match self.codec.encoded_len(&frame) {
+            Ok(_) => Ok(frame),
+            Err(e) => Err(Status::resource_exhausted(format!("request not sent: {e}"))),
+        }
+    }
+
+    async fn enqueue(&self, frame: Frame, deadline: Option<Instant>) -> Result<(), Status> {
+        let send = self.queue.send(frame);
+        let sent = match deadline {
+            Some(deadline) => tokio::time::timeout_at(deadline.into(), send)
+                .await
+                .map_err(|_| Status::deadline_exceeded("deadline passed while waiting to send (write queue full)"))?,
+            None => send.await,
+        };
+        sent.map_err(|_| self.pending.closed_status())
+    }
+}
+
+impl std::fmt::Debug for Connection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Connection").field("peer", &self.pending.peer).field("closed", &self.is_closed()).finish()
+    }
+}
+
+async fn connect_any(addr: impl ToSocketAddrs) -> Result<TcpStream, Status> {
+    let addrs = tokio::net::lookup_host(addr).await.map_err(|e| Status::unavailable(format!("resolve address: {e}")))?;
+    let mut last_error = None;
+    for addr in addrs {
+        match TcpStream::connect(addr).await {
+            Ok(stream) => return Ok(stream),
+            Err(e) => last_error = Some(format!("connect to {addr}: {e}")),
+        }
+    }
+    Err(Status::unavailable(last_error.unwrap_or_else(|| "address resolved to nothing".into())))
+}
+
+/// A reply frame as the caller's result: status 0 is success, any other status an error whose
+/// body is the message.
+fn response_from_frame(frame: Frame) -> Result<Response, Status> {
+    if frame.status != Code::Ok as u8 {
+        return Err(Status::new(Code::from_u8(frame.status), String::from_utf8_lossy(&frame.body)));
+    }
+    let serialization = SerializationId::try_from(frame.serialization)
+        .map_err(|e| Status::internal(format!("reply carries an unusable serialization: {e}")))?;
+    Ok(Response { serialization, body: frame.body, attachments: frame.metadata.attachments })
+}
+
+/// Reads replies and events until the stream ends, then fails whatever still waits.
+async fn read_loop(read: OwnedReadHalf, codec: FrameCodec, pending: Arc<Pending>, dead_after: Option<Duration>) {
+    let mut frames = FramedRead::new(read, codec);
+    let reason = loop {
+        let next = match dead_after {
+            Some(limit) => match tokio::time::timeout(limit, frames.next()).await {
+                Ok(next) => next,
+                Err(_) => break format!("no frame for {limit:?} (heartbeats unanswered): peer presumed dead"),
+            },
+            None => frames.next().await,
+        };
+        match next {
+            None => break "closed by the provider".to_string(),
+            Some(Err(e)) => {
+                tracing::warn!(peer = %pending.peer, error = %e, "closing connection on a protocol error");
+                break format!("protocol error: {e}");
+            }
+            Some(Ok(Inbound::Frame(frame))) => {
+                if let Some(kind) = frame.event_kind() {
+                    if kind == rpc_codec::EventKind::GoAway {
+                        pending.go_away();
+                    }
+                } else if !frame.flags.is_request() {
+                    pending.complete(frame.request_id, Ok(frame));
+                }
+            }
+            Some(Ok(Inbound::Rejected { header, reason })) => {
+                let status = match reason {
+                    RejectReason::TooLarge { .. } => Status::resource_exhausted(format!("reply refused: {reason}")),
+                    RejectReason::BadMetadata(_) => Status::internal(format!("reply unreadable: {reason}")),
+                };
+                pending.complete(header.request_id, Err(status));
+            }
+        }
+    };
+    tracing::debug!(peer = %pending.peer, %reason, "connection closed");
+    pending.close(reason);
+}

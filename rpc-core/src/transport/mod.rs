@@ -1,0 +1,14 @@
+//! Multiplexed TCP: one connection carries many calls in flight, matched by request id.
+//!
+//! Only the write loop touches a socket's write half, so a caller that gives up mid-call can
+//! never leave half a frame on the wire: cancellation drops a queued frame or a pending slot,
+//! not bytes.
+
+mod config;
+mod connection;
+mod pending;
+mod write_loop;
+
+pub use config::ConnectionConfig;
+pub use connection::Connection;
+pub(crate) use write_loop::write_loop;
