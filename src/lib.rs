@@ -1,1 +1,109 @@
+//! # rpc — a Dubbo-class RPC framework for Rust
+//!
+//! Define a service as a trait; `#[rpc::service]` generates a typed client, a server
+//! dispatcher and a descriptor. Calls travel over a multiplexed binary protocol with
+//! pluggable serialization (msgpack by default, JSON, protobuf).
+//!
+//! ```
+//! use rpc::Status;
+//!
+//! #[rpc::service(name = "demo.Greeter", version = "1.0.0")]
+//! pub trait Greeter {
+//!     /// Says hello.
+//!     async fn hello(&self, name: String) -> Result<String, Status>;
+//!     #[rpc(idempotent)]
+//!     async fn add(&self, a: i64, b: i64) -> Result<i64, Status>;
+//! }
+//!
+//! struct MyGreeter;
+//!
+//! impl Greeter for MyGreeter {
+//!     async fn hello(&self, name: String) -> Result<String, Status> {
+//!         Ok(format!("Hello, {name}!"))
+//!     }
+//!     async fn add(&self, a: i64, b: i64) -> Result<i64, Status> {
+//!         a.checked_add(b).ok_or_else(|| Status::out_of_range("overflow"))
+//!     }
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let server = rpc::Server::builder().add_service(GreeterServer::new(MyGreeter)).bind("127.0.0.1:0").await?;
+//! let addr = server.local_addr()?;
+//! tokio::spawn(server.serve());
+//!
+//! let client = GreeterClient::connect(addr).await?;
+//! assert_eq!(client.hello("world".into()).await?, "Hello, world!");
+//! assert_eq!(client.add(2, 3).await?, 5);
+//! assert!(GREETER_DESCRIPTOR.method("add").unwrap().idempotent);
+//! # Ok(()) }
+//! ```
+//!
+//! ## The generated items
+//!
+//! For `trait Greeter` the macro emits:
+//! - `trait Greeter: Send + Sync + 'static`, each `async fn` returning a `Send` future —
+//!   implement it with plain `async fn`s;
+//! - `GreeterClient<S = rpc::Channel>`: `connect(addr)`, `new(channel)`, one `async fn` per
+//!   method, and `with_options(CallOptions)` for per-call timeout, serialization, attachments;
+//! - `GreeterServer<T>`: an [`RpcService`] to pass to [`ServerBuilder::add_service`];
+//! - `GREETER_DESCRIPTOR`: a [`ServiceDescriptor`] (name, version, methods, idempotency).
+//!
+//! Method attributes: `#[rpc(idempotent)]` (safe to retry elsewhere), `#[rpc(oneway)]` (no
+//! reply; returns `Result<(), E>`), `#[rpc(name = "Wire")]` (name on the wire). Arguments
+//! and results are any serde types for msgpack/JSON, and `prost::Message`s for protobuf.
+//! Errors are [`Status`] or a type `E: Into<Status> + From<Status>`.
 
+pub use rpc_core::{
+    server, transport, Attachments, BoundServer, BoxFuture, CallOptions, Channel, ChannelBuilder, Code,
+    MethodDescriptor, Request, Response, Router, RpcService, SerializationId, Server, ServerBuilder,
+    ServerConfig, ServiceDescriptor, Status,
+};
+pub use rpc_macros::service;
+
+/// The wire format: frames, framing codec and serializations.
+pub use rpc_codec as codec;
+/// Service registries.
+pub use rpc_registry as registry;
+
+/// The usual imports: `use rpc::prelude::*;`.
+pub mod prelude {
+    pub use crate::{CallOptions, Channel, Code, SerializationId, Server, Status};
+}
+
+/// Support for generated code; not a stable API.
+#[doc(hidden)]
+pub mod __private {
+    pub use bytes::BytesMut;
+    pub use rpc_codec::{__deserialize, __serialize};
+    pub use rpc_core::__private::ToSocketAddrs;
+    pub use rpc_core::__private::{Service, ServiceExt};
+
+    use crate::{ServiceDescriptor, Status};
+    use rpc_codec::SerializationError;
+
+    pub fn args_encode_error(service: &ServiceDescriptor, method: &str, error: SerializationError) -> Status {
+        Status::invalid_argument(format!("arguments of {}/{method} not sent: {error}", service.name))
+    }
+
+    pub fn args_decode_error(service: &ServiceDescriptor, method: &str, error: SerializationError) -> Status {
+        Status::invalid_argument(format!("arguments of {}/{method} do not decode (wrong arity or types?): {error}", service.name))
+    }
+
+    pub fn reply_encode_error(service: &ServiceDescriptor, method: &str, error: SerializationError) -> Status {
+        Status::internal(format!("result of {}/{method} could not be encoded: {error}", service.name))
+    }
+
+    pub fn reply_decode_error(service: &ServiceDescriptor, method: &str, error: SerializationError) -> Status {
+        Status::internal(format!("reply of {}/{method} does not decode: {error}", service.name))
+    }
+
+    pub fn unknown_method(service: &ServiceDescriptor, method: &str) -> Status {
+        let known: Vec<&str> = service.methods.iter().map(|m| m.name).collect();
+        Status::unimplemented(format!(
+            "{} has no method {method:?} (it has: {})",
+            service.name,
+            known.join(", ")
+        ))
+    }
+}

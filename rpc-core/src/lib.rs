@@ -19,3 +19,10 @@ pub use rpc_codec::{Attachments, SerializationId};
 pub use server::router::BoxFuture;
 pub use server::{BoundServer, Router, RpcService, Server, ServerBuilder, ServerConfig};
 pub use status::{Code, Status};
+
+/// Re-exports for the `rpc` facade's generated-code support; not a stable API.
+#[doc(hidden)]
+pub mod __private {
+    pub use tokio::net::ToSocketAddrs;
+    pub use tower::{Service, ServiceExt};
+}

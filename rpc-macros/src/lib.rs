@@ -1,1 +1,19 @@
+//! `#[rpc::service]`: from one trait, a server trait, a typed client, a dispatcher and a
+//! descriptor. Use it through the `rpc` crate; the generated code names only `::rpc::…` paths.
 
+mod expand;
+mod parse;
+
+use proc_macro::TokenStream;
+
+/// Turns a trait of `async fn`s into an RPC service. See the `rpc` crate for the full
+/// description and an example.
+#[proc_macro_attribute]
+pub fn service(args: TokenStream, input: TokenStream) -> TokenStream {
+    let args = proc_macro2::TokenStream::from(args);
+    let item = syn::parse_macro_input!(input as syn::ItemTrait);
+    match parse::Service::from_trait(args, item) {
+        Ok(service) => expand::expand(&service).into(),
+        Err(error) => error.to_compile_error().into(),
+    }
+}

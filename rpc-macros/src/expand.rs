@@ -1,0 +1,241 @@
+//! Emits the code for a parsed [`Service`]: the server trait, its descriptor, `XClient` and
+//! `XServer`. Locals in generated bodies are prefixed `__rpc_` so user argument names cannot
+//! collide with them.
+
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote};
+use syn::{Ident, TraitItem, Type};
+
+use crate::parse::{Method, Service};
+
+pub fn expand(service: &Service) -> TokenStream {
+    let server_trait = server_trait(service);
+    let descriptor = descriptor(service);
+    let client = client(service);
+    let server = server(service);
+    quote! {
+        #server_trait
+        #descriptor
+        #client
+        #server
+    }
+}
+
+fn descriptor_ident(service: &Service) -> Ident {
+    format_ident!("{}_DESCRIPTOR", upper_snake(&service.item.ident.to_string()))
+}
+
+fn upper_snake(camel: &str) -> String {
+    let mut out = String::new();
+    for (i, c) in camel.chars().enumerate() {
+        if c.is_uppercase() && i > 0 {
+            out.push('_');
+        }
+        out.extend(c.to_uppercase());
+    }
+    out
+}
+
+/// The arguments as one value: `()`, the single argument, or a tuple.
+fn args_type(method: &Method) -> TokenStream {
+    match method.args.as_slice() {
+        [(_, ty)] => quote!(#ty),
+        args => {
+            let types = args.iter().map(|(_, ty)| ty);
+            quote!((#(#types,)*))
+        }
+    }
+}
+
+fn args_pattern(method: &Method) -> TokenStream {
+    match method.args.as_slice() {
+        [(name, _)] => quote!(#name),
+        args => {
+            let names = args.iter().map(|(name, _)| name);
+            quote!((#(#names,)*))
+        }
+    }
+}
+
+/// The user's trait with each `async fn` turned into a `Send` future, as providers need.
+fn server_trait(service: &Service) -> TokenStream {
+    let mut item = service.item.clone();
+    item.supertraits.push(syn::parse_quote!(::core::marker::Send));
+    item.supertraits.push(syn::parse_quote!(::core::marker::Sync));
+    item.supertraits.push(syn::parse_quote!('static));
+    for (trait_item, method) in item.items.iter_mut().zip(&service.methods) {
+        let TraitItem::Fn(function) = trait_item else { unreachable!("checked while parsing") };
+        let output = &method.output;
+        function.sig.asyncness = None;
+        function.sig.output = syn::parse_quote!(-> impl ::core::future::Future<Output = #output> + ::core::marker::Send);
+        if let Some(body) = function.default.take() {
+            function.default = Some(syn::parse_quote!({ async move #body }));
+        }
+    }
+    quote!(#item)
+}
+
+fn descriptor(service: &Service) -> TokenStream {
+    let vis = &service.item.vis;
+    let ident = descriptor_ident(service);
+    let (name, version) = (&service.name, &service.version);
+    let doc = format!("What `{}` offers on the wire: name, version and methods.", service.item.ident);
+    let methods = service.methods.iter().map(|m| {
+        let (wire, idempotent, oneway) = (&m.wire_name, m.idempotent, m.oneway);
+        quote!(::rpc::MethodDescriptor { name: #wire, idempotent: #idempotent, oneway: #oneway })
+    });
+    quote! {
+        #[doc = #doc]
+        #vis static #ident: ::rpc::ServiceDescriptor = ::rpc::ServiceDescriptor {
+            name: #name,
+            version: #version,
+            methods: &[#(#methods),*],
+        };
+    }
+}
+
+fn client(service: &Service) -> TokenStream {
+    let vis = &service.item.vis;
+    let trait_ident = &service.item.ident;
+    let client = format_ident!("{}Client", trait_ident);
+    let descriptor = descriptor_ident(service);
+    let doc = format!(
+        "Typed client of `{trait_ident}`: one method per RPC, sent through any `tower::Service<rpc::Request>` (an `rpc::Channel` by default)."
+    );
+    let methods = service.methods.iter().map(|method| {
+        let Method { ident, wire_name, oneway, docs, ok, err, .. } = method;
+        let params = method.args.iter().map(|(name, ty)| quote!(#name: #ty));
+        let args_type = args_type(method);
+        let args_pattern = args_pattern(method);
+        let reply = if *oneway {
+            quote!(let _ = __rpc_response; ::core::result::Result::Ok(()))
+        } else {
+            quote! {
+                ::rpc::__private::__deserialize!(__rpc_response.serialization, #ok, &__rpc_response.body)
+                    .map_err(|e| ::rpc::__private::reply_decode_error(&#descriptor, #wire_name, e))
+                    .map_err(::core::convert::From::from)
+            }
+        };
+        quote! {
+            #(#docs)*
+            pub async fn #ident(&self, #(#params),*) -> ::core::result::Result<#ok, #err> {
+                let __rpc_args: #args_type = #args_pattern;
+                let __rpc_serialization = self.options.get_serialization();
+                let mut __rpc_body = ::rpc::__private::BytesMut::new();
+                ::rpc::__private::__serialize!(__rpc_serialization, #args_type, &__rpc_args, &mut __rpc_body)
+                    .map_err(|e| ::rpc::__private::args_encode_error(&#descriptor, #wire_name, e))?;
+                let __rpc_request = self.options.request(&#descriptor, #wire_name, #oneway, __rpc_body.freeze());
+                let __rpc_response = ::rpc::__private::ServiceExt::oneshot(self.inner.clone(), __rpc_request).await?;
+                #reply
+            }
+        }
+    });
+    quote! {
+        #[doc = #doc]
+        #[derive(Clone, Debug)]
+        #vis struct #client<S = ::rpc::Channel> {
+            inner: S,
+            options: ::rpc::CallOptions,
+        }
+
+        impl #client<::rpc::Channel> {
+            /// Connects a channel with default settings to `addr`.
+            pub async fn connect(addr: impl ::rpc::__private::ToSocketAddrs) -> ::core::result::Result<Self, ::rpc::Status> {
+                ::core::result::Result::Ok(Self::new(::rpc::Channel::connect(addr).await?))
+            }
+        }
+
+        impl<S> #client<S>
+        where
+            S: ::rpc::__private::Service<::rpc::Request, Response = ::rpc::Response, Error = ::rpc::Status> + ::core::clone::Clone,
+        {
+            pub fn new(inner: S) -> Self {
+                Self { inner, options: ::rpc::CallOptions::default() }
+            }
+
+            /// A client sharing this one's channel whose calls use `options` (timeout,
+            /// serialization, attachments, version, group).
+            pub fn with_options(&self, options: ::rpc::CallOptions) -> Self {
+                Self { inner: self.inner.clone(), options }
+            }
+
+            pub fn options(&self) -> &::rpc::CallOptions {
+                &self.options
+            }
+
+            pub fn into_inner(self) -> S {
+                self.inner
+            }
+
+            #(#methods)*
+        }
+    }
+}
+
+fn server(service: &Service) -> TokenStream {
+    let vis = &service.item.vis;
+    let trait_ident = &service.item.ident;
+    let server = format_ident!("{}Server", trait_ident);
+    let descriptor = descriptor_ident(service);
+    let doc = format!("Serves a `{trait_ident}` implementation: add it to an `rpc::Server`.");
+    let arms = service.methods.iter().map(|method| {
+        let Method { ident, wire_name, ok, .. } = method;
+        let args_type = args_type(method);
+        let args_pattern = args_pattern(method);
+        let arg_names = method.args.iter().map(|(name, _)| name);
+        let unit: Type = syn::parse_quote!(());
+        let result_type = if method.oneway { &unit } else { ok };
+        quote! {
+            #wire_name => ::std::boxed::Box::pin(async move {
+                let __rpc_serialization = __rpc_request.serialization;
+                let #args_pattern: #args_type =
+                    ::rpc::__private::__deserialize!(__rpc_serialization, #args_type, &__rpc_request.body)
+                        .map_err(|e| ::rpc::__private::args_decode_error(&#descriptor, #wire_name, e))?;
+                let __rpc_result: #result_type = __rpc_inner.#ident(#(#arg_names),*).await.map_err(::core::convert::Into::<::rpc::Status>::into)?;
+                let mut __rpc_body = ::rpc::__private::BytesMut::new();
+                ::rpc::__private::__serialize!(__rpc_serialization, #result_type, &__rpc_result, &mut __rpc_body)
+                    .map_err(|e| ::rpc::__private::reply_encode_error(&#descriptor, #wire_name, e))?;
+                ::core::result::Result::Ok(::rpc::Response::new(__rpc_serialization, __rpc_body.freeze()))
+            }),
+        }
+    });
+    quote! {
+        #[doc = #doc]
+        #vis struct #server<T> {
+            inner: ::std::sync::Arc<T>,
+        }
+
+        impl<T: #trait_ident> #server<T> {
+            pub fn new(inner: T) -> Self {
+                Self { inner: ::std::sync::Arc::new(inner) }
+            }
+
+            pub fn from_arc(inner: ::std::sync::Arc<T>) -> Self {
+                Self { inner }
+            }
+        }
+
+        impl<T> ::core::clone::Clone for #server<T> {
+            fn clone(&self) -> Self {
+                Self { inner: self.inner.clone() }
+            }
+        }
+
+        impl<T: #trait_ident> ::rpc::RpcService for #server<T> {
+            fn descriptor(&self) -> &'static ::rpc::ServiceDescriptor {
+                &#descriptor
+            }
+
+            fn call(&self, __rpc_request: ::rpc::Request) -> ::rpc::BoxFuture<::core::result::Result<::rpc::Response, ::rpc::Status>> {
+                let __rpc_inner = self.inner.clone();
+                match __rpc_request.method() {
+                    #(#arms)*
+                    __rpc_other => {
+                        let __rpc_status = ::rpc::__private::unknown_method(&#descriptor, __rpc_other);
+                        ::std::boxed::Box::pin(::core::future::ready(::core::result::Result::Err(__rpc_status)))
+                    }
+                }
+            }
+        }
+    }
+}

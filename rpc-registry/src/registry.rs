@@ -1,0 +1,22 @@
+use std::future::Future;
+use std::pin::Pin;
+
+use futures_core::Stream;
+
+use crate::{Instance, InstanceSet, RegistryError};
+
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// Full instance sets of one service, one per change; the first is the set at subscription.
+pub type InstanceStream = Pin<Box<dyn Stream<Item = InstanceSet> + Send>>;
+
+/// Where providers announce themselves and consumers find them. Object-safe, so a registry
+/// chosen at run time (by URL) can sit behind `Arc<dyn Registry>`.
+pub trait Registry: Send + Sync + 'static {
+    /// Announces `instance`; registering the same registration again updates it.
+    fn register(&self, instance: Instance) -> BoxFuture<'_, Result<(), RegistryError>>;
+    /// Withdraws `instance`; withdrawing an unknown one is not an error.
+    fn deregister(&self, instance: &Instance) -> BoxFuture<'_, Result<(), RegistryError>>;
+    /// Follows the instances of `service`.
+    fn subscribe(&self, service: &str) -> BoxFuture<'_, Result<InstanceStream, RegistryError>>;
+}
