@@ -55,7 +55,7 @@
 //! Errors are [`Status`] or a type `E: Into<Status> + From<Status>`.
 
 pub use rpc_core::{
-    server, transport, Attachments, BoundServer, BoxFuture, CallOptions, Channel, ChannelBuilder, Code,
+    server, transport, Attachments, BoundServer, BoxFuture, CallContext, CallOptions, Channel, ChannelBuilder, Code,
     MethodDescriptor, Request, Response, Router, RpcService, SerializationId, Server, ServerBuilder,
     ServerConfig, ServiceDescriptor, Status,
 };

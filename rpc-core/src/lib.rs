@@ -3,6 +3,7 @@
 
 mod call_options;
 mod client;
+mod context;
 mod descriptor;
 mod request;
 mod response;
@@ -12,6 +13,7 @@ pub mod transport;
 
 pub use call_options::CallOptions;
 pub use client::{Channel, ChannelBuilder};
+pub use context::CallContext;
 pub use descriptor::{MethodDescriptor, ServiceDescriptor};
 pub use request::Request;
 pub use response::Response;

@@ -188,10 +188,11 @@ fn server(service: &Service) -> TokenStream {
         quote! {
             #wire_name => ::std::boxed::Box::pin(async move {
                 let __rpc_serialization = __rpc_request.serialization;
+                let __rpc_context = ::rpc::CallContext::from_request(&__rpc_request);
                 let #args_pattern: #args_type =
                     ::rpc::__private::__deserialize!(__rpc_serialization, #args_type, &__rpc_request.body)
                         .map_err(|e| ::rpc::__private::args_decode_error(&#descriptor, #wire_name, e))?;
-                let __rpc_result: #result_type = __rpc_inner.#ident(#(#arg_names),*).await.map_err(::core::convert::Into::<::rpc::Status>::into)?;
+                let __rpc_result: #result_type = __rpc_context.scope(__rpc_inner.#ident(#(#arg_names),*)).await.map_err(::core::convert::Into::<::rpc::Status>::into)?;
                 let mut __rpc_body = ::rpc::__private::BytesMut::new();
                 ::rpc::__private::__serialize!(__rpc_serialization, #result_type, &__rpc_result, &mut __rpc_body)
                     .map_err(|e| ::rpc::__private::reply_encode_error(&#descriptor, #wire_name, e))?;

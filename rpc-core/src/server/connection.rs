@@ -59,6 +59,10 @@ where
                 break;
             }
             Ok(None) => break,
+            Ok(Some(Err(rpc_codec::CodecError::Io(e)))) => {
+                tracing::debug!(error = %e, "connection lost");
+                break;
+            }
             Ok(Some(Err(e))) => {
                 tracing::warn!(error = %e, "closing connection on a protocol error");
                 break;

@@ -1,6 +1,6 @@
 use std::any::Any;
 use std::panic::AssertUnwindSafe;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use futures_util::FutureExt;
@@ -50,7 +50,9 @@ where
     let serialization = SerializationId::try_from(frame.serialization)
         .map_err(|e| Status::invalid_argument(format!("request not run: {e}")))?;
     let deadline = frame.metadata.timeout.map(|remaining| Instant::now() + remaining);
-    if deadline.is_some_and(|d| d <= Instant::now()) {
+    // The wire's smallest budget, 1 µs, is how a caller sends a deadline that already passed.
+    let expired_in_transit = frame.metadata.timeout.is_some_and(|t| t <= Duration::from_micros(1));
+    if expired_in_transit || deadline.is_some_and(|d| d <= Instant::now()) {
         return Err(Status::deadline_exceeded("deadline passed before the call started; not run"));
     }
     let mut request = Request::new(frame.metadata.service.clone(), frame.metadata.method.clone(), frame.body);

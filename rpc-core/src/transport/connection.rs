@@ -174,6 +174,7 @@ async fn read_loop(read: OwnedReadHalf, codec: FrameCodec, pending: Arc<Pending>
         };
         match next {
             None => break "closed by the provider".to_string(),
+            Some(Err(rpc_codec::CodecError::Io(e))) => break format!("connection lost: {e}"),
             Some(Err(e)) => {
                 tracing::warn!(peer = %pending.peer, error = %e, "closing connection on a protocol error");
                 break format!("protocol error: {e}");

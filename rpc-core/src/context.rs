@@ -1,0 +1,61 @@
+use std::future::Future;
+use std::time::Instant;
+
+use bytestring::ByteString;
+use rpc_codec::Attachments;
+
+use crate::Request;
+
+tokio::task_local! {
+    static CURRENT: CallContext;
+}
+
+/// What a provider's handler may ask about the call it is serving (Dubbo's `RpcContext`):
+/// the caller's attachments and deadline. Set for the handler's task by generated servers;
+/// tasks the handler spawns do not inherit it.
+///
+/// ```
+/// # async fn handler() {
+/// if let Some(context) = rpc_core::CallContext::current() {
+///     let tenant = context.attachments.get("tenant");
+///     let time_left = context.remaining();
+/// }
+/// # }
+/// ```
+#[derive(Debug, Clone)]
+pub struct CallContext {
+    pub service: ByteString,
+    pub method: ByteString,
+    pub version: ByteString,
+    pub group: ByteString,
+    pub deadline: Option<Instant>,
+    pub attachments: Attachments,
+}
+
+impl CallContext {
+    pub fn from_request(request: &Request) -> CallContext {
+        CallContext {
+            service: request.metadata.service.clone(),
+            method: request.metadata.method.clone(),
+            version: request.metadata.version.clone(),
+            group: request.metadata.group.clone(),
+            deadline: request.deadline(),
+            attachments: request.metadata.attachments.clone(),
+        }
+    }
+
+    /// The context of the call this task serves, if any.
+    pub fn current() -> Option<CallContext> {
+        CURRENT.try_with(Clone::clone).ok()
+    }
+
+    /// Time left before the caller stops waiting.
+    pub fn remaining(&self) -> Option<std::time::Duration> {
+        self.deadline.map(|d| d.saturating_duration_since(Instant::now()))
+    }
+
+    /// Runs `future` with this context as the current one.
+    pub async fn scope<F: Future>(self, future: F) -> F::Output {
+        CURRENT.scope(self, future).await
+    }
+}
