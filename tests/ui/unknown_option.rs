@@ -1,0 +1,6 @@
+#[rpc::service(name = "demo.Greeter", colour = "blue")]
+trait Greeter {
+    async fn hello(&self, name: String) -> Result<String, rpc::Status>;
+}
+
+fn main() {}
