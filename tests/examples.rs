@@ -1,0 +1,84 @@
+//! The example binaries as a user runs them: provider and consumer in separate processes.
+//! `cargo test` builds the examples before running this.
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn example(name: &str) -> PathBuf {
+    // This test runs from target/<profile>/deps; the examples sit in target/<profile>/examples.
+    let exe = std::env::current_exe().expect("test binary path");
+    let profile_dir = exe.parent().and_then(|deps| deps.parent()).expect("target profile dir");
+    let path = profile_dir.join("examples").join(name);
+    assert!(path.exists(), "{} is not built; run the tests with `cargo test`", path.display());
+    path
+}
+
+/// Kills the child if the test fails half-way.
+struct Child(std::process::Child);
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn provider_and_consumer_talk_across_processes() {
+    let mut provider = Child(
+        Command::new(example("provider"))
+            .args(["--addr", "127.0.0.1:0", "--label", "it-provider"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start provider"),
+    );
+    let mut lines = BufReader::new(provider.0.stdout.take().unwrap()).lines();
+    let first = lines.next().expect("provider prints its address").unwrap();
+    let addr = first.rsplit(' ').next().unwrap().to_string();
+    assert!(first.starts_with("provider it-provider listening on 127.0.0.1:"), "{first}");
+
+    let output = Command::new(example("consumer"))
+        .args(["--addr", &addr, "--name", "tester", "--count", "2", "--serialization", "json"])
+        .stderr(Stdio::null())
+        .output()
+        .expect("run consumer");
+    assert!(output.status.success());
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert!(stdout.contains("Hello, tester! — it-provider (call #1) (you are consumer)"), "{stdout}");
+    assert!(stdout.contains("Hello, tester! — it-provider (call #2)"), "{stdout}");
+    assert!(stdout.contains("lookup(1) = Ada Lovelace"), "{stdout}");
+    assert!(stdout.contains("lookup(7) failed: not found: no user with id 7"), "{stdout}");
+
+    // Ctrl-C makes the provider shut down gracefully.
+    let pid = provider.0.id().to_string();
+    assert!(Command::new("kill").args(["-INT", &pid]).status().unwrap().success());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Some(status) = provider.0.try_wait().unwrap() {
+            assert!(status.success(), "provider exited with {status}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "provider did not stop after SIGINT");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(lines.next().unwrap().unwrap(), "provider it-provider stopped");
+}
+
+#[test]
+fn the_demo_prints_real_replies() {
+    let output = Command::new(example("demo")).stderr(Stdio::null()).output().expect("run demo");
+    assert!(output.status.success());
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    for expected in [
+        "Hello, world! — demo-provider (call #1)",
+        "(you are a JSON caller)",
+        "lookup(1) = Ada Lovelace <ada@example.org>",
+        "lookup(42) failed as expected: not found: no user with id 42",
+        "Hello, Barbara!",
+        "provider shut down gracefully",
+    ] {
+        assert!(stdout.contains(expected), "missing {expected:?} in:\n{stdout}");
+    }
+}
