@@ -34,7 +34,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let client = GreeterClient::new(channel);
     println!("{}", client.hello("world".into()).await?);
 
-    let json = client.with_options(CallOptions::new().serialization(SerializationId::Json).attachment("from", "a JSON caller"));
+    let json = client
+        .with_options(CallOptions::new().serialization(SerializationId::Json).attachment("from", "a JSON caller"));
     println!("{}", json.hello("JSON".into()).await?);
 
     let user = client.lookup(1).await?;

@@ -25,10 +25,8 @@ struct Args {
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     greeter::init_logging();
     let args = Args::parse();
-    let server = rpc::Server::builder()
-        .add_service(GreeterServer::new(MyGreeter::new(&args.label)))
-        .bind(&args.addr)
-        .await?;
+    let server =
+        rpc::Server::builder().add_service(GreeterServer::new(MyGreeter::new(&args.label))).bind(&args.addr).await?;
     println!("provider {} listening on {}", args.label, server.local_addr()?);
     server
         .serve_with_shutdown(async {

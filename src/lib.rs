@@ -56,8 +56,8 @@
 
 pub use rpc_core::{
     server, transport, Attachments, BoundServer, BoxFuture, CallContext, CallOptions, Channel, ChannelBuilder, Code,
-    MethodDescriptor, Request, Response, Router, RpcService, SerializationId, Server, ServerBuilder,
-    ServerConfig, ServiceDescriptor, Status,
+    MethodDescriptor, Request, Response, Router, RpcService, SerializationId, Server, ServerBuilder, ServerConfig,
+    ServiceDescriptor, Status,
 };
 pub use rpc_macros::service;
 
@@ -87,7 +87,10 @@ pub mod __private {
     }
 
     pub fn args_decode_error(service: &ServiceDescriptor, method: &str, error: SerializationError) -> Status {
-        Status::invalid_argument(format!("arguments of {}/{method} do not decode (wrong arity or types?): {error}", service.name))
+        Status::invalid_argument(format!(
+            "arguments of {}/{method} do not decode (wrong arity or types?): {error}",
+            service.name
+        ))
     }
 
     pub fn reply_encode_error(service: &ServiceDescriptor, method: &str, error: SerializationError) -> Status {
@@ -100,10 +103,6 @@ pub mod __private {
 
     pub fn unknown_method(service: &ServiceDescriptor, method: &str) -> Status {
         let known: Vec<&str> = service.methods.iter().map(|m| m.name).collect();
-        Status::unimplemented(format!(
-            "{} has no method {method:?} (it has: {})",
-            service.name,
-            known.join(", ")
-        ))
+        Status::unimplemented(format!("{} has no method {method:?} (it has: {})", service.name, known.join(", ")))
     }
 }

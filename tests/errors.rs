@@ -200,7 +200,9 @@ async fn a_silent_peer_is_detected_by_heartbeats() {
     tokio::spawn(async move {
         let (mut socket, _) = listener.accept().await.unwrap();
         let mut sink = Vec::new();
-        let _ = tokio::time::timeout(Duration::from_secs(10), tokio::io::AsyncReadExt::read_to_end(&mut socket, &mut sink)).await;
+        let _ =
+            tokio::time::timeout(Duration::from_secs(10), tokio::io::AsyncReadExt::read_to_end(&mut socket, &mut sink))
+                .await;
     });
     let channel = Channel::builder().heartbeat_interval(Some(Duration::from_millis(100))).connect(addr).await.unwrap();
     let client = EchoClient::new(channel);
@@ -215,7 +217,8 @@ async fn a_silent_peer_is_detected_by_heartbeats() {
 async fn heartbeats_keep_an_idle_connection_alive_past_the_server_idle_timeout() {
     let server = TestServer::start_with(|b| b.idle_timeout(Duration::from_millis(300))).await;
     let quiet = Channel::builder().heartbeat_interval(None).connect(server.addr).await.unwrap();
-    let beating = Channel::builder().heartbeat_interval(Some(Duration::from_millis(50))).connect(server.addr).await.unwrap();
+    let beating =
+        Channel::builder().heartbeat_interval(Some(Duration::from_millis(50))).connect(server.addr).await.unwrap();
     tokio::time::sleep(Duration::from_millis(900)).await;
     assert!(quiet.connection().is_closed(), "a connection without heartbeats should idle out");
     assert!(!beating.connection().is_closed());

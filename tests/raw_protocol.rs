@@ -37,7 +37,8 @@ async fn reply(conn: &mut Framed<TcpStream, FrameCodec>) -> Frame {
 async fn expect_closed(mut socket: TcpStream) {
     let mut buf = vec![0u8; 1024];
     loop {
-        match tokio::time::timeout(Duration::from_secs(5), socket.read(&mut buf)).await.expect("server closes in time") {
+        match tokio::time::timeout(Duration::from_secs(5), socket.read(&mut buf)).await.expect("server closes in time")
+        {
             Ok(0) | Err(_) => return,
             Ok(_) => continue,
         }

@@ -11,7 +11,10 @@ pub const DEFAULT_MAX_FRAME_SIZE: usize = 8 * 1024 * 1024;
 pub enum Inbound {
     Frame(Frame),
     /// The framing is intact but this frame cannot be used; `header` says whom to answer.
-    Rejected { header: FrameHeader, reason: RejectReason },
+    Rejected {
+        header: FrameHeader,
+        reason: RejectReason,
+    },
 }
 
 /// Why a frame was refused while the stream stays usable.

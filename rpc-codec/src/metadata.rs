@@ -99,7 +99,8 @@ impl Metadata {
 
     /// Checks that every length fits its field, so that [`Metadata::write`] cannot fail.
     pub fn validate(&self) -> Result<(), MetadataError> {
-        let fields = [("service", &self.service), ("method", &self.method), ("version", &self.version), ("group", &self.group)];
+        let fields =
+            [("service", &self.service), ("method", &self.method), ("version", &self.version), ("group", &self.group)];
         for (field, value) in fields {
             check_len(field, value)?;
         }

@@ -162,9 +162,18 @@ fn protobuf_round_trips_messages_and_wrappers() {
 #[test]
 fn garbage_bodies_are_decode_errors() {
     let garbage = [0xc1u8, 0xff, 0x00, 0x13];
-    assert!(matches!(<MsgPack as Serialization<Everything>>::deserialize(&garbage), Err(SerializationError::Decode { format: "msgpack", .. })));
-    assert!(matches!(<Json as Serialization<Everything>>::deserialize(&garbage), Err(SerializationError::Decode { format: "json", .. })));
-    assert!(matches!(<Protobuf as Serialization<User>>::deserialize(&garbage), Err(SerializationError::Decode { format: "protobuf", .. })));
+    assert!(matches!(
+        <MsgPack as Serialization<Everything>>::deserialize(&garbage),
+        Err(SerializationError::Decode { format: "msgpack", .. })
+    ));
+    assert!(matches!(
+        <Json as Serialization<Everything>>::deserialize(&garbage),
+        Err(SerializationError::Decode { format: "json", .. })
+    ));
+    assert!(matches!(
+        <Protobuf as Serialization<User>>::deserialize(&garbage),
+        Err(SerializationError::Decode { format: "protobuf", .. })
+    ));
     // Wrong arity: two arguments sent where three are expected.
     let mut two = BytesMut::new();
     MsgPack::serialize(&("a".to_string(), 1u8), &mut two).unwrap();

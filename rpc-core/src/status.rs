@@ -38,9 +38,23 @@ impl Code {
     pub fn from_u8(value: u8) -> Code {
         use Code::*;
         const ALL: [Code; 17] = [
-            Ok, Cancelled, Unknown, InvalidArgument, DeadlineExceeded, NotFound, AlreadyExists,
-            PermissionDenied, ResourceExhausted, FailedPrecondition, Aborted, OutOfRange,
-            Unimplemented, Internal, Unavailable, DataLoss, Unauthenticated,
+            Ok,
+            Cancelled,
+            Unknown,
+            InvalidArgument,
+            DeadlineExceeded,
+            NotFound,
+            AlreadyExists,
+            PermissionDenied,
+            ResourceExhausted,
+            FailedPrecondition,
+            Aborted,
+            OutOfRange,
+            Unimplemented,
+            Internal,
+            Unavailable,
+            DataLoss,
+            Unauthenticated,
         ];
         ALL.get(usize::from(value)).copied().unwrap_or(Unknown)
     }
@@ -136,7 +150,9 @@ impl Status {
         match error.downcast::<Status>() {
             Ok(status) => *status,
             Err(error) if error.is::<tower::timeout::error::Elapsed>() => Status::deadline_exceeded(error.to_string()),
-            Err(error) if error.is::<tower::load_shed::error::Overloaded>() => Status::resource_exhausted(error.to_string()),
+            Err(error) if error.is::<tower::load_shed::error::Overloaded>() => {
+                Status::resource_exhausted(error.to_string())
+            }
             Err(error) => Status::internal(error.to_string()),
         }
     }

@@ -67,7 +67,8 @@ fn server_trait(service: &Service) -> TokenStream {
         let TraitItem::Fn(function) = trait_item else { unreachable!("checked while parsing") };
         let output = &method.output;
         function.sig.asyncness = None;
-        function.sig.output = syn::parse_quote!(-> impl ::core::future::Future<Output = #output> + ::core::marker::Send);
+        function.sig.output =
+            syn::parse_quote!(-> impl ::core::future::Future<Output = #output> + ::core::marker::Send);
         if let Some(body) = function.default.take() {
             function.default = Some(syn::parse_quote!({ async move #body }));
         }

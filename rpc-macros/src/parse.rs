@@ -4,7 +4,9 @@
 use proc_macro2::TokenStream;
 use syn::parse::Parser;
 use syn::spanned::Spanned;
-use syn::{Attribute, FnArg, GenericArgument, Ident, ItemTrait, LitStr, Pat, PathArguments, ReturnType, TraitItem, Type};
+use syn::{
+    Attribute, FnArg, GenericArgument, Ident, ItemTrait, LitStr, Pat, PathArguments, ReturnType, TraitItem, Type,
+};
 
 pub struct Service {
     pub item: ItemTrait,
@@ -57,7 +59,10 @@ impl Service {
             match trait_item {
                 TraitItem::Fn(function) => methods.push(Method::from_fn(function)?),
                 other => {
-                    return Err(syn::Error::new(other.span(), "an rpc service trait may contain only `async fn` methods"))
+                    return Err(syn::Error::new(
+                        other.span(),
+                        "an rpc service trait may contain only `async fn` methods",
+                    ))
                 }
             }
         }
@@ -107,7 +112,10 @@ impl Method {
         for input in inputs {
             let FnArg::Typed(typed) = input else { unreachable!("only the first parameter can be a receiver") };
             let Pat::Ident(pat) = &*typed.pat else {
-                return Err(syn::Error::new(typed.pat.span(), "rpc method arguments must be plain names (`name: Type`)"));
+                return Err(syn::Error::new(
+                    typed.pat.span(),
+                    "rpc method arguments must be plain names (`name: Type`)",
+                ));
             };
             if contains_reference(&typed.ty) {
                 return Err(syn::Error::new(
@@ -122,15 +130,24 @@ impl Method {
             ReturnType::Default => {
                 return Err(syn::Error::new(
                     sig.ident.span(),
-                    format!("rpc method `{}` must return `Result<T, E>` (E = rpc::Status or a type converting to and from it)", sig.ident),
+                    format!(
+                    "rpc method `{}` must return `Result<T, E>` (E = rpc::Status or a type converting to and from it)",
+                    sig.ident
+                ),
                 ))
             }
         };
         let (ok, err) = result_types(&output).ok_or_else(|| {
-            syn::Error::new(output.span(), "rpc methods must return `Result<T, E>` (E = rpc::Status or a type converting to and from it)")
+            syn::Error::new(
+                output.span(),
+                "rpc methods must return `Result<T, E>` (E = rpc::Status or a type converting to and from it)",
+            )
         })?;
         if oneway && !is_unit(&ok) {
-            return Err(syn::Error::new(ok.span(), "a oneway rpc method returns `Result<(), E>`: its caller gets no reply"));
+            return Err(syn::Error::new(
+                ok.span(),
+                "a oneway rpc method returns `Result<(), E>`: its caller gets no reply",
+            ));
         }
         let docs = function.attrs.iter().filter(|a| a.path().is_ident("doc")).cloned().collect();
         Ok(Method { ident: sig.ident.clone(), wire_name, idempotent, oneway, docs, args, ok, err, output })

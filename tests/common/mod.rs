@@ -124,7 +124,11 @@ pub struct TestServer {
 
 impl TestServer {
     /// Serves `EchoImpl` with `configure` applied to the builder.
-    pub async fn start_with(configure: impl FnOnce(rpc::ServerBuilder<tower::layer::util::Identity>) -> rpc::ServerBuilder<tower::layer::util::Identity>) -> TestServer {
+    pub async fn start_with(
+        configure: impl FnOnce(
+            rpc::ServerBuilder<tower::layer::util::Identity>,
+        ) -> rpc::ServerBuilder<tower::layer::util::Identity>,
+    ) -> TestServer {
         let probe = Probe::default();
         let builder = configure(rpc::Server::builder().add_service(EchoServer::new(EchoImpl { probe: probe.clone() })));
         let bound = builder.bind("127.0.0.1:0").await.expect("bind loopback");
@@ -167,7 +171,11 @@ impl TestServer {
     }
 
     pub async fn wait_stopped(&mut self) {
-        tokio::time::timeout(Duration::from_secs(20), &mut self.task).await.expect("server stops in time").unwrap().unwrap();
+        tokio::time::timeout(Duration::from_secs(20), &mut self.task)
+            .await
+            .expect("server stops in time")
+            .unwrap()
+            .unwrap();
     }
 }
 

@@ -101,9 +101,9 @@ fn decode_error(format: SerializationId, type_name: &'static str, reason: impl T
 #[macro_export]
 macro_rules! __serialize {
     ($id:expr, $ty:ty, $value:expr, $dst:expr) => {{
+        use $crate::serialization::probe::Probe;
         #[allow(unused_imports)]
         use $crate::serialization::probe::{Supported as _, Unsupported as _};
-        use $crate::serialization::probe::Probe;
         match $id {
             $crate::SerializationId::MsgPack => (&Probe::<$crate::MsgPack, $ty>::new()).serialize($value, $dst),
             $crate::SerializationId::Json => (&Probe::<$crate::Json, $ty>::new()).serialize($value, $dst),
@@ -117,9 +117,9 @@ macro_rules! __serialize {
 #[macro_export]
 macro_rules! __deserialize {
     ($id:expr, $ty:ty, $src:expr) => {{
+        use $crate::serialization::probe::Probe;
         #[allow(unused_imports)]
         use $crate::serialization::probe::{Supported as _, Unsupported as _};
-        use $crate::serialization::probe::Probe;
         match $id {
             $crate::SerializationId::MsgPack => (&Probe::<$crate::MsgPack, $ty>::new()).deserialize($src),
             $crate::SerializationId::Json => (&Probe::<$crate::Json, $ty>::new()).deserialize($src),

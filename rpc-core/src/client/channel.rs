@@ -95,7 +95,12 @@ impl tower::Service<Request> for Channel {
                 request = request.with_timeout(timeout);
             }
         }
-        let span = tracing::debug_span!("rpc.call", service = request.service(), method = request.method(), peer = self.connection.peer());
+        let span = tracing::debug_span!(
+            "rpc.call",
+            service = request.service(),
+            method = request.method(),
+            peer = self.connection.peer()
+        );
         let connection = self.connection.clone();
         Box::pin(async move { connection.call(request).await }.instrument(span))
     }

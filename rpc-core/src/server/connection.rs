@@ -34,9 +34,8 @@ where
     let codec = FrameCodec::new(config.max_frame_size);
     let (read, write) = stream.into_split();
     let (replies, outbound) = mpsc::channel(config.write_queue.max(1));
-    let writer = tokio::spawn(
-        write_loop(write, codec.clone(), outbound, None, CancellationToken::new()).in_current_span(),
-    );
+    let writer =
+        tokio::spawn(write_loop(write, codec.clone(), outbound, None, CancellationToken::new()).in_current_span());
     let mut frames = FramedRead::new(read, codec.clone());
     let mut going_away = false;
     loop {
@@ -70,7 +69,9 @@ where
             Ok(Some(Ok(Inbound::Rejected { header, reason }))) => {
                 if header.flags.is_request() && !header.flags.is_oneway() && !header.flags.is_event() {
                     let status = match reason {
-                        RejectReason::TooLarge { .. } => Status::resource_exhausted(format!("request not run: {reason}")),
+                        RejectReason::TooLarge { .. } => {
+                            Status::resource_exhausted(format!("request not run: {reason}"))
+                        }
                         RejectReason::BadMetadata(_) => Status::invalid_argument(format!("request not run: {reason}")),
                     };
                     let reply = reply_frame(header.request_id, header.serialization, Err(status), &codec);

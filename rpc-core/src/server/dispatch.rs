@@ -98,7 +98,9 @@ pub(crate) fn reply_frame(id: u64, serialization: u8, result: Result<Response, S
             frame.metadata.attachments = response.attachments;
             match codec.encoded_len(&frame) {
                 Ok(_) => frame,
-                Err(e) => error_frame(id, serialization, &Status::resource_exhausted(format!("reply not sent: {e}")), codec),
+                Err(e) => {
+                    error_frame(id, serialization, &Status::resource_exhausted(format!("reply not sent: {e}")), codec)
+                }
             }
         }
         Err(status) => error_frame(id, serialization, &status, codec),

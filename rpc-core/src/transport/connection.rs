@@ -97,9 +97,9 @@ impl Connection {
         }
         self.enqueue(frame, deadline).await?;
         let reply = match deadline {
-            Some(deadline) => tokio::time::timeout_at(deadline.into(), reply)
-                .await
-                .map_err(|_| Status::deadline_exceeded(format!("no reply from {} before the deadline", self.pending.peer)))?,
+            Some(deadline) => tokio::time::timeout_at(deadline.into(), reply).await.map_err(|_| {
+                Status::deadline_exceeded(format!("no reply from {} before the deadline", self.pending.peer))
+            })?,
             None => reply.await,
         };
         guard.armed = false;
@@ -112,8 +112,14 @@ impl Connection {
         let mut metadata = request.metadata;
         metadata.timeout = remaining;
         let flags = if request.oneway { Flags::REQUEST | Flags::ONEWAY } else { Flags::REQUEST };
-        let frame =
-            Frame { flags, serialization: request.serialization as u8, status: 0, request_id: id, metadata, body: request.body };
+        let frame = Frame {
+            flags,
+            serialization: request.serialization as u8,
+            status: 0,
+            request_id: id,
+            metadata,
+            body: request.body,
+        };
         match self.codec.encoded_len(&frame) {
             Ok(_) => Ok(frame),
             Err(e) => Err(Status::resource_exhausted(format!("request not sent: {e}"))),
@@ -139,7 +145,8 @@ impl std::fmt::Debug for Connection {
 }
 
 async fn connect_any(addr: impl ToSocketAddrs) -> Result<TcpStream, Status> {
-    let addrs = tokio::net::lookup_host(addr).await.map_err(|e| Status::unavailable(format!("resolve address: {e}")))?;
+    let addrs =
+        tokio::net::lookup_host(addr).await.map_err(|e| Status::unavailable(format!("resolve address: {e}")))?;
     let mut last_error = None;
     for addr in addrs {
         match TcpStream::connect(addr).await {
