@@ -196,6 +196,10 @@ impl From<Status> for BankError {
 #[rpc::service(name = "test.Bank")]
 trait Bank {
     async fn withdraw(&self, amount: u64) -> Result<u64, BankError>;
+    /// A method with a default body: providers need not implement it.
+    async fn currency(&self) -> Result<String, BankError> {
+        Ok("EUR".to_string())
+    }
 }
 
 struct Vault;
@@ -215,6 +219,7 @@ async fn user_error_types_round_trip_through_status() {
     let client = BankClient::connect(server.addr).await.unwrap();
     assert_eq!(client.withdraw(30).await, Ok(70));
     assert_eq!(client.withdraw(130).await, Err(BankError::Insufficient { missing: 30 }));
+    assert_eq!(client.currency().await, Ok("EUR".to_string()));
     assert_eq!(BANK_DESCRIPTOR.name, "test.Bank");
     assert_eq!(BANK_DESCRIPTOR.version, "");
 }

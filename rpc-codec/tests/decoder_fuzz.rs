@@ -1,11 +1,60 @@
 //! Property tests: the decoder is total and bounded whatever bytes arrive.
 
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+
 use bytes::{Bytes, BytesMut};
 use proptest::prelude::*;
 use rpc_codec::{Flags, Frame, FrameCodec, Inbound, Metadata, HEADER_LEN, MAGIC, VERSION};
 use tokio_util::codec::{Decoder, Encoder};
 
 const MAX: usize = 4096;
+
+/// Records the largest allocation made on this thread while `TRACKING` is set, so a test can
+/// show that no length field makes the decoder allocate beyond the frame limit.
+struct LargestAllocation;
+
+thread_local! {
+    static TRACKING: Cell<bool> = const { Cell::new(false) };
+    static LARGEST: Cell<usize> = const { Cell::new(0) };
+}
+
+fn note(size: usize) {
+    let _ = TRACKING.try_with(|tracking| {
+        if tracking.get() {
+            LARGEST.with(|largest| largest.set(largest.get().max(size)));
+        }
+    });
+}
+
+unsafe impl GlobalAlloc for LargestAllocation {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        note(layout.size());
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        note(new_size);
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: LargestAllocation = LargestAllocation;
+
+/// Decodes with allocation tracking on; returns the result and the largest allocation made.
+fn tracked_decode(
+    codec: &mut FrameCodec,
+    buf: &mut BytesMut,
+) -> (Result<Option<Inbound>, rpc_codec::CodecError>, usize) {
+    LARGEST.with(|largest| largest.set(0));
+    TRACKING.with(|tracking| tracking.set(true));
+    let result = codec.decode(buf);
+    TRACKING.with(|tracking| tracking.set(false));
+    (result, LARGEST.with(Cell::get))
+}
 
 /// Feeds `bytes` in `chunk`-sized pieces, decoding after each, until an error or the end.
 /// Asserts the buffer never holds more than one maximal frame plus the chunk just read.
@@ -16,7 +65,9 @@ fn drive(bytes: &[u8], chunk: usize) -> Vec<Inbound> {
     for piece in bytes.chunks(chunk.max(1)) {
         buf.extend_from_slice(piece);
         loop {
-            match codec.decode(&mut buf) {
+            let (result, largest) = tracked_decode(&mut codec, &mut buf);
+            assert!(largest <= MAX + HEADER_LEN, "decode allocated {largest} bytes at once (max frame {MAX})");
+            match result {
                 Ok(Some(item)) => out.push(item),
                 Ok(None) => break,
                 Err(_) => return out,
