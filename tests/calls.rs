@@ -141,14 +141,7 @@ async fn server_layers_see_every_request() {
         }
     }
 
-    let probe = common::Probe::default();
-    let bound = rpc::Server::builder()
-        .layer(tower::layer::layer_fn(RequireToken))
-        .add_service(common::EchoServer::new(common::EchoImpl { probe: probe.clone() }))
-        .bind("127.0.0.1:0")
-        .await
-        .unwrap();
-    let server = TestServer::spawn(bound, probe);
+    let server = TestServer::start_layered(tower::layer::layer_fn(RequireToken)).await;
     let client = server.client().await;
     assert_eq!(client.echo("x".into()).await.unwrap_err().code(), rpc::Code::Unauthenticated);
     let authed = client.with_options(CallOptions::new().attachment("token", "secret"));
@@ -157,14 +150,7 @@ async fn server_layers_see_every_request() {
 
 #[tokio::test]
 async fn stock_tower_middleware_errors_become_statuses() {
-    let probe = common::Probe::default();
-    let bound = rpc::Server::builder()
-        .layer(tower::timeout::TimeoutLayer::new(Duration::from_millis(50)))
-        .add_service(common::EchoServer::new(common::EchoImpl { probe: probe.clone() }))
-        .bind("127.0.0.1:0")
-        .await
-        .unwrap();
-    let server = TestServer::spawn(bound, probe);
+    let server = TestServer::start_layered(tower::timeout::TimeoutLayer::new(Duration::from_millis(50))).await;
     let client = server.client().await;
     assert_eq!(client.sleep_ms(1).await.unwrap(), 1);
     assert_eq!(client.sleep_ms(1_000).await.unwrap_err().code(), rpc::Code::DeadlineExceeded);

@@ -22,6 +22,25 @@ fn echo_frame(id: u64, text: &str) -> Frame {
     Frame::request(id, metadata, body.freeze())
 }
 
+fn encoded(frame: Frame) -> BytesMut {
+    let mut wire = BytesMut::new();
+    tokio_util::codec::Encoder::encode(&mut FrameCodec::default(), frame, &mut wire).unwrap();
+    wire
+}
+
+/// A request header written by hand, so its lengths can lie.
+fn raw_request_header(id: u64, metadata_len: u32, body_len: u32) -> BytesMut {
+    let mut header = BytesMut::new();
+    header.put_u16(MAGIC);
+    header.put_u8(VERSION);
+    header.put_u8(Flags::REQUEST.bits());
+    header.put_slice(&[1, 0, 0, 0]);
+    header.put_u64(id);
+    header.put_u32(metadata_len);
+    header.put_u32(body_len);
+    header
+}
+
 async fn framed(server: &TestServer) -> Framed<TcpStream, FrameCodec> {
     Framed::new(TcpStream::connect(server.addr).await.unwrap(), FrameCodec::default())
 }
@@ -62,8 +81,7 @@ async fn garbage_bytes_close_the_connection_only() {
 #[tokio::test]
 async fn unknown_magic_or_version_closes_the_connection() {
     let server = TestServer::start().await;
-    let mut wire = BytesMut::new();
-    tokio_util::codec::Encoder::encode(&mut FrameCodec::default(), echo_frame(1, "x"), &mut wire).unwrap();
+    let wire = encoded(echo_frame(1, "x"));
 
     let mut bad_magic = wire.clone();
     bad_magic[0..2].copy_from_slice(&0xBEEFu16.to_be_bytes());
@@ -80,8 +98,7 @@ async fn unknown_magic_or_version_closes_the_connection() {
 #[tokio::test]
 async fn a_half_written_frame_then_disconnect_harms_nothing() {
     let server = TestServer::start().await;
-    let mut wire = BytesMut::new();
-    tokio_util::codec::Encoder::encode(&mut FrameCodec::default(), echo_frame(1, "half"), &mut wire).unwrap();
+    let wire = encoded(echo_frame(1, "half"));
     for cut in [3, 24, wire.len() - 1] {
         let mut socket = TcpStream::connect(server.addr).await.unwrap();
         socket.write_all(&wire[..cut]).await.unwrap();
@@ -95,14 +112,7 @@ async fn a_huge_declared_length_is_answered_without_buffering_it() {
     let server = TestServer::start().await;
     let mut socket = TcpStream::connect(server.addr).await.unwrap();
     // Header declaring a 4 GiB body, then only a few bytes of it.
-    let mut header = BytesMut::new();
-    header.put_u16(MAGIC);
-    header.put_u8(VERSION);
-    header.put_u8(Flags::REQUEST.bits());
-    header.put_slice(&[1, 0, 0, 0]);
-    header.put_u64(77);
-    header.put_u32(0);
-    header.put_u32(u32::MAX);
+    let mut header = raw_request_header(77, 0, u32::MAX);
     header.put_slice(&[0u8; 100]);
     socket.write_all(&header).await.unwrap();
     let mut conn = Framed::new(socket, FrameCodec::default());
@@ -126,14 +136,7 @@ async fn unknown_serialization_id_and_bad_metadata_are_invalid_arguments() {
     assert!(String::from_utf8_lossy(&answer.body).contains("unknown serialization id 99"));
 
     // A frame whose metadata section is malformed (a string length past its end).
-    let mut raw = BytesMut::new();
-    raw.put_u16(MAGIC);
-    raw.put_u8(VERSION);
-    raw.put_u8(Flags::REQUEST.bits());
-    raw.put_slice(&[1, 0, 0, 0]);
-    raw.put_u64(6);
-    raw.put_u32(4);
-    raw.put_u32(0);
+    let mut raw = raw_request_header(6, 4, 0);
     raw.put_slice(&[0, 200, b'a', b'b']);
     conn.get_mut().write_all(&raw).await.unwrap();
     let answer = reply(&mut conn).await;

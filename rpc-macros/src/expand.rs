@@ -36,23 +36,15 @@ fn upper_snake(camel: &str) -> String {
     out
 }
 
-/// The arguments as one value: `()`, the single argument, or a tuple.
-fn args_type(method: &Method) -> TokenStream {
+/// The arguments as one value — `()`, the single argument, or a tuple — as its type and as the
+/// pattern (or expression) naming its parts.
+fn args_value(method: &Method) -> (TokenStream, TokenStream) {
     match method.args.as_slice() {
-        [(_, ty)] => quote!(#ty),
+        [(name, ty)] => (quote!(#ty), quote!(#name)),
         args => {
             let types = args.iter().map(|(_, ty)| ty);
-            quote!((#(#types,)*))
-        }
-    }
-}
-
-fn args_pattern(method: &Method) -> TokenStream {
-    match method.args.as_slice() {
-        [(name, _)] => quote!(#name),
-        args => {
             let names = args.iter().map(|(name, _)| name);
-            quote!((#(#names,)*))
+            (quote!((#(#types,)*)), quote!((#(#names,)*)))
         }
     }
 }
@@ -106,8 +98,7 @@ fn client(service: &Service) -> TokenStream {
     let methods = service.methods.iter().map(|method| {
         let Method { ident, wire_name, oneway, docs, ok, err, .. } = method;
         let params = method.args.iter().map(|(name, ty)| quote!(#name: #ty));
-        let args_type = args_type(method);
-        let args_pattern = args_pattern(method);
+        let (args_type, args_pattern) = args_value(method);
         let reply = if *oneway {
             quote!(let _ = __rpc_response; ::core::result::Result::Ok(()))
         } else {
@@ -181,8 +172,7 @@ fn server(service: &Service) -> TokenStream {
     let doc = format!("Serves a `{trait_ident}` implementation: add it to an `rpc::Server`.");
     let arms = service.methods.iter().map(|method| {
         let Method { ident, wire_name, ok, .. } = method;
-        let args_type = args_type(method);
-        let args_pattern = args_pattern(method);
+        let (args_type, args_pattern) = args_value(method);
         let arg_names = method.args.iter().map(|(name, _)| name);
         let unit: Type = syn::parse_quote!(());
         let result_type = if method.oneway { &unit } else { ok };

@@ -135,6 +135,21 @@ impl TestServer {
         TestServer::spawn(bound, probe)
     }
 
+    /// Serves `EchoImpl` behind `layer`.
+    pub async fn start_layered<L>(layer: L) -> TestServer
+    where
+        L: tower::Layer<rpc::Router> + Send + 'static,
+        L::Service: tower::Service<rpc::Request, Response = rpc::Response> + Clone + Send + 'static,
+        <L::Service as tower::Service<rpc::Request>>::Error: Into<tower::BoxError>,
+        <L::Service as tower::Service<rpc::Request>>::Future: Send,
+    {
+        let probe = Probe::default();
+        let service = EchoServer::new(EchoImpl { probe: probe.clone() });
+        let bound =
+            rpc::Server::builder().layer(layer).add_service(service).bind("127.0.0.1:0").await.expect("bind loopback");
+        TestServer::spawn(bound, probe)
+    }
+
     pub async fn start() -> TestServer {
         TestServer::start_with(|b| b.shutdown_grace(Duration::from_secs(5))).await
     }
