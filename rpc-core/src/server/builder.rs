@@ -86,8 +86,12 @@ impl<L> ServerBuilder<L> {
     /// Listens on `addr` (port 0 picks a free port); serving starts with
     /// [`BoundServer::serve`] or [`BoundServer::serve_with_shutdown`].
     pub async fn bind(self, addr: impl ToSocketAddrs) -> io::Result<BoundServer<L>> {
-        let listener = TcpListener::bind(addr).await?;
-        Ok(BoundServer { listener, builder: self })
+        Ok(self.bind_listener(TcpListener::bind(addr).await?))
+    }
+
+    /// Serves on a listener bound elsewhere (inherited sockets, tests, benchmarks).
+    pub fn bind_listener(self, listener: TcpListener) -> BoundServer<L> {
+        BoundServer { listener, builder: self }
     }
 
     /// Binds `addr` and serves until the process ends.

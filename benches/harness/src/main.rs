@@ -1,0 +1,223 @@
+//! `rpc-bench`: the load generator. Runs each system's server as a separate process pinned to
+//! one CPU, drives it from this process pinned to another, and reports QPS, latency
+//! percentiles, errors and the server's CPU time — as a table, JSON and an SVG plot.
+//!
+//! ```text
+//! cargo run --release -p rpc-bench -- run --compare --concurrency 1,16,64 --duration 10
+//! cargo run --release -p rpc-bench -- idle --connections 1000
+//! ```
+
+mod idle;
+mod load;
+mod payload;
+mod plot;
+mod process;
+mod report;
+mod systems;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use bytes::Bytes;
+use clap::{Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+use process::ServerProcess;
+use report::{Machine, Point};
+use systems::{Client, System};
+
+#[derive(Parser)]
+#[command(about = "Benchmark rpc against tonic, tarpc and a raw framed-TCP echo")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Measure systems at several concurrencies.
+    Run(RunArgs),
+    /// Measure the server's memory per idle connection.
+    Idle {
+        #[arg(long, value_enum, default_value = "rpc-msgpack")]
+        system: System,
+        #[arg(long, default_value_t = 1000)]
+        connections: usize,
+        #[arg(long, default_value = "0")]
+        server_cpu: Option<usize>,
+        #[arg(long, default_value = "1")]
+        client_cpu: Option<usize>,
+    },
+    /// (Internal) serve one system; prints `listening ADDR`, runs until stdin closes.
+    Serve {
+        #[arg(long, value_enum)]
+        system: System,
+        #[arg(long, default_value = "127.0.0.1:0")]
+        addr: String,
+        #[arg(long)]
+        cpu: Option<usize>,
+    },
+}
+
+#[derive(clap::Args)]
+struct RunArgs {
+    /// Systems to measure, in order.
+    #[arg(long, value_enum, value_delimiter = ',', default_value = "rpc-msgpack")]
+    systems: Vec<System>,
+    /// Measure every system back to back (raw, rpc-msgpack, rpc-protobuf, tarpc, tonic).
+    #[arg(long)]
+    compare: bool,
+    #[arg(long, value_delimiter = ',', default_value = "1,16,64")]
+    concurrency: Vec<usize>,
+    /// Connections the callers share.
+    #[arg(long, default_value_t = 1)]
+    connections: usize,
+    /// Payload size in bytes.
+    #[arg(long, default_value_t = 1024)]
+    payload: usize,
+    /// Measured seconds per point.
+    #[arg(long, default_value_t = 10.0)]
+    duration: f64,
+    /// Unmeasured seconds before each point.
+    #[arg(long, default_value_t = 2.0)]
+    warmup: f64,
+    /// CPU for the server process; `--no-pin` disables pinning.
+    #[arg(long, default_value = "0")]
+    server_cpu: usize,
+    /// CPU for this (the client) process.
+    #[arg(long, default_value = "1")]
+    client_cpu: usize,
+    #[arg(long)]
+    no_pin: bool,
+    /// Where the JSON and SVG go.
+    #[arg(long, default_value = "target/bench-results")]
+    out: PathBuf,
+}
+
+fn main() {
+    let cli = Cli::parse();
+    process::raise_fd_limit();
+    let result = match cli.command {
+        Command::Serve { system, addr, cpu } => serve(system, &addr, cpu),
+        Command::Run(args) => {
+            let client_cpu = (!args.no_pin).then_some(args.client_cpu);
+            runtime(client_cpu).and_then(|rt| rt.block_on(run(args)))
+        }
+        Command::Idle { system, connections, server_cpu, client_cpu } => {
+            runtime(client_cpu).and_then(|rt| rt.block_on(idle::measure(system, connections, server_cpu)))
+        }
+    };
+    if let Err(e) = result {
+        eprintln!("rpc-bench: {e}");
+        std::process::exit(1);
+    }
+}
+
+/// A runtime pinned to `cpu`: single-threaded when pinned to one CPU (more threads would only
+/// contend for it), multi-threaded otherwise. Every system runs on the same kind.
+fn runtime(cpu: Option<usize>) -> Result<tokio::runtime::Runtime, String> {
+    let mut builder = match cpu {
+        Some(cpu) => {
+            process::pin_to(cpu)?;
+            tokio::runtime::Builder::new_current_thread()
+        }
+        None => tokio::runtime::Builder::new_multi_thread(),
+    };
+    builder.enable_all().build().map_err(|e| format!("runtime: {e}"))
+}
+
+fn serve(system: System, addr: &str, cpu: Option<usize>) -> Result<(), String> {
+    let rt = runtime(cpu)?;
+    rt.block_on(async {
+        let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| format!("bind {addr}: {e}"))?;
+        println!("listening {}", listener.local_addr().map_err(|e| e.to_string())?);
+        // The harness ends us by closing stdin (or killing us).
+        let stdin_closed = tokio::task::spawn_blocking(|| {
+            let mut sink = String::new();
+            while std::io::stdin().read_line(&mut sink).is_ok_and(|n| n > 0) {}
+        });
+        tokio::select! {
+            served = systems::serve(system, listener) => served.map_err(|e| e.to_string()),
+            _ = stdin_closed => Ok(()),
+        }
+    })
+}
+
+async fn run(args: RunArgs) -> Result<(), String> {
+    let systems = if args.compare { System::ALL.to_vec() } else { args.systems.clone() };
+    let server_cpu = (!args.no_pin).then_some(args.server_cpu);
+    let (warmup, duration) = (Duration::from_secs_f64(args.warmup), Duration::from_secs_f64(args.duration));
+    let payload = Bytes::from(vec![0x5a; args.payload]);
+
+    let total = systems.len() * args.concurrency.len();
+    let mut points = Vec::new();
+    for (n, (system, &concurrency)) in
+        systems.iter().flat_map(|s| args.concurrency.iter().map(move |c| (*s, c))).enumerate()
+    {
+        let progress = ProgressBar::new(duration.as_millis() as u64);
+        progress.set_style(
+            ProgressStyle::with_template("{prefix:>32} [{bar:30}] {elapsed_precise}")
+                .expect("valid template")
+                .progress_chars("=> "),
+        );
+        progress.set_prefix(format!("{}/{total} {} c={concurrency}", n + 1, system.name()));
+
+        let server = ServerProcess::start(system, server_cpu)?;
+        let mut clients = Vec::with_capacity(args.connections);
+        for _ in 0..args.connections {
+            clients.push(Client::connect(system, server.addr).await?);
+        }
+        let mut cpu_marks = Vec::new();
+        let measured = load::drive(&clients, concurrency, payload.clone(), warmup, duration, &progress, || {
+            cpu_marks.push(server.cpu_seconds())
+        })
+        .await;
+        progress.finish_and_clear();
+        drop(clients);
+        drop(server);
+
+        let seconds = measured.elapsed.as_secs_f64();
+        let h = &measured.latencies;
+        let us = |q: f64| h.value_at_quantile(q) as f64 / 1000.0;
+        let point = Point {
+            system,
+            concurrency,
+            connections: args.connections,
+            payload_bytes: args.payload,
+            seconds,
+            calls: h.len(),
+            errors: measured.errors,
+            qps: h.len() as f64 / seconds,
+            p50_us: us(0.50),
+            p90_us: us(0.90),
+            p99_us: us(0.99),
+            p999_us: us(0.999),
+            server_cpu: (cpu_marks[1] - cpu_marks[0]) / seconds,
+            first_error: measured.first_error,
+        };
+        eprintln!(
+            "{}/{total} {:<13} c={:<4} {:>9.0} qps  p50 {:>7.1} µs  p99 {:>7.1} µs  errors {}",
+            n + 1,
+            system.name(),
+            concurrency,
+            point.qps,
+            point.p50_us,
+            point.p99_us,
+            point.errors
+        );
+        points.push(point);
+    }
+
+    println!();
+    report::print_table(&points);
+    if systems.len() > 1 {
+        report::print_ratios(&points);
+    }
+    std::fs::create_dir_all(&args.out).map_err(|e| format!("create {}: {e}", args.out.display()))?;
+    let json = args.out.join("results.json");
+    let svg = args.out.join("results.svg");
+    report::write_json(&json, Machine::describe(server_cpu, (!args.no_pin).then_some(args.client_cpu)), &points)
+        .map_err(|e| format!("write {}: {e}", json.display()))?;
+    plot::write_svg(&svg, &points)?;
+    println!("\nwrote {} and {}", json.display(), svg.display());
+    Ok(())
+}

@@ -1,0 +1,65 @@
+//! The picture: QPS and p99 latency against concurrency, one line per system.
+
+use std::path::Path;
+
+use plotters::prelude::*;
+
+use crate::report::Point;
+use crate::systems::System;
+
+const COLOURS: [RGBColor; 5] = [
+    RGBColor(80, 80, 80),
+    RGBColor(214, 39, 40),
+    RGBColor(255, 127, 14),
+    RGBColor(31, 119, 180),
+    RGBColor(44, 160, 44),
+];
+
+pub fn write_svg(path: &Path, points: &[Point]) -> Result<(), String> {
+    let root = SVGBackend::new(path, (1100, 460)).into_drawing_area();
+    root.fill(&WHITE).map_err(|e| e.to_string())?;
+    let (left, right) = root.split_horizontally(550);
+    panel(&left, points, "Throughput (calls/s)", |p| p.qps)?;
+    panel(&right, points, "p99 latency (µs)", |p| p.p99_us)?;
+    root.present().map_err(|e| e.to_string())
+}
+
+fn panel(
+    area: &DrawingArea<SVGBackend, plotters::coord::Shift>,
+    points: &[Point],
+    title: &str,
+    value: fn(&Point) -> f64,
+) -> Result<(), String> {
+    let max_concurrency = points.iter().map(|p| p.concurrency).max().unwrap_or(1) as f64;
+    let max_value = points.iter().map(value).fold(0.0, f64::max).max(1.0) * 1.1;
+    let mut chart = ChartBuilder::on(area)
+        .caption(title, ("sans-serif", 20))
+        .margin(12)
+        .x_label_area_size(36)
+        .y_label_area_size(64)
+        .build_cartesian_2d((0.8f64..max_concurrency * 1.25).log_scale(), 0.0..max_value)
+        .map_err(|e| e.to_string())?;
+    chart.configure_mesh().x_desc("concurrency").draw().map_err(|e| e.to_string())?;
+    for (system, colour) in System::ALL.into_iter().zip(COLOURS) {
+        let series: Vec<(f64, f64)> =
+            points.iter().filter(|p| p.system == system).map(|p| (p.concurrency as f64, value(p))).collect();
+        if series.is_empty() {
+            continue;
+        }
+        chart
+            .draw_series(LineSeries::new(series.clone(), colour.stroke_width(2)))
+            .map_err(|e| e.to_string())?
+            .label(system.name())
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], colour.stroke_width(2)));
+        chart
+            .draw_series(series.into_iter().map(|xy| Circle::new(xy, 3, colour.filled())))
+            .map_err(|e| e.to_string())?;
+    }
+    chart
+        .configure_series_labels()
+        .background_style(WHITE.mix(0.8))
+        .border_style(BLACK)
+        .draw()
+        .map_err(|e| e.to_string())?;
+    Ok(())
+}

@@ -1,0 +1,114 @@
+//! Results: one row per point, a terminal table, ratios between systems, a JSON file.
+
+use std::path::Path;
+
+use crate::systems::System;
+
+/// One measured point.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Point {
+    pub system: System,
+    pub concurrency: usize,
+    pub connections: usize,
+    pub payload_bytes: usize,
+    pub seconds: f64,
+    pub calls: u64,
+    pub errors: u64,
+    pub qps: f64,
+    pub p50_us: f64,
+    pub p90_us: f64,
+    pub p99_us: f64,
+    pub p999_us: f64,
+    /// Server CPU seconds per wall second of the window (1.0 = one core busy).
+    pub server_cpu: f64,
+    pub first_error: Option<String>,
+}
+
+pub fn print_table(points: &[Point]) {
+    println!(
+        "{:<13} {:>5} {:>5} {:>7} {:>10} {:>9} {:>9} {:>9} {:>9} {:>7} {:>7}",
+        "system", "conc", "conns", "payload", "qps", "p50 µs", "p90 µs", "p99 µs", "p999 µs", "errors", "srv cpu"
+    );
+    for p in points {
+        println!(
+            "{:<13} {:>5} {:>5} {:>7} {:>10.0} {:>9.1} {:>9.1} {:>9.1} {:>9.1} {:>7} {:>6.0}%",
+            p.system.name(),
+            p.concurrency,
+            p.connections,
+            p.payload_bytes,
+            p.qps,
+            p.p50_us,
+            p.p90_us,
+            p.p99_us,
+            p.p999_us,
+            p.errors,
+            p.server_cpu * 100.0
+        );
+    }
+}
+
+/// For each concurrency, every system's QPS and p99 as a ratio to the raw echo and to tonic.
+pub fn print_ratios(points: &[Point]) {
+    let find = |system, concurrency| points.iter().find(|p| p.system == system && p.concurrency == concurrency);
+    let mut concurrencies: Vec<usize> = points.iter().map(|p| p.concurrency).collect();
+    concurrencies.sort_unstable();
+    concurrencies.dedup();
+    println!(
+        "\n{:<13} {:>5} {:>12} {:>12} {:>12} {:>12}",
+        "system", "conc", "qps/raw", "qps/tonic", "p99/raw", "p99/tonic"
+    );
+    for concurrency in concurrencies {
+        let raw = find(System::Raw, concurrency);
+        let tonic = find(System::Tonic, concurrency);
+        for p in points.iter().filter(|p| p.concurrency == concurrency) {
+            let ratio = |base: Option<&Point>, f: fn(&Point) -> f64| {
+                base.map_or("-".to_string(), |b| format!("{:.2}x", f(p) / f(b)))
+            };
+            println!(
+                "{:<13} {:>5} {:>12} {:>12} {:>12} {:>12}",
+                p.system.name(),
+                concurrency,
+                ratio(raw, |p| p.qps),
+                ratio(tonic, |p| p.qps),
+                ratio(raw, |p| p.p99_us),
+                ratio(tonic, |p| p.p99_us)
+            );
+        }
+    }
+}
+
+#[derive(serde::Serialize)]
+struct Run<'a> {
+    machine: Machine,
+    points: &'a [Point],
+}
+
+#[derive(serde::Serialize)]
+pub struct Machine {
+    pub cpus: usize,
+    pub cpu_model: String,
+    pub server_cpu: Option<usize>,
+    pub client_cpu: Option<usize>,
+}
+
+impl Machine {
+    pub fn describe(server_cpu: Option<usize>, client_cpu: Option<usize>) -> Machine {
+        let cpu_model = std::fs::read_to_string("/proc/cpuinfo")
+            .ok()
+            .and_then(|info| {
+                info.lines()
+                    .find(|l| l.starts_with("model name"))
+                    .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
+            })
+            .unwrap_or_else(|| "unknown".into());
+        // Online CPUs, not the ones this (pinned) process may use.
+        // SAFETY: sysconf has no preconditions.
+        let cpus = unsafe { libc::sysconf(libc::_SC_NPROCESSORS_ONLN) }.max(0) as usize;
+        Machine { cpus, cpu_model, server_cpu, client_cpu }
+    }
+}
+
+pub fn write_json(path: &Path, machine: Machine, points: &[Point]) -> std::io::Result<()> {
+    let json = serde_json::to_string_pretty(&Run { machine, points }).map_err(std::io::Error::other)?;
+    std::fs::write(path, json)
+}

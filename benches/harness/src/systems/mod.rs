@@ -1,0 +1,87 @@
+//! The systems under test: each has a server and a client that echo a payload.
+
+mod raw_echo;
+mod rpc_binary;
+mod tarpc_bincode;
+mod tonic_grpc;
+
+use std::net::SocketAddr;
+
+use bytes::Bytes;
+use rpc::SerializationId;
+use tokio::net::TcpListener;
+
+/// What a benchmark point runs against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum System {
+    /// Our binary protocol, msgpack bodies.
+    RpcMsgpack,
+    /// Our binary protocol, protobuf bodies.
+    RpcProtobuf,
+    /// tonic (gRPC over HTTP/2, prost).
+    Tonic,
+    /// tarpc (bincode over length-delimited TCP).
+    Tarpc,
+    /// A minimal multiplexed echo: length-delimited frames carrying a request id, echoed inline.
+    Raw,
+}
+
+impl System {
+    pub const ALL: [System; 5] = [System::Raw, System::RpcMsgpack, System::RpcProtobuf, System::Tarpc, System::Tonic];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            System::RpcMsgpack => "rpc-msgpack",
+            System::RpcProtobuf => "rpc-protobuf",
+            System::Tonic => "tonic",
+            System::Tarpc => "tarpc",
+            System::Raw => "raw",
+        }
+    }
+}
+
+/// Serves `system` on `listener` until the process ends.
+pub async fn serve(system: System, listener: TcpListener) -> std::io::Result<()> {
+    match system {
+        System::RpcMsgpack | System::RpcProtobuf => rpc_binary::serve(listener).await,
+        System::Tonic => tonic_grpc::serve(listener).await,
+        System::Tarpc => tarpc_bincode::serve(listener).await,
+        System::Raw => raw_echo::serve(listener).await,
+    }
+}
+
+/// One connection's client of a system.
+#[derive(Clone)]
+pub enum Client {
+    Rpc(rpc_binary::Client),
+    Tonic(tonic_grpc::Client),
+    Tarpc(tarpc_bincode::Client),
+    Raw(raw_echo::Client),
+}
+
+impl Client {
+    pub async fn connect(system: System, addr: SocketAddr) -> Result<Client, String> {
+        Ok(match system {
+            System::RpcMsgpack => Client::Rpc(rpc_binary::Client::connect(addr, SerializationId::MsgPack).await?),
+            System::RpcProtobuf => Client::Rpc(rpc_binary::Client::connect(addr, SerializationId::Protobuf).await?),
+            System::Tonic => Client::Tonic(tonic_grpc::Client::connect(addr).await?),
+            System::Tarpc => Client::Tarpc(tarpc_bincode::Client::connect(addr).await?),
+            System::Raw => Client::Raw(raw_echo::Client::connect(addr).await?),
+        })
+    }
+
+    /// Echoes `payload`; checks the reply has its length.
+    pub async fn echo(&self, payload: &Bytes) -> Result<(), String> {
+        let reply = match self {
+            Client::Rpc(client) => client.echo(payload).await?,
+            Client::Tonic(client) => client.echo(payload).await?,
+            Client::Tarpc(client) => client.echo(payload).await?,
+            Client::Raw(client) => client.echo(payload).await?,
+        };
+        if reply.len() != payload.len() {
+            return Err(format!("echo returned {} bytes, sent {}", reply.len(), payload.len()));
+        }
+        Ok(())
+    }
+}

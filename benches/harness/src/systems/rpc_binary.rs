@@ -1,0 +1,41 @@
+//! Our framework: `#[rpc::service]` over the binary protocol.
+
+use std::net::SocketAddr;
+
+use bytes::Bytes;
+use rpc::{CallOptions, Channel, SerializationId, Status};
+use tokio::net::TcpListener;
+
+use crate::payload::Payload;
+
+#[rpc::service(name = "bench.Echo")]
+pub trait Echo {
+    async fn echo(&self, payload: Payload) -> Result<Payload, Status>;
+}
+
+struct EchoImpl;
+
+impl Echo for EchoImpl {
+    async fn echo(&self, payload: Payload) -> Result<Payload, Status> {
+        Ok(payload)
+    }
+}
+
+pub async fn serve(listener: TcpListener) -> std::io::Result<()> {
+    rpc::Server::builder().add_service(EchoServer::new(EchoImpl)).bind_listener(listener).serve().await
+}
+
+#[derive(Clone)]
+pub struct Client(EchoClient);
+
+impl Client {
+    pub async fn connect(addr: SocketAddr, serialization: SerializationId) -> Result<Client, String> {
+        let channel = Channel::connect(addr).await.map_err(|e| e.to_string())?;
+        Ok(Client(EchoClient::new(channel).with_options(CallOptions::new().serialization(serialization))))
+    }
+
+    pub async fn echo(&self, payload: &Bytes) -> Result<Bytes, String> {
+        let reply = self.0.echo(Payload { data: payload.clone() }).await.map_err(|e| e.to_string())?;
+        Ok(reply.data)
+    }
+}
