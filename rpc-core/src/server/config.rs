@@ -8,7 +8,8 @@ pub struct ServerConfig {
     /// Largest frame accepted or sent, header included. A larger request is answered with
     /// `ResourceExhausted` and the connection survives.
     pub max_frame_size: usize,
-    /// A connection with no inbound frame (heartbeats count) for this long is closed.
+    /// A connection with no inbound frame (heartbeats count) for this long is closed; the
+    /// check is lazy, so it closes within one to two of these periods.
     pub idle_timeout: Duration,
     /// On shutdown, how long in-flight calls may take to finish before connections are cut.
     pub shutdown_grace: Duration,

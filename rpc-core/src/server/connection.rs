@@ -11,7 +11,7 @@ use tracing::Instrument;
 
 use super::dispatch::{dispatch, reply_frame};
 use super::ServerConfig;
-use crate::transport::write_loop;
+use crate::transport::{write_loop, IdleTimer};
 use crate::{Request, Response, Status};
 
 /// Signals a connection task watches.
@@ -38,35 +38,42 @@ where
         tokio::spawn(write_loop(write, codec.clone(), outbound, None, CancellationToken::new()).in_current_span());
     let mut frames = FramedRead::new(read, codec.clone());
     let mut going_away = false;
+    // Made once per connection, not per frame: a fresh timer or cancellation future on every
+    // read showed up in the server's profile.
+    let shutdown = lifecycle.shutdown.cancelled();
+    let force = lifecycle.force.cancelled();
+    let idle = IdleTimer::new(config.idle_timeout);
+    tokio::pin!(shutdown, force, idle);
     loop {
         let next = tokio::select! {
             biased;
-            _ = lifecycle.force.cancelled() => {
+            _ = &mut force => {
                 writer.abort();
                 return;
             }
-            _ = lifecycle.shutdown.cancelled(), if !going_away => {
+            _ = &mut shutdown, if !going_away => {
                 going_away = true;
                 let _ = replies.send(Frame::event(0, EventKind::GoAway, false)).await;
                 continue;
             }
-            next = tokio::time::timeout(config.idle_timeout, frames.next()) => next,
-        };
-        let frame = match next {
-            Err(_) => {
+            () = idle.as_mut().expired() => {
                 tracing::debug!(idle = ?config.idle_timeout, "closing idle connection");
                 break;
             }
-            Ok(None) => break,
-            Ok(Some(Err(rpc_codec::CodecError::Io(e)))) => {
+            next = frames.next() => next,
+        };
+        idle.as_mut().activity();
+        let frame = match next {
+            None => break,
+            Some(Err(rpc_codec::CodecError::Io(e))) => {
                 tracing::debug!(error = %e, "connection lost");
                 break;
             }
-            Ok(Some(Err(e))) => {
+            Some(Err(e)) => {
                 tracing::warn!(error = %e, "closing connection on a protocol error");
                 break;
             }
-            Ok(Some(Ok(Inbound::Rejected { header, reason }))) => {
+            Some(Ok(Inbound::Rejected { header, reason })) => {
                 if header.flags.is_request() && !header.flags.is_oneway() && !header.flags.is_event() {
                     let status = match reason {
                         RejectReason::TooLarge { .. } => {
@@ -79,7 +86,7 @@ where
                 }
                 continue;
             }
-            Ok(Some(Ok(Inbound::Frame(frame)))) => frame,
+            Some(Ok(Inbound::Frame(frame))) => frame,
         };
         if let Some(kind) = frame.event_kind() {
             if kind == EventKind::Heartbeat && frame.flags.is_request() {

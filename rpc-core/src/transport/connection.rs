@@ -11,7 +11,7 @@ use tokio_util::codec::FramedRead;
 use tracing::Instrument;
 
 use super::pending::{Pending, SlotGuard};
-use super::{write_loop, ConnectionConfig};
+use super::{write_loop, ConnectionConfig, IdleTimer};
 use crate::{Code, Request, Response, Status};
 
 /// A client's multiplexed connection to one provider. Cheap to clone; all clones share one
@@ -51,8 +51,7 @@ impl Connection {
             }
             .instrument(span.clone()),
         );
-        let dead_after = config.heartbeat_interval.map(|interval| interval * 3);
-        tokio::spawn(read_loop(read, codec.clone(), pending.clone(), dead_after).instrument(span));
+        tokio::spawn(read_loop(read, codec.clone(), pending.clone(), config.heartbeat_interval).instrument(span));
         Ok(Connection { queue, pending, next_id: Arc::new(AtomicU64::new(1)), codec })
     }
 
@@ -168,17 +167,22 @@ fn response_from_frame(frame: Frame) -> Result<Response, Status> {
     Ok(Response { serialization, body: frame.body, attachments: frame.metadata.attachments })
 }
 
-/// Reads replies and events until the stream ends, then fails whatever still waits.
-async fn read_loop(read: OwnedReadHalf, codec: FrameCodec, pending: Arc<Pending>, dead_after: Option<Duration>) {
+/// Reads replies and events until the stream ends, then fails whatever still waits. With
+/// `heartbeat`, a peer silent for three intervals (our heartbeats unanswered) is presumed dead.
+async fn read_loop(read: OwnedReadHalf, codec: FrameCodec, pending: Arc<Pending>, heartbeat: Option<Duration>) {
     let mut frames = FramedRead::new(read, codec);
+    let period = heartbeat.unwrap_or(Duration::MAX / 4);
+    let silence = IdleTimer::after_periods(period, 3);
+    tokio::pin!(silence);
     let reason = loop {
-        let next = match dead_after {
-            Some(limit) => match tokio::time::timeout(limit, frames.next()).await {
-                Ok(next) => next,
-                Err(_) => break format!("no frame for {limit:?} (heartbeats unanswered): peer presumed dead"),
-            },
-            None => frames.next().await,
+        let next = tokio::select! {
+            biased;
+            next = frames.next() => next,
+            () = silence.as_mut().expired(), if heartbeat.is_some() => {
+                break format!("no frame for {:?} (heartbeats unanswered): peer presumed dead", period * 3);
+            }
         };
+        silence.as_mut().activity();
         match next {
             None => break "closed by the provider".to_string(),
             Some(Err(rpc_codec::CodecError::Io(e))) => break format!("connection lost: {e}"),

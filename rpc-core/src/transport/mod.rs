@@ -6,9 +6,11 @@
 
 mod config;
 mod connection;
+mod idle_timer;
 mod pending;
 mod write_loop;
 
 pub use config::ConnectionConfig;
 pub use connection::Connection;
+pub(crate) use idle_timer::IdleTimer;
 pub(crate) use write_loop::write_loop;

@@ -7,13 +7,15 @@ use tokio::sync::mpsc;
 use tokio_util::codec::FramedWrite;
 use tokio_util::sync::CancellationToken;
 
+use super::IdleTimer;
+
 /// Frames encoded per flush at most, so one busy connection cannot starve the flush forever.
 const MAX_BATCH: usize = 256;
 
 /// Owns a write half: encodes queued frames, many per flush (feed all that is queued, then
 /// flush once), until every sender is gone or `stop` fires. On `stop` it still writes what was
-/// already queued, then shuts the write half down. With `heartbeat`, an idle interval sends
-/// a heartbeat request.
+/// already queued, then shuts the write half down. With `heartbeat`, an interval without
+/// outbound frames sends a heartbeat request (after one to two intervals of quiet).
 pub(crate) async fn write_loop<W: AsyncWrite + Unpin>(
     io: W,
     codec: FrameCodec,
@@ -22,15 +24,21 @@ pub(crate) async fn write_loop<W: AsyncWrite + Unpin>(
     stop: CancellationToken,
 ) -> Result<(), CodecError> {
     let mut sink = FramedWrite::new(io, codec);
+    let stopped = stop.cancelled();
+    // Without heartbeats the timer exists but is never polled.
+    let quiet = IdleTimer::new(heartbeat.unwrap_or(Duration::MAX / 4));
+    tokio::pin!(stopped, quiet);
     loop {
         let first = tokio::select! {
             biased;
-            _ = stop.cancelled() => break,
-            next = next_or_heartbeat(&mut queue, heartbeat) => match next {
+            _ = &mut stopped => break,
+            next = queue.recv() => match next {
                 Some(frame) => frame,
                 None => break,
             },
+            () = quiet.as_mut().expired(), if heartbeat.is_some() => Frame::event(0, EventKind::Heartbeat, true),
         };
+        quiet.as_mut().activity();
         sink.feed(first).await?;
         for _ in 1..MAX_BATCH {
             match queue.try_recv() {
@@ -45,14 +53,4 @@ pub(crate) async fn write_loop<W: AsyncWrite + Unpin>(
         sink.feed(frame).await?;
     }
     sink.close().await
-}
-
-async fn next_or_heartbeat(queue: &mut mpsc::Receiver<Frame>, heartbeat: Option<Duration>) -> Option<Frame> {
-    match heartbeat {
-        None => queue.recv().await,
-        Some(interval) => match tokio::time::timeout(interval, queue.recv()).await {
-            Ok(next) => next,
-            Err(_) => Some(Frame::event(0, EventKind::Heartbeat, true)),
-        },
-    }
 }
