@@ -79,8 +79,33 @@ pub mod __private {
     pub use rpc_core::__private::ToSocketAddrs;
     pub use rpc_core::__private::{Service, ServiceExt};
 
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
     use crate::{ServiceDescriptor, Status};
     use rpc_codec::SerializationError;
+
+    /// The size of the last body of one kind (one method's arguments or results), so the next
+    /// buffer is allocated once at the right size instead of regrowing while serde writes.
+    pub struct SizeHint(AtomicUsize);
+
+    impl SizeHint {
+        #[allow(clippy::new_without_default)]
+        pub const fn new() -> SizeHint {
+            SizeHint(AtomicUsize::new(64))
+        }
+
+        pub fn buffer(&self) -> BytesMut {
+            BytesMut::with_capacity(self.0.load(Ordering::Relaxed))
+        }
+
+        /// Records a body's size; writes only on a real change, to keep the line shared.
+        pub fn observe(&self, len: usize) {
+            let hint = self.0.load(Ordering::Relaxed);
+            if len > hint || len < hint / 2 {
+                self.0.store(len.max(16), Ordering::Relaxed);
+            }
+        }
+    }
 
     pub fn args_encode_error(service: &ServiceDescriptor, method: &str, error: SerializationError) -> Status {
         Status::invalid_argument(format!("arguments of {}/{method} not sent: {error}", service.name))

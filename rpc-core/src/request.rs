@@ -35,6 +35,17 @@ impl Request {
         }
     }
 
+    /// A request from its decoded parts (the server side of the wire).
+    pub fn from_parts(
+        metadata: Metadata,
+        serialization: SerializationId,
+        oneway: bool,
+        body: Bytes,
+        deadline: Option<Instant>,
+    ) -> Request {
+        Request { metadata, serialization, oneway, body, deadline }
+    }
+
     pub fn service(&self) -> &str {
         &self.metadata.service
     }

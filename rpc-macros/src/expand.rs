@@ -111,13 +111,22 @@ fn client(service: &Service) -> TokenStream {
         quote! {
             #(#docs)*
             pub async fn #ident(&self, #(#params),*) -> ::core::result::Result<#ok, #err> {
+                static __RPC_SIZE: ::rpc::__private::SizeHint = ::rpc::__private::SizeHint::new();
                 let __rpc_args: #args_type = #args_pattern;
                 let __rpc_serialization = self.options.get_serialization();
-                let mut __rpc_body = ::rpc::__private::BytesMut::new();
+                let mut __rpc_body = __RPC_SIZE.buffer();
                 ::rpc::__private::__serialize!(__rpc_serialization, #args_type, &__rpc_args, &mut __rpc_body)
                     .map_err(|e| ::rpc::__private::args_encode_error(&#descriptor, #wire_name, e))?;
-                let __rpc_request = self.options.request(&#descriptor, #wire_name, #oneway, __rpc_body.freeze());
-                let __rpc_response = ::rpc::__private::ServiceExt::oneshot(self.inner.clone(), __rpc_request).await?;
+                __RPC_SIZE.observe(__rpc_body.len());
+                let __rpc_body = __rpc_body.freeze();
+                let mut __rpc_service = self.inner.clone();
+                ::rpc::__private::ServiceExt::ready(&mut __rpc_service).await?;
+                // Built in place, so the request never sits in this future's state.
+                let __rpc_response = ::rpc::__private::Service::call(
+                    &mut __rpc_service,
+                    self.options.request(&#descriptor, #wire_name, #oneway, __rpc_body),
+                )
+                .await?;
                 #reply
             }
         }
@@ -184,9 +193,11 @@ fn server(service: &Service) -> TokenStream {
                     ::rpc::__private::__deserialize!(__rpc_serialization, #args_type, &__rpc_request.body)
                         .map_err(|e| ::rpc::__private::args_decode_error(&#descriptor, #wire_name, e))?;
                 let __rpc_result: #result_type = __rpc_context.scope(__rpc_inner.#ident(#(#arg_names),*)).await.map_err(::core::convert::Into::<::rpc::Status>::into)?;
-                let mut __rpc_body = ::rpc::__private::BytesMut::new();
+                static __RPC_SIZE: ::rpc::__private::SizeHint = ::rpc::__private::SizeHint::new();
+                let mut __rpc_body = __RPC_SIZE.buffer();
                 ::rpc::__private::__serialize!(__rpc_serialization, #result_type, &__rpc_result, &mut __rpc_body)
                     .map_err(|e| ::rpc::__private::reply_encode_error(&#descriptor, #wire_name, e))?;
+                __RPC_SIZE.observe(__rpc_body.len());
                 ::core::result::Result::Ok(::rpc::Response::new(__rpc_serialization, __rpc_body.freeze()))
             }),
         }

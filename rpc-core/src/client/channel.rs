@@ -1,3 +1,4 @@
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -23,6 +24,12 @@ use crate::{Request, Response, Status};
 /// ```
 #[derive(Clone, Debug)]
 pub struct Channel {
+    // One allocation shared by clones: generated clients clone the channel for every call.
+    inner: Arc<ChannelInner>,
+}
+
+#[derive(Debug)]
+struct ChannelInner {
     connection: Connection,
     default_timeout: Option<Duration>,
 }
@@ -60,7 +67,7 @@ impl ChannelBuilder {
 
     pub async fn connect(self, addr: impl ToSocketAddrs) -> Result<Channel, Status> {
         let connection = Connection::connect(addr, &self.config).await?;
-        Ok(Channel { connection, default_timeout: self.timeout })
+        Ok(Channel { inner: Arc::new(ChannelInner { connection, default_timeout: self.timeout }) })
     }
 }
 
@@ -76,7 +83,7 @@ impl Channel {
 
     /// The connection underneath, for its state.
     pub fn connection(&self) -> &Connection {
-        &self.connection
+        &self.inner.connection
     }
 }
 
@@ -91,17 +98,17 @@ impl tower::Service<Request> for Channel {
 
     fn call(&mut self, mut request: Request) -> Self::Future {
         if request.deadline().is_none() {
-            if let Some(timeout) = self.default_timeout {
+            if let Some(timeout) = self.inner.default_timeout {
                 request = request.with_timeout(timeout);
             }
         }
+        let connection = &self.inner.connection;
         let span = tracing::debug_span!(
             "rpc.call",
             service = request.service(),
             method = request.method(),
-            peer = self.connection.peer()
+            peer = connection.peer()
         );
-        let connection = self.connection.clone();
-        Box::pin(async move { connection.call(request).await }.instrument(span))
+        Box::pin(connection.call(request).instrument(span))
     }
 }

@@ -1,4 +1,6 @@
+use std::future::Future;
 use std::sync::Arc;
+use std::task::Poll;
 
 use futures_util::StreamExt;
 use rpc_codec::{EventKind, Frame, FrameCodec, Inbound, RejectReason};
@@ -105,7 +107,12 @@ where
             }
             continue;
         }
-        tokio::spawn(dispatch(service.clone(), frame, replies.clone(), codec.clone()));
+        // Poll once here: a call that completes at once (most do) needs no task of its own.
+        // One that waits becomes its own task, so it never holds up the connection.
+        let mut call = Box::pin(dispatch(service.clone(), frame, replies.clone(), codec.clone()));
+        if std::future::poll_fn(|cx| Poll::Ready(call.as_mut().poll(cx).is_pending())).await {
+            tokio::spawn(call);
+        }
     }
     // Replies of calls still running hold senders; the writer ends after the last is written.
     drop(replies);

@@ -78,12 +78,7 @@ fn request_from_frame(frame: Frame) -> Result<Request, Status> {
     if expired_in_transit || deadline.is_some_and(|d| d <= Instant::now()) {
         return Err(Status::deadline_exceeded("deadline passed before the call started; not run"));
     }
-    let mut request = Request::new(frame.metadata.service.clone(), frame.metadata.method.clone(), frame.body);
-    request.metadata = frame.metadata;
-    request.serialization = serialization;
-    request.oneway = frame.flags.is_oneway();
-    request.set_deadline(deadline);
-    Ok(request)
+    Ok(Request::from_parts(frame.metadata, serialization, frame.flags.is_oneway(), frame.body, deadline))
 }
 
 /// The service's answer to `request`, cancelled at its deadline, with panics caught.

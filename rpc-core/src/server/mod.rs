@@ -1,7 +1,11 @@
 //! The provider side: accept connections, decode requests, route them to services, reply.
 //!
-//! Each request runs in its own task, so a slow call never holds up the others on its
-//! connection. Server-side tower layers wrap the [`Router`]; see [`ServerBuilder::layer`].
+//! A request is first polled on its connection's task; if it completes at once (no await
+//! that waits) it is answered without a task of its own, and otherwise it continues as its own
+//! task — so a slow call never holds up the others on its connection, and the common fast
+//! call costs no spawn. (A handler that computes for long without awaiting delays its
+//! connection's next reads for that first poll; put such work on `spawn_blocking`.)
+//! Server-side tower layers wrap the [`Router`]; see [`ServerBuilder::layer`].
 
 mod builder;
 mod config;

@@ -100,13 +100,13 @@ impl Pending {
 }
 
 /// Removes a call's slot if its caller stops waiting before the reply (cancel, timeout).
-pub(super) struct SlotGuard<'a> {
-    pub(super) pending: &'a Pending,
+pub(super) struct SlotGuard {
+    pub(super) pending: Arc<Pending>,
     pub(super) id: u64,
     pub(super) armed: bool,
 }
 
-impl Drop for SlotGuard<'_> {
+impl Drop for SlotGuard {
     fn drop(&mut self) {
         if self.armed {
             self.pending.remove(self.id);
