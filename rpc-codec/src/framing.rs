@@ -6,6 +6,10 @@ use crate::{CodecError, Frame, FrameHeader, Metadata, MetadataError, HEADER_LEN}
 /// Frames larger than this (header included) are refused unless configured otherwise: 8 MiB.
 pub const DEFAULT_MAX_FRAME_SIZE: usize = 8 * 1024 * 1024;
 
+/// On a busy connection, read this much at a time (bounded by the maximum frame size): fewer
+/// read syscalls. An idle connection keeps the reader's small initial buffer.
+const BUSY_READ_CHUNK: usize = 32 * 1024;
+
 /// What the decoder yields: a frame, or a frame it had to refuse without losing the stream.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Inbound {
@@ -70,7 +74,11 @@ impl FrameCodec {
     /// Size on the wire of `frame` (header included), or the reason it cannot be sent.
     pub fn encoded_len(&self, frame: &Frame) -> Result<usize, CodecError> {
         frame.metadata.validate()?;
-        let size = (HEADER_LEN + frame.metadata.encoded_len()) as u64 + frame.body.len() as u64;
+        self.checked_size(frame.metadata.encoded_len(), frame.body.len())
+    }
+
+    fn checked_size(&self, metadata_len: usize, body_len: usize) -> Result<usize, CodecError> {
+        let size = (HEADER_LEN + metadata_len) as u64 + body_len as u64;
         if size > self.max_frame_size as u64 {
             return Err(CodecError::FrameTooLarge { size, max: self.max_frame_size });
         }
@@ -110,6 +118,9 @@ impl Decoder for FrameCodec {
         }
         let mut payload = src.split_to(size).freeze();
         payload.advance(HEADER_LEN);
+        if src.capacity() - src.len() < HEADER_LEN * 64 {
+            src.reserve(BUSY_READ_CHUNK.min(self.max_frame_size));
+        }
         let body = payload.split_off(header.metadata_len as usize);
         match Metadata::parse(payload) {
             Ok(metadata) => Ok(Some(Inbound::Frame(Frame {
@@ -129,13 +140,17 @@ impl Encoder<Frame> for FrameCodec {
     type Error = CodecError;
 
     fn encode(&mut self, frame: Frame, dst: &mut BytesMut) -> Result<(), CodecError> {
-        let size = self.encoded_len(&frame)?;
+        let metadata_len = frame.metadata.encoded_len();
+        if metadata_len > 0 {
+            frame.metadata.validate()?;
+        }
+        let size = self.checked_size(metadata_len, frame.body.len())?;
         let header = FrameHeader {
             flags: frame.flags,
             serialization: frame.serialization,
             status: frame.status,
             request_id: frame.request_id,
-            metadata_len: frame.metadata.encoded_len() as u32,
+            metadata_len: metadata_len as u32,
             body_len: frame.body.len() as u32,
         };
         dst.reserve(size);

@@ -84,7 +84,12 @@ impl Metadata {
     }
 
     fn is_empty(&self) -> bool {
-        self == &Metadata::default()
+        self.service.is_empty()
+            && self.method.is_empty()
+            && self.version.is_empty()
+            && self.group.is_empty()
+            && self.timeout.is_none()
+            && self.attachments.is_empty()
     }
 
     /// Bytes the section takes on the wire.

@@ -187,8 +187,9 @@ fn server(service: &Service) -> TokenStream {
         let result_type = if method.oneway { &unit } else { ok };
         quote! {
             #wire_name => ::std::boxed::Box::pin(async move {
+                let mut __rpc_request = __rpc_request;
                 let __rpc_serialization = __rpc_request.serialization;
-                let __rpc_context = ::rpc::CallContext::from_request(&__rpc_request);
+                let __rpc_context = ::rpc::CallContext::take_from(&mut __rpc_request);
                 let #args_pattern: #args_type =
                     ::rpc::__private::__deserialize!(__rpc_serialization, #args_type, &__rpc_request.body)
                         .map_err(|e| ::rpc::__private::args_decode_error(&#descriptor, #wire_name, e))?;

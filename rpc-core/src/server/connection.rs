@@ -16,6 +16,9 @@ use super::ServerConfig;
 use crate::transport::{write_loop, IdleTimer};
 use crate::{Request, Response, Status};
 
+/// Frames a busy connection reads between direct checks for shutdown.
+const SHUTDOWN_CHECK_EVERY: u32 = 64;
+
 /// Signals a connection task watches.
 #[derive(Clone)]
 pub(crate) struct Lifecycle {
@@ -46,9 +49,26 @@ where
     let force = lifecycle.force.cancelled();
     let idle = IdleTimer::new(config.idle_timeout);
     tokio::pin!(shutdown, force, idle);
+    // Frames come first so a busy connection does not poll (and lock) the cancellation
+    // tokens per frame; it checks them directly every `SHUTDOWN_CHECK_EVERY` frames instead,
+    // and the select sees them whenever the socket has nothing to read.
+    let mut until_check = SHUTDOWN_CHECK_EVERY;
     loop {
+        until_check -= 1;
+        if until_check == 0 {
+            until_check = SHUTDOWN_CHECK_EVERY;
+            if lifecycle.force.is_cancelled() {
+                writer.abort();
+                return;
+            }
+            if !going_away && lifecycle.shutdown.is_cancelled() {
+                going_away = true;
+                let _ = replies.send(Frame::event(0, EventKind::GoAway, false)).await;
+            }
+        }
         let next = tokio::select! {
             biased;
+            next = frames.next() => next,
             _ = &mut force => {
                 writer.abort();
                 return;
@@ -62,7 +82,6 @@ where
                 tracing::debug!(idle = ?config.idle_timeout, "closing idle connection");
                 break;
             }
-            next = frames.next() => next,
         };
         idle.as_mut().activity();
         let frame = match next {
