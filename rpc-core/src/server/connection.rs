@@ -1,19 +1,22 @@
 use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::task::Poll;
 
-use futures_util::StreamExt;
+use futures_util::{SinkExt, StreamExt};
+use rpc_codec::CodecError;
 use rpc_codec::{EventKind, Frame, FrameCodec, Inbound, RejectReason};
+use tokio::net::tcp::OwnedWriteHalf;
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
-use tokio_util::codec::FramedRead;
+use tokio_util::codec::{FramedRead, FramedWrite};
 use tokio_util::sync::CancellationToken;
 use tower::{BoxError, Service};
 use tracing::Instrument;
 
 use super::dispatch::{dispatch, reply_frame};
 use super::ServerConfig;
-use crate::transport::{write_loop, IdleTimer};
+use crate::transport::{IdleTimer, MAX_BATCH};
 use crate::{Request, Response, Status};
 
 /// Frames a busy connection reads between direct checks for shutdown.
@@ -30,6 +33,12 @@ pub(crate) struct Lifecycle {
 
 /// Serves one accepted connection until the peer closes it, it idles out, a protocol error
 /// makes it unreadable, or the server shuts down.
+///
+/// One task reads and writes, the way a minimal echo server would: it reads every frame the
+/// socket has (answering most calls inline), and when nothing more is readable it writes all
+/// queued replies with one flush. Calls that had to wait run as their own tasks and queue
+/// their replies for it. A separate writer task cost a task switch per batch, which showed as
+/// latency at low concurrency.
 pub(crate) async fn serve_connection<S>(stream: TcpStream, service: S, config: Arc<ServerConfig>, lifecycle: Lifecycle)
 where
     S: Service<Request, Response = Response> + Clone + Send + 'static,
@@ -38,10 +47,9 @@ where
 {
     let codec = FrameCodec::new(config.max_frame_size);
     let (read, write) = stream.into_split();
-    let (replies, outbound) = mpsc::channel(config.write_queue.max(1));
-    let writer =
-        tokio::spawn(write_loop(write, codec.clone(), outbound, None, CancellationToken::new()).in_current_span());
     let mut frames = FramedRead::new(read, codec.clone());
+    let mut sink = FramedWrite::new(write, codec.clone());
+    let (replies, mut queue) = mpsc::channel(config.write_queue.max(1));
     let mut going_away = false;
     // Made once per connection, not per frame: a fresh timer or cancellation future on every
     // read showed up in the server's profile.
@@ -58,24 +66,33 @@ where
         if until_check == 0 {
             until_check = SHUTDOWN_CHECK_EVERY;
             if lifecycle.force.is_cancelled() {
-                writer.abort();
                 return;
             }
             if !going_away && lifecycle.shutdown.is_cancelled() {
                 going_away = true;
-                let _ = replies.send(Frame::event(0, EventKind::GoAway, false)).await;
+                if queue_reply(&replies, &mut queue, &mut sink, Frame::event(0, EventKind::GoAway, false))
+                    .await
+                    .is_err()
+                {
+                    return;
+                }
             }
         }
         let next = tokio::select! {
             biased;
             next = frames.next() => next,
-            _ = &mut force => {
-                writer.abort();
-                return;
+            Some(reply) = queue.recv() => {
+                if write_batch(&mut sink, &mut queue, reply).await.is_err() {
+                    return;
+                }
+                continue;
             }
+            _ = &mut force => return,
             _ = &mut shutdown, if !going_away => {
                 going_away = true;
-                let _ = replies.send(Frame::event(0, EventKind::GoAway, false)).await;
+                if queue_reply(&replies, &mut queue, &mut sink, Frame::event(0, EventKind::GoAway, false)).await.is_err() {
+                    return;
+                }
                 continue;
             }
             () = idle.as_mut().expired() => {
@@ -84,7 +101,7 @@ where
             }
         };
         idle.as_mut().activity();
-        let frame = match next {
+        let control_reply = match next {
             None => break,
             Some(Err(rpc_codec::CodecError::Io(e))) => {
                 tracing::debug!(error = %e, "connection lost");
@@ -102,42 +119,117 @@ where
                         }
                         RejectReason::BadMetadata(_) => Status::invalid_argument(format!("request not run: {reason}")),
                     };
-                    let reply = reply_frame(header.request_id, header.serialization, Err(status), &codec);
-                    let _ = replies.send(reply).await;
+                    Some(reply_frame(header.request_id, header.serialization, Err(status), &codec))
+                } else {
+                    None
                 }
-                continue;
             }
-            Some(Ok(Inbound::Frame(frame))) => frame,
+            Some(Ok(Inbound::Frame(frame))) => match handle_frame(frame, going_away, &service, &replies, &codec) {
+                Handled::Reply(reply) => Some(reply),
+                Handled::Done => None,
+                Handled::Call(mut call) => {
+                    // Poll once here: a call that completes at once (most do) needs no task of
+                    // its own. One that waits becomes its own task, so it never holds up the
+                    // connection.
+                    if std::future::poll_fn(|cx| Poll::Ready(call.as_mut().poll(cx).is_pending())).await {
+                        tokio::spawn(call.in_current_span());
+                    }
+                    None
+                }
+            },
         };
-        if let Some(kind) = frame.event_kind() {
-            if kind == EventKind::Heartbeat && frame.flags.is_request() {
-                let _ = replies.send(Frame::event(frame.request_id, EventKind::Heartbeat, false)).await;
+        if let Some(reply) = control_reply {
+            if queue_reply(&replies, &mut queue, &mut sink, reply).await.is_err() {
+                return;
             }
-            continue;
-        }
-        if !frame.flags.is_request() {
-            tracing::debug!(request_id = frame.request_id, "ignoring a response frame sent to a server");
-            continue;
-        }
-        if going_away {
-            if !frame.flags.is_oneway() {
-                let status = Status::unavailable("provider is shutting down; request not run");
-                let _ = replies.send(reply_frame(frame.request_id, frame.serialization, Err(status), &codec)).await;
-            }
-            continue;
-        }
-        // Poll once here: a call that completes at once (most do) needs no task of its own.
-        // One that waits becomes its own task, so it never holds up the connection.
-        let mut call = Box::pin(dispatch(service.clone(), frame, replies.clone(), codec.clone()));
-        if std::future::poll_fn(|cx| Poll::Ready(call.as_mut().poll(cx).is_pending())).await {
-            tokio::spawn(call);
         }
     }
-    // Replies of calls still running hold senders; the writer ends after the last is written.
+    // Replies of calls still running hold senders; finish when the last is written.
     drop(replies);
-    let mut writer = writer;
-    tokio::select! {
-        _ = lifecycle.force.cancelled() => writer.abort(),
-        _ = &mut writer => {}
+    loop {
+        tokio::select! {
+            biased;
+            _ = &mut force => return,
+            reply = queue.recv() => match reply {
+                Some(reply) => {
+                    if write_batch(&mut sink, &mut queue, reply).await.is_err() {
+                        return;
+                    }
+                }
+                None => break,
+            },
+        }
     }
+    let _ = sink.close().await;
+}
+
+/// What a decoded frame asks of the connection.
+// Returned and consumed at once; boxing the frame would only add an allocation per reply.
+#[allow(clippy::large_enum_variant)]
+enum Handled<C> {
+    /// Queue this reply (heartbeats, requests refused while going away).
+    Reply(Frame),
+    /// Run this call; it queues its own reply.
+    Call(Pin<Box<C>>),
+    Done,
+}
+
+fn handle_frame<S>(
+    frame: Frame,
+    going_away: bool,
+    service: &S,
+    replies: &mpsc::Sender<Frame>,
+    codec: &FrameCodec,
+) -> Handled<impl Future<Output = ()> + Send + use<S>>
+where
+    S: Service<Request, Response = Response> + Clone + Send + 'static,
+    S::Error: Into<BoxError>,
+    S::Future: Send,
+{
+    if let Some(kind) = frame.event_kind() {
+        if kind == EventKind::Heartbeat && frame.flags.is_request() {
+            return Handled::Reply(Frame::event(frame.request_id, EventKind::Heartbeat, false));
+        }
+        return Handled::Done;
+    }
+    if !frame.flags.is_request() {
+        tracing::debug!(request_id = frame.request_id, "ignoring a response frame sent to a server");
+        return Handled::Done;
+    }
+    if going_away {
+        if frame.flags.is_oneway() {
+            return Handled::Done;
+        }
+        let status = Status::unavailable("provider is shutting down; request not run");
+        return Handled::Reply(reply_frame(frame.request_id, frame.serialization, Err(status), codec));
+    }
+    Handled::Call(Box::pin(dispatch(service.clone(), frame, replies.clone(), codec.clone())))
+}
+
+type Sink = FramedWrite<OwnedWriteHalf, FrameCodec>;
+
+/// Queues a reply this task made itself. This task is also the queue's only reader, so
+/// when the queue is full it first writes what is queued, rather than wait on itself.
+async fn queue_reply(
+    replies: &mpsc::Sender<Frame>,
+    queue: &mut mpsc::Receiver<Frame>,
+    sink: &mut Sink,
+    reply: Frame,
+) -> Result<(), CodecError> {
+    match replies.try_send(reply) {
+        Ok(()) | Err(mpsc::error::TrySendError::Closed(_)) => Ok(()),
+        Err(mpsc::error::TrySendError::Full(reply)) => write_batch(sink, queue, reply).await,
+    }
+}
+
+/// Writes `first` and everything else queued (up to a batch), then flushes once.
+async fn write_batch(sink: &mut Sink, queue: &mut mpsc::Receiver<Frame>, first: Frame) -> Result<(), CodecError> {
+    sink.feed(first).await?;
+    for _ in 1..MAX_BATCH {
+        match queue.try_recv() {
+            Ok(reply) => sink.feed(reply).await?,
+            Err(_) => break,
+        }
+    }
+    sink.flush().await
 }

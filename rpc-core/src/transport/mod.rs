@@ -13,4 +13,4 @@ mod write_loop;
 pub use config::ConnectionConfig;
 pub use connection::Connection;
 pub(crate) use idle_timer::IdleTimer;
-pub(crate) use write_loop::write_loop;
+pub(crate) use write_loop::{write_loop, MAX_BATCH};

@@ -10,7 +10,7 @@ use tokio_util::sync::CancellationToken;
 use super::IdleTimer;
 
 /// Frames encoded per flush at most, so one busy connection cannot starve the flush forever.
-const MAX_BATCH: usize = 256;
+pub(crate) const MAX_BATCH: usize = 256;
 
 /// Owns a write half: encodes queued frames, many per flush (feed all that is queued, then
 /// flush once), until every sender is gone or `stop` fires. On `stop` it still writes what was
