@@ -209,3 +209,13 @@ async fn user_error_types_round_trip_through_status() {
     assert_eq!(BANK_DESCRIPTOR.name, "test.Bank");
     assert_eq!(BANK_DESCRIPTOR.version, "");
 }
+
+#[tokio::test]
+async fn calls_work_over_an_in_memory_stream() {
+    let (client_io, server_io) = tokio::io::duplex(64 * 1024);
+    let server = rpc::Server::builder().add_service(common::EchoServer::new(common::EchoImpl::default()));
+    tokio::spawn(server.serve_io(server_io));
+    let client = common::EchoClient::new(rpc::Channel::builder().connect_io(client_io, "in-memory"));
+    assert_eq!(client.echo("no sockets".into()).await.unwrap(), "no sockets");
+    assert_eq!(client.add(2, 2).await.unwrap(), 4);
+}

@@ -67,7 +67,21 @@ impl ChannelBuilder {
 
     pub async fn connect(self, addr: impl ToSocketAddrs) -> Result<Channel, Status> {
         let connection = Connection::connect(addr, &self.config).await?;
-        Ok(Channel { inner: Arc::new(ChannelInner { connection, default_timeout: self.timeout }) })
+        Ok(self.channel(connection))
+    }
+
+    /// A channel over a byte stream already open to a provider (an in-memory duplex in tests
+    /// and benchmarks, a Unix socket); `peer` names it in errors and traces.
+    pub fn connect_io<IO>(self, io: IO, peer: impl Into<String>) -> Channel
+    where
+        IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + 'static,
+    {
+        let connection = Connection::from_io(io, peer, &self.config);
+        self.channel(connection)
+    }
+
+    fn channel(self, connection: Connection) -> Channel {
+        Channel { inner: Arc::new(ChannelInner { connection, default_timeout: self.timeout }) }
     }
 }
 

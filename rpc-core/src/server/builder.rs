@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, ToSocketAddrs};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -94,6 +95,22 @@ impl<L> ServerBuilder<L> {
         BoundServer { listener, builder: self }
     }
 
+    /// Serves one already-open byte stream (an in-memory duplex in tests and benchmarks, a
+    /// Unix socket) until the peer closes it.
+    pub async fn serve_io<IO>(self, io: IO)
+    where
+        IO: AsyncRead + AsyncWrite + Send + 'static,
+        L: Layer<Router>,
+        L::Service: Service<Request, Response = Response> + Clone + Send + 'static,
+        <L::Service as Service<Request>>::Error: Into<BoxError>,
+        <L::Service as Service<Request>>::Future: Send,
+    {
+        let service = self.layer.layer(self.router);
+        let (read, write) = tokio::io::split(io);
+        let lifecycle = Lifecycle { shutdown: CancellationToken::new(), force: CancellationToken::new() };
+        serve_connection(read, write, service, Arc::new(self.config), lifecycle).await
+    }
+
     /// Binds `addr` and serves until the process ends.
     pub async fn serve(self, addr: impl ToSocketAddrs) -> io::Result<()>
     where
@@ -161,7 +178,8 @@ where
                             tracing::debug!(%peer, error = %e, "could not set TCP_NODELAY");
                         }
                         let span = tracing::debug_span!("rpc.server.connection", %peer);
-                        let task = serve_connection(stream, service.clone(), config.clone(), lifecycle.clone());
+                        let (read, write) = stream.into_split();
+                        let task = serve_connection(read, write, service.clone(), config.clone(), lifecycle.clone());
                         connections.spawn(task.instrument(span));
                     }
                     Err(e) => {

@@ -6,8 +6,7 @@ use std::task::Poll;
 use futures_util::{SinkExt, StreamExt};
 use rpc_codec::CodecError;
 use rpc_codec::{EventKind, Frame, FrameCodec, Inbound, RejectReason};
-use tokio::net::tcp::OwnedWriteHalf;
-use tokio::net::TcpStream;
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::mpsc;
 use tokio_util::codec::{FramedRead, FramedWrite};
 use tokio_util::sync::CancellationToken;
@@ -39,14 +38,20 @@ pub(crate) struct Lifecycle {
 /// queued replies with one flush. Calls that had to wait run as their own tasks and queue
 /// their replies for it. A separate writer task cost a task switch per batch, which showed as
 /// latency at low concurrency.
-pub(crate) async fn serve_connection<S>(stream: TcpStream, service: S, config: Arc<ServerConfig>, lifecycle: Lifecycle)
-where
+pub(crate) async fn serve_connection<S, R, W>(
+    read: R,
+    write: W,
+    service: S,
+    config: Arc<ServerConfig>,
+    lifecycle: Lifecycle,
+) where
     S: Service<Request, Response = Response> + Clone + Send + 'static,
     S::Error: Into<BoxError>,
     S::Future: Send,
+    R: AsyncRead + Unpin,
+    W: AsyncWrite + Unpin,
 {
     let codec = FrameCodec::new(config.max_frame_size);
-    let (read, write) = stream.into_split();
     let mut frames = FramedRead::new(read, codec.clone());
     let mut sink = FramedWrite::new(write, codec.clone());
     let (replies, mut queue) = mpsc::channel(config.write_queue.max(1));
@@ -206,14 +211,12 @@ where
     Handled::Call(Box::pin(dispatch(service.clone(), frame, replies.clone(), codec.clone())))
 }
 
-type Sink = FramedWrite<OwnedWriteHalf, FrameCodec>;
-
 /// Queues a reply this task made itself. This task is also the queue's only reader, so
 /// when the queue is full it first writes what is queued, rather than wait on itself.
-async fn queue_reply(
+async fn queue_reply<W: AsyncWrite + Unpin>(
     replies: &mpsc::Sender<Frame>,
     queue: &mut mpsc::Receiver<Frame>,
-    sink: &mut Sink,
+    sink: &mut FramedWrite<W, FrameCodec>,
     reply: Frame,
 ) -> Result<(), CodecError> {
     match replies.try_send(reply) {
@@ -223,7 +226,11 @@ async fn queue_reply(
 }
 
 /// Writes `first` and everything else queued (up to a batch), then flushes once.
-async fn write_batch(sink: &mut Sink, queue: &mut mpsc::Receiver<Frame>, first: Frame) -> Result<(), CodecError> {
+async fn write_batch<W: AsyncWrite + Unpin>(
+    sink: &mut FramedWrite<W, FrameCodec>,
+    queue: &mut mpsc::Receiver<Frame>,
+    first: Frame,
+) -> Result<(), CodecError> {
     sink.feed(first).await?;
     for _ in 1..MAX_BATCH {
         match queue.try_recv() {

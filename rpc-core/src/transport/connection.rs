@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use futures_util::future::Either;
 use futures_util::StreamExt;
 use rpc_codec::{Flags, Frame, FrameCodec, Inbound, RejectReason, SerializationId};
-use tokio::net::tcp::OwnedReadHalf;
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpStream, ToSocketAddrs};
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::codec::FramedRead;
@@ -39,6 +39,24 @@ impl Connection {
         let peer = stream.peer_addr().map_or_else(|_| "?".to_string(), |a| a.to_string());
         stream.set_nodelay(true).map_err(|e| Status::unavailable(format!("set TCP_NODELAY on {peer}: {e}")))?;
         let (read, write) = stream.into_split();
+        Ok(Connection::from_halves(read, write, peer, config))
+    }
+
+    /// A connection over any byte stream already open to a provider: an in-memory duplex in
+    /// tests and benchmarks, a Unix socket. `peer` names it in errors and traces.
+    pub fn from_io<IO>(io: IO, peer: impl Into<String>, config: &ConnectionConfig) -> Connection
+    where
+        IO: AsyncRead + AsyncWrite + Send + 'static,
+    {
+        let (read, write) = tokio::io::split(io);
+        Connection::from_halves(read, write, peer.into(), config)
+    }
+
+    fn from_halves<R, W>(read: R, write: W, peer: String, config: &ConnectionConfig) -> Connection
+    where
+        R: AsyncRead + Unpin + Send + 'static,
+        W: AsyncWrite + Unpin + Send + 'static,
+    {
         let codec = FrameCodec::new(config.max_frame_size);
         let pending = Pending::new(peer.clone());
         let (queue, outbound) = mpsc::channel(config.write_queue.max(1));
@@ -55,7 +73,7 @@ impl Connection {
             .instrument(span.clone()),
         );
         tokio::spawn(read_loop(read, codec.clone(), pending.clone(), config.heartbeat_interval).instrument(span));
-        Ok(Connection { queue, pending, next_id: Arc::new(AtomicU64::new(1)), codec })
+        Connection { queue, pending, next_id: Arc::new(AtomicU64::new(1)), codec }
     }
 
     /// The provider's address.
@@ -227,7 +245,12 @@ fn response_from_frame(frame: Frame) -> Result<Response, Status> {
 
 /// Reads replies and events until the stream ends, then fails whatever still waits. With
 /// `heartbeat`, a peer silent for three intervals (our heartbeats unanswered) is presumed dead.
-async fn read_loop(read: OwnedReadHalf, codec: FrameCodec, pending: Arc<Pending>, heartbeat: Option<Duration>) {
+async fn read_loop<R: AsyncRead + Unpin>(
+    read: R,
+    codec: FrameCodec,
+    pending: Arc<Pending>,
+    heartbeat: Option<Duration>,
+) {
     let mut frames = FramedRead::new(read, codec);
     let period = heartbeat.unwrap_or(Duration::MAX / 4);
     let silence = IdleTimer::after_periods(period, 3);
