@@ -47,6 +47,13 @@ enum Command {
         #[arg(long, default_value = "1")]
         client_cpu: Option<usize>,
     },
+    /// Redraw the plot and tables of a results file.
+    Plot {
+        #[arg(long, default_value = "target/bench-results/results.json")]
+        from: PathBuf,
+        #[arg(long, default_value = "target/bench-results/results.svg")]
+        to: PathBuf,
+    },
     /// (Internal) serve one system; prints `listening ADDR`, runs until stdin closes.
     Serve {
         #[arg(long, value_enum)]
@@ -102,6 +109,11 @@ fn main() {
             let client_cpu = (!args.no_pin).then_some(args.client_cpu);
             runtime(client_cpu).and_then(|rt| rt.block_on(run(args)))
         }
+        Command::Plot { from, to } => report::read_points(&from).and_then(|points| {
+            report::print_table(&points);
+            report::print_ratios(&points);
+            plot::write_svg(&to, &points)
+        }),
         Command::Idle { system, connections, server_cpu, client_cpu } => {
             runtime(client_cpu).and_then(|rt| rt.block_on(idle::measure(system, connections, server_cpu)))
         }

@@ -5,7 +5,7 @@ use std::path::Path;
 use crate::systems::System;
 
 /// One measured point.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Point {
     pub system: System,
     pub concurrency: usize,
@@ -81,6 +81,18 @@ pub fn print_ratios(points: &[Point]) {
 struct Run<'a> {
     machine: Machine,
     points: &'a [Point],
+}
+
+#[derive(serde::Deserialize)]
+struct SavedRun {
+    points: Vec<Point>,
+}
+
+/// The points of a results file written by [`write_json`].
+pub fn read_points(path: &Path) -> Result<Vec<Point>, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("read {}: {e}", path.display()))?;
+    let run: SavedRun = serde_json::from_str(&text).map_err(|e| format!("parse {}: {e}", path.display()))?;
+    Ok(run.points)
 }
 
 #[derive(serde::Serialize)]

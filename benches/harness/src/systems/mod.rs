@@ -12,7 +12,7 @@ use rpc::SerializationId;
 use tokio::net::TcpListener;
 
 /// What a benchmark point runs against.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum System {
     /// Our binary protocol, msgpack bodies.
