@@ -5,7 +5,7 @@
 //! implements for `String`, integers, `bool`, `Vec<u8>` and `()`).
 //!
 //! ```
-//! use bytes::BytesMut;
+//! use bytes::{Bytes, BytesMut};
 //! use rpc_codec::{Json, MsgPack, Serialization};
 //!
 //! let mut body = BytesMut::new();
@@ -24,7 +24,7 @@ mod msgpack;
 pub mod probe;
 mod protobuf;
 
-use bytes::BytesMut;
+use bytes::{Bytes, BytesMut};
 
 pub use json::Json;
 pub use msgpack::MsgPack;
@@ -84,6 +84,12 @@ pub trait Serialization<T>: Format {
     fn serialize(value: &T, dst: &mut BytesMut) -> Result<(), SerializationError>;
     /// Decodes a whole body. Total: bad bytes give an error, never a panic.
     fn deserialize(src: &[u8]) -> Result<T, SerializationError>;
+
+    /// Decodes a body held in shared memory; a format may then keep byte fields as slices of
+    /// it instead of copying them (protobuf does, for `bytes = "bytes"` fields).
+    fn deserialize_bytes(src: &Bytes) -> Result<T, SerializationError> {
+        Self::deserialize(src)
+    }
 }
 
 fn encode_error(format: SerializationId, type_name: &'static str, reason: impl ToString) -> SerializationError {
@@ -112,7 +118,7 @@ macro_rules! __serialize {
     }};
 }
 
-/// Deserializes a `$ty` from `$src: &[u8]` with the format named by the runtime id `$id`.
+/// Deserializes a `$ty` from `$src: &Bytes` with the format named by the runtime id `$id`.
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __deserialize {
@@ -121,9 +127,9 @@ macro_rules! __deserialize {
         #[allow(unused_imports)]
         use $crate::serialization::probe::{Supported as _, Unsupported as _};
         match $id {
-            $crate::SerializationId::MsgPack => (&Probe::<$crate::MsgPack, $ty>::new()).deserialize($src),
-            $crate::SerializationId::Json => (&Probe::<$crate::Json, $ty>::new()).deserialize($src),
-            $crate::SerializationId::Protobuf => (&Probe::<$crate::Protobuf, $ty>::new()).deserialize($src),
+            $crate::SerializationId::MsgPack => (&Probe::<$crate::MsgPack, $ty>::new()).deserialize_bytes($src),
+            $crate::SerializationId::Json => (&Probe::<$crate::Json, $ty>::new()).deserialize_bytes($src),
+            $crate::SerializationId::Protobuf => (&Probe::<$crate::Protobuf, $ty>::new()).deserialize_bytes($src),
         }
     }};
 }

@@ -9,7 +9,7 @@
 
 use std::marker::PhantomData;
 
-use bytes::BytesMut;
+use bytes::{Bytes, BytesMut};
 
 use super::{Format, Serialization};
 use crate::SerializationError;
@@ -25,28 +25,28 @@ impl<F, T> Probe<F, T> {
 
 pub trait Supported<T> {
     fn serialize(&self, value: &T, dst: &mut BytesMut) -> Result<(), SerializationError>;
-    fn deserialize(&self, src: &[u8]) -> Result<T, SerializationError>;
+    fn deserialize_bytes(&self, src: &Bytes) -> Result<T, SerializationError>;
 }
 
 impl<F: Serialization<T>, T> Supported<T> for Probe<F, T> {
     fn serialize(&self, value: &T, dst: &mut BytesMut) -> Result<(), SerializationError> {
         F::serialize(value, dst)
     }
-    fn deserialize(&self, src: &[u8]) -> Result<T, SerializationError> {
-        F::deserialize(src)
+    fn deserialize_bytes(&self, src: &Bytes) -> Result<T, SerializationError> {
+        F::deserialize_bytes(src)
     }
 }
 
 pub trait Unsupported<T> {
     fn serialize(&self, value: &T, dst: &mut BytesMut) -> Result<(), SerializationError>;
-    fn deserialize(&self, src: &[u8]) -> Result<T, SerializationError>;
+    fn deserialize_bytes(&self, src: &Bytes) -> Result<T, SerializationError>;
 }
 
 impl<F: Format, T> Unsupported<T> for &Probe<F, T> {
     fn serialize(&self, _: &T, _: &mut BytesMut) -> Result<(), SerializationError> {
         Err(unsupported::<F, T>())
     }
-    fn deserialize(&self, _: &[u8]) -> Result<T, SerializationError> {
+    fn deserialize_bytes(&self, _: &Bytes) -> Result<T, SerializationError> {
         Err(unsupported::<F, T>())
     }
 }
@@ -77,7 +77,7 @@ mod tests {
         let mut buf = BytesMut::new();
         let value = ProtoOnly { name: "x".into() };
         crate::__serialize!(SerializationId::Protobuf, ProtoOnly, &value, &mut buf).unwrap();
-        let back = crate::__deserialize!(SerializationId::Protobuf, ProtoOnly, &buf).unwrap();
+        let back = crate::__deserialize!(SerializationId::Protobuf, ProtoOnly, &buf.clone().freeze()).unwrap();
         assert_eq!(back, value);
         let err = crate::__serialize!(SerializationId::MsgPack, ProtoOnly, &value, &mut buf).unwrap_err();
         assert!(matches!(err, SerializationError::Unsupported { format: "msgpack", .. }));
@@ -86,7 +86,7 @@ mod tests {
         let value = SerdeOnly { name: "y".into() };
         crate::__serialize!(SerializationId::Json, SerdeOnly, &value, &mut buf).unwrap();
         assert_eq!(&buf[..], br#"{"name":"y"}"#);
-        let err = crate::__deserialize!(SerializationId::Protobuf, SerdeOnly, &buf).unwrap_err();
+        let err = crate::__deserialize!(SerializationId::Protobuf, SerdeOnly, &buf.freeze()).unwrap_err();
         assert!(matches!(err, SerializationError::Unsupported { format: "protobuf", .. }));
     }
 
