@@ -5,8 +5,7 @@ use std::time::Duration;
 use tokio::net::ToSocketAddrs;
 use tracing::Instrument;
 
-use crate::server::router::BoxFuture;
-use crate::transport::{Connection, ConnectionConfig};
+use crate::transport::{Connection, ConnectionConfig, ResponseFuture};
 use crate::{Request, Response, Status};
 
 /// A client's handle to a provider: a `tower::Service<Request>` that is cheap to clone and
@@ -104,7 +103,7 @@ impl Channel {
 impl tower::Service<Request> for Channel {
     type Response = Response;
     type Error = Status;
-    type Future = BoxFuture<Result<Response, Status>>;
+    type Future = tracing::instrument::Instrumented<ResponseFuture>;
 
     fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Status>> {
         Poll::Ready(Ok(()))
@@ -123,6 +122,6 @@ impl tower::Service<Request> for Channel {
             method = request.method(),
             peer = connection.peer()
         );
-        Box::pin(connection.call(request).instrument(span))
+        connection.call(request).instrument(span)
     }
 }

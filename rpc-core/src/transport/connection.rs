@@ -2,10 +2,11 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::task::{ready, Context, Poll};
 use std::time::{Duration, Instant};
 
-use futures_util::future::Either;
 use futures_util::StreamExt;
+use pin_project_lite::pin_project;
 use rpc_codec::{Flags, Frame, FrameCodec, Inbound, RejectReason, SerializationId};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpStream, ToSocketAddrs};
@@ -98,16 +99,17 @@ impl Connection {
     /// first polled, and the frame is queued with `try_send`; the future itself only waits for
     /// the reply. That keeps it small — callers move it by value, and a large one showed up as
     /// memmove in the client's profile.
-    pub fn call(&self, request: Request) -> impl Future<Output = Result<Response, Status>> + Send + 'static {
+    pub fn call(&self, request: Request) -> ResponseFuture {
         match self.start(request) {
-            Ok(Started::Sent) => Either::Left(std::future::ready(Ok(Response::default()))),
-            Ok(Started::Waiting { slot, reply, queued, deadline }) => {
-                Either::Right(Either::Left(wait_for_reply(slot, reply, queued, deadline)))
+            Ok(Started::Sent) => ResponseFuture::done(Ok(Response::default())),
+            Ok(Started::OnewayQueued(queued)) => ResponseFuture::Sending { queued, then: None },
+            Ok(Started::Waiting { slot, reply, queued: Some(queued), deadline }) => {
+                ResponseFuture::Sending { queued, then: Some((slot, reply, deadline)) }
             }
-            Ok(Started::OnewayQueued(queued)) => {
-                Either::Right(Either::Right(async move { queued.await.map(|()| Response::default()) }))
+            Ok(Started::Waiting { slot, reply, queued: None, deadline }) => {
+                ResponseFuture::waiting(slot, reply, deadline)
             }
-            Err(status) => Either::Left(std::future::ready(Err(status))),
+            Err(status) => ResponseFuture::done(Err(status)),
         }
     }
 
@@ -199,21 +201,72 @@ enum Started {
     Waiting { slot: SlotGuard, reply: oneshot::Receiver<Reply>, queued: Option<Queued>, deadline: Option<Instant> },
 }
 
-async fn wait_for_reply(
-    mut slot: SlotGuard,
-    reply: oneshot::Receiver<Reply>,
-    queued: Option<Queued>,
-    deadline: Option<Instant>,
-) -> Result<Response, Status> {
-    if let Some(queued) = queued {
-        queued.await?;
+pin_project! {
+    /// The reply to one call: what [`Connection::call`] returns. A named type rather than a
+    /// boxed future, so a `Channel` call allocates nothing for it.
+    #[project = ResponseProj]
+    pub enum ResponseFuture {
+        Done { result: Option<Result<Response, Status>> },
+        /// Waiting for room in a full write queue; then, unless oneway, for the reply.
+        Sending { queued: Queued, then: Option<(SlotGuard, oneshot::Receiver<Reply>, Option<Instant>)> },
+        Waiting { slot: SlotGuard, reply: oneshot::Receiver<Reply> },
+        WaitingUntil { slot: SlotGuard, reply: oneshot::Receiver<Reply>, #[pin] deadline: tokio::time::Sleep },
     }
-    let reply = match deadline {
-        Some(deadline) => tokio::time::timeout_at(deadline.into(), reply).await.map_err(|_| {
-            Status::deadline_exceeded(format!("no reply from {} before the deadline", slot.pending.peer))
-        })?,
-        None => reply.await,
-    };
+}
+
+impl ResponseFuture {
+    fn done(result: Result<Response, Status>) -> ResponseFuture {
+        ResponseFuture::Done { result: Some(result) }
+    }
+
+    fn waiting(slot: SlotGuard, reply: oneshot::Receiver<Reply>, deadline: Option<Instant>) -> ResponseFuture {
+        match deadline {
+            Some(deadline) => {
+                ResponseFuture::WaitingUntil { slot, reply, deadline: tokio::time::sleep_until(deadline.into()) }
+            }
+            None => ResponseFuture::Waiting { slot, reply },
+        }
+    }
+}
+
+impl Future for ResponseFuture {
+    type Output = Result<Response, Status>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        loop {
+            match self.as_mut().project() {
+                ResponseProj::Done { result } => {
+                    return Poll::Ready(result.take().unwrap_or_else(|| Err(Status::internal("reply polled twice"))));
+                }
+                ResponseProj::Sending { queued, then } => {
+                    let sent = ready!(queued.as_mut().poll(cx));
+                    let next = match (sent, then.take()) {
+                        (Err(status), _) => ResponseFuture::done(Err(status)),
+                        (Ok(()), None) => ResponseFuture::done(Ok(Response::default())),
+                        (Ok(()), Some((slot, reply, deadline))) => ResponseFuture::waiting(slot, reply, deadline),
+                    };
+                    self.set(next);
+                }
+                ResponseProj::Waiting { slot, reply } => {
+                    let reply = ready!(Pin::new(reply).poll(cx));
+                    return Poll::Ready(finish(slot, reply));
+                }
+                ResponseProj::WaitingUntil { slot, reply, deadline } => {
+                    if let Poll::Ready(reply) = Pin::new(reply).poll(cx) {
+                        return Poll::Ready(finish(slot, reply));
+                    }
+                    ready!(deadline.poll(cx));
+                    let status =
+                        Status::deadline_exceeded(format!("no reply from {} before the deadline", slot.pending.peer));
+                    return Poll::Ready(Err(status));
+                }
+            }
+        }
+    }
+}
+
+/// The caller's result from what the reader delivered (or the slot's sender being dropped).
+fn finish(slot: &mut SlotGuard, reply: Result<Reply, oneshot::error::RecvError>) -> Result<Response, Status> {
     slot.armed = false;
     let frame = reply.map_err(|_| slot.pending.closed_status())??;
     response_from_frame(frame)

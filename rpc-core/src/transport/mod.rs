@@ -11,6 +11,6 @@ mod pending;
 mod write_loop;
 
 pub use config::ConnectionConfig;
-pub use connection::Connection;
+pub use connection::{Connection, ResponseFuture};
 pub(crate) use idle_timer::IdleTimer;
 pub(crate) use write_loop::{write_loop, MAX_BATCH};
