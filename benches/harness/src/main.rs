@@ -7,23 +7,16 @@
 //! cargo run --release -p rpc-bench -- idle --connections 1000
 //! ```
 
-mod idle;
-mod load;
-mod payload;
-mod plot;
-mod process;
-mod report;
-mod systems;
-
 use std::path::PathBuf;
 use std::time::Duration;
 
 use bytes::Bytes;
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
-use process::ServerProcess;
-use report::{Machine, Point};
-use systems::{Client, System};
+use rpc_bench::process::ServerProcess;
+use rpc_bench::report::{Machine, Point};
+use rpc_bench::systems::{self, Client, System};
+use rpc_bench::{idle, load, plot, process, report};
 
 #[derive(Parser)]
 #[command(about = "Benchmark rpc against tonic, tarpc and a raw framed-TCP echo")]

@@ -1,7 +1,7 @@
 //! The systems under test: each has a server and a client that echo a payload.
 
 mod raw_echo;
-mod rpc_binary;
+pub mod rpc_binary;
 mod tarpc_bincode;
 mod tonic_grpc;
 

@@ -13,7 +13,8 @@ pub trait Echo {
     async fn echo(&self, payload: Payload) -> Result<Payload, Status>;
 }
 
-struct EchoImpl;
+/// The echo provider: returns its argument.
+pub struct EchoImpl;
 
 impl Echo for EchoImpl {
     async fn echo(&self, payload: Payload) -> Result<Payload, Status> {

@@ -3,7 +3,7 @@
 //! counts the allocations one call makes, with a counting global allocator.
 //!
 //! ```text
-//! cargo bench --bench call
+//! cargo bench -p rpc-bench --bench call
 //! ```
 
 use std::alloc::{GlobalAlloc, Layout, System};
@@ -12,7 +12,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use bytes::Bytes;
 use criterion::{BenchmarkId, Criterion, Throughput};
-use rpc::{CallOptions, Channel, SerializationId, Status};
+use rpc::{CallOptions, Channel, SerializationId};
+use rpc_bench::payload::Payload;
+use rpc_bench::systems::rpc_binary::{EchoClient, EchoImpl, EchoServer};
 
 struct Counting;
 
@@ -37,25 +39,6 @@ unsafe impl GlobalAlloc for Counting {
 
 #[global_allocator]
 static ALLOCATOR: Counting = Counting;
-
-#[derive(Clone, PartialEq, prost::Message, serde::Serialize, serde::Deserialize)]
-pub struct Payload {
-    #[prost(bytes = "bytes", tag = "1")]
-    pub data: Bytes,
-}
-
-#[rpc::service(name = "bench.Echo")]
-pub trait Echo {
-    async fn echo(&self, payload: Payload) -> Result<Payload, Status>;
-}
-
-struct EchoImpl;
-
-impl Echo for EchoImpl {
-    async fn echo(&self, payload: Payload) -> Result<Payload, Status> {
-        Ok(payload)
-    }
-}
 
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime")
