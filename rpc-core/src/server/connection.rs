@@ -15,7 +15,7 @@ use tracing::Instrument;
 
 use super::dispatch::{dispatch, reply_frame};
 use super::ServerConfig;
-use crate::transport::{IdleTimer, MAX_BATCH};
+use crate::transport::{write_batch, IdleTimer};
 use crate::{Request, Response, Status};
 
 /// Frames a busy connection reads between direct checks for shutdown.
@@ -223,20 +223,4 @@ async fn queue_reply<W: AsyncWrite + Unpin>(
         Ok(()) | Err(mpsc::error::TrySendError::Closed(_)) => Ok(()),
         Err(mpsc::error::TrySendError::Full(reply)) => write_batch(sink, queue, reply).await,
     }
-}
-
-/// Writes `first` and everything else queued (up to a batch), then flushes once.
-async fn write_batch<W: AsyncWrite + Unpin>(
-    sink: &mut FramedWrite<W, FrameCodec>,
-    queue: &mut mpsc::Receiver<Frame>,
-    first: Frame,
-) -> Result<(), CodecError> {
-    sink.feed(first).await?;
-    for _ in 1..MAX_BATCH {
-        match queue.try_recv() {
-            Ok(reply) => sink.feed(reply).await?,
-            Err(_) => break,
-        }
-    }
-    sink.flush().await
 }

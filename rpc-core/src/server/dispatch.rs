@@ -1,10 +1,9 @@
 use std::any::Any;
+use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use std::future::Future;
-
 use futures_util::future::Either;
 use futures_util::FutureExt;
 use rpc_codec::{Frame, FrameCodec, SerializationId};
@@ -20,9 +19,10 @@ use crate::{Code, Request, Response, Status};
 /// deadline, and turns a panicking handler into `Internal` — the connection and the server
 /// keep serving either way.
 ///
-/// This future is spawned once per request and tokio moves it by value, so it is kept small:
-/// only the call itself lives across an await (the request is built before, the reply is
-/// queued with `try_send`, and the rare wait for queue space is boxed).
+/// The connection polls this future once; if it has to wait, it is spawned as its own task,
+/// and tokio moves it by value. So it is kept small: only the call itself lives across an
+/// await (the request is built before, the reply is queued with `try_send`, and the rare wait
+/// for queue space is a task of its own).
 pub(crate) fn dispatch<S>(
     service: S,
     frame: Frame,

@@ -100,20 +100,10 @@ impl Connection {
     /// the reply. That keeps it small — callers move it by value, and a large one showed up as
     /// memmove in the client's profile.
     pub fn call(&self, request: Request) -> ResponseFuture {
-        match self.start(request) {
-            Ok(Started::Sent) => ResponseFuture::done(Ok(Response::default())),
-            Ok(Started::OnewayQueued(queued)) => ResponseFuture::Sending { queued, then: None },
-            Ok(Started::Waiting { slot, reply, queued: Some(queued), deadline }) => {
-                ResponseFuture::Sending { queued, then: Some((slot, reply, deadline)) }
-            }
-            Ok(Started::Waiting { slot, reply, queued: None, deadline }) => {
-                ResponseFuture::waiting(slot, reply, deadline)
-            }
-            Err(status) => ResponseFuture::done(Err(status)),
-        }
+        self.start(request).unwrap_or_else(|status| ResponseFuture::done(Err(status)))
     }
 
-    fn start(&self, request: Request) -> Result<Started, Status> {
+    fn start(&self, request: Request) -> Result<ResponseFuture, Status> {
         if let Some(refusal) = self.pending.refuse_new_calls() {
             return Err(refusal);
         }
@@ -126,8 +116,8 @@ impl Connection {
         let frame = self.request_frame(id, request)?;
         if oneway {
             return Ok(match self.try_enqueue(frame, deadline)? {
-                None => Started::Sent,
-                Some(queued) => Started::OnewayQueued(queued),
+                None => ResponseFuture::done(Ok(Response::default())),
+                Some(queued) => ResponseFuture::Sending { queued, then: None },
             });
         }
         let (sender, reply) = oneshot::channel();
@@ -137,8 +127,10 @@ impl Connection {
             // Closed between the first check and the insert: the drain may have missed us.
             return Err(self.pending.closed_status());
         }
-        let queued = self.try_enqueue(frame, deadline)?;
-        Ok(Started::Waiting { slot, reply, queued, deadline })
+        Ok(match self.try_enqueue(frame, deadline)? {
+            None => ResponseFuture::waiting(slot, reply, deadline),
+            Some(queued) => ResponseFuture::Sending { queued, then: Some((slot, reply, deadline)) },
+        })
     }
 
     /// Queues `frame` if there is room now; otherwise returns the (boxed) wait for room.
@@ -190,16 +182,6 @@ impl std::fmt::Debug for Connection {
 
 /// A wait for room in a full write queue.
 type Queued = Pin<Box<dyn Future<Output = Result<(), Status>> + Send>>;
-
-/// How far [`Connection::start`] got.
-enum Started {
-    /// A oneway request is queued: nothing to wait for.
-    Sent,
-    /// A oneway request waits for room in the write queue.
-    OnewayQueued(Queued),
-    /// The request is (or will be, once `queued` completes) on its way; `reply` brings the answer.
-    Waiting { slot: SlotGuard, reply: oneshot::Receiver<Reply>, queued: Option<Queued>, deadline: Option<Instant> },
-}
 
 pin_project! {
     /// The reply to one call: what [`Connection::call`] returns. A named type rather than a

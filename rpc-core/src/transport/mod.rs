@@ -13,4 +13,4 @@ mod write_loop;
 pub use config::ConnectionConfig;
 pub use connection::{Connection, ResponseFuture};
 pub(crate) use idle_timer::IdleTimer;
-pub(crate) use write_loop::{write_loop, MAX_BATCH};
+pub(crate) use write_loop::{write_batch, write_loop};

@@ -10,7 +10,7 @@ use tokio_util::sync::CancellationToken;
 use super::IdleTimer;
 
 /// Frames encoded per flush at most, so one busy connection cannot starve the flush forever.
-pub(crate) const MAX_BATCH: usize = 256;
+const MAX_BATCH: usize = 256;
 
 /// Owns a write half: encodes queued frames, many per flush (feed all that is queued, then
 /// flush once), until every sender is gone or `stop` fires. On `stop` it still writes what was
@@ -39,18 +39,28 @@ pub(crate) async fn write_loop<W: AsyncWrite + Unpin>(
             () = quiet.as_mut().expired(), if heartbeat.is_some() => Frame::event(0, EventKind::Heartbeat, true),
         };
         quiet.as_mut().activity();
-        sink.feed(first).await?;
-        for _ in 1..MAX_BATCH {
-            match queue.try_recv() {
-                Ok(frame) => sink.feed(frame).await?,
-                Err(_) => break,
-            }
-        }
-        sink.flush().await?;
+        write_batch(&mut sink, &mut queue, first).await?;
     }
     queue.close();
     while let Ok(frame) = queue.try_recv() {
         sink.feed(frame).await?;
     }
     sink.close().await
+}
+
+/// Writes `first` and whatever else is queued (up to a batch), then flushes once: one write
+/// syscall for many frames. The client's write loop and the server's connection both use it.
+pub(crate) async fn write_batch<W: AsyncWrite + Unpin>(
+    sink: &mut FramedWrite<W, FrameCodec>,
+    queue: &mut mpsc::Receiver<Frame>,
+    first: Frame,
+) -> Result<(), CodecError> {
+    sink.feed(first).await?;
+    for _ in 1..MAX_BATCH {
+        match queue.try_recv() {
+            Ok(frame) => sink.feed(frame).await?,
+            Err(_) => break,
+        }
+    }
+    sink.flush().await
 }
