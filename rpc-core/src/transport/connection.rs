@@ -10,11 +10,11 @@ use pin_project_lite::pin_project;
 use rpc_codec::{Flags, Frame, FrameCodec, Inbound, RejectReason, SerializationId};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpStream, ToSocketAddrs};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc;
 use tokio_util::codec::FramedRead;
 use tracing::Instrument;
 
-use super::pending::{Pending, Reply, SlotGuard};
+use super::pending::{Pending, SlotGuard};
 use super::{write_loop, ConnectionConfig, IdleTimer};
 use crate::{Code, Request, Response, Status};
 
@@ -120,16 +120,14 @@ impl Connection {
                 Some(queued) => ResponseFuture::Sending { queued, then: None },
             });
         }
-        let (sender, reply) = oneshot::channel();
-        self.pending.insert(id, sender);
-        let slot = SlotGuard { pending: self.pending.clone(), id, armed: true };
+        let slot = self.pending.insert(id);
         if self.pending.is_closed() {
             // Closed between the first check and the insert: the drain may have missed us.
             return Err(self.pending.closed_status());
         }
         Ok(match self.try_enqueue(frame, deadline)? {
-            None => ResponseFuture::waiting(slot, reply, deadline),
-            Some(queued) => ResponseFuture::Sending { queued, then: Some((slot, reply, deadline)) },
+            None => ResponseFuture::waiting(slot, deadline),
+            Some(queued) => ResponseFuture::Sending { queued, then: Some((slot, deadline)) },
         })
     }
 
@@ -190,9 +188,9 @@ pin_project! {
     pub enum ResponseFuture {
         Done { result: Option<Result<Response, Status>> },
         /// Waiting for room in a full write queue; then, unless oneway, for the reply.
-        Sending { queued: Queued, then: Option<(SlotGuard, oneshot::Receiver<Reply>, Option<Instant>)> },
-        Waiting { slot: SlotGuard, reply: oneshot::Receiver<Reply> },
-        WaitingUntil { slot: SlotGuard, reply: oneshot::Receiver<Reply>, #[pin] deadline: tokio::time::Sleep },
+        Sending { queued: Queued, then: Option<(SlotGuard, Option<Instant>)> },
+        Waiting { slot: SlotGuard },
+        WaitingUntil { slot: SlotGuard, #[pin] deadline: tokio::time::Sleep },
     }
 }
 
@@ -201,12 +199,12 @@ impl ResponseFuture {
         ResponseFuture::Done { result: Some(result) }
     }
 
-    fn waiting(slot: SlotGuard, reply: oneshot::Receiver<Reply>, deadline: Option<Instant>) -> ResponseFuture {
+    fn waiting(slot: SlotGuard, deadline: Option<Instant>) -> ResponseFuture {
         match deadline {
             Some(deadline) => {
-                ResponseFuture::WaitingUntil { slot, reply, deadline: tokio::time::sleep_until(deadline.into()) }
+                ResponseFuture::WaitingUntil { slot, deadline: tokio::time::sleep_until(deadline.into()) }
             }
-            None => ResponseFuture::Waiting { slot, reply },
+            None => ResponseFuture::Waiting { slot },
         }
     }
 }
@@ -225,17 +223,17 @@ impl Future for ResponseFuture {
                     let next = match (sent, then.take()) {
                         (Err(status), _) => ResponseFuture::done(Err(status)),
                         (Ok(()), None) => ResponseFuture::done(Ok(Response::default())),
-                        (Ok(()), Some((slot, reply, deadline))) => ResponseFuture::waiting(slot, reply, deadline),
+                        (Ok(()), Some((slot, deadline))) => ResponseFuture::waiting(slot, deadline),
                     };
                     self.set(next);
                 }
-                ResponseProj::Waiting { slot, reply } => {
-                    let reply = ready!(Pin::new(reply).poll(cx));
-                    return Poll::Ready(finish(slot, reply));
+                ResponseProj::Waiting { slot } => {
+                    let reply = ready!(slot.poll_reply(cx));
+                    return Poll::Ready(reply.and_then(response_from_frame));
                 }
-                ResponseProj::WaitingUntil { slot, reply, deadline } => {
-                    if let Poll::Ready(reply) = Pin::new(reply).poll(cx) {
-                        return Poll::Ready(finish(slot, reply));
+                ResponseProj::WaitingUntil { slot, deadline } => {
+                    if let Poll::Ready(reply) = slot.poll_reply(cx) {
+                        return Poll::Ready(reply.and_then(response_from_frame));
                     }
                     ready!(deadline.poll(cx));
                     let status =
@@ -245,13 +243,6 @@ impl Future for ResponseFuture {
             }
         }
     }
-}
-
-/// The caller's result from what the reader delivered (or the slot's sender being dropped).
-fn finish(slot: &mut SlotGuard, reply: Result<Reply, oneshot::error::RecvError>) -> Result<Response, Status> {
-    slot.armed = false;
-    let frame = reply.map_err(|_| slot.pending.closed_status())??;
-    response_from_frame(frame)
 }
 
 async fn connect_any(addr: impl ToSocketAddrs) -> Result<TcpStream, Status> {

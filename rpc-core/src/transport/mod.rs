@@ -8,6 +8,7 @@ mod config;
 mod connection;
 mod idle_timer;
 mod pending;
+mod reply_slot;
 mod write_loop;
 
 pub use config::ConnectionConfig;

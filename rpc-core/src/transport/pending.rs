@@ -1,14 +1,15 @@
 use std::sync::atomic::{AtomicU8, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use dashmap::DashMap;
-use rpc_codec::Frame;
-use tokio::sync::oneshot;
 use tokio_util::sync::CancellationToken;
 
+use super::reply_slot::{Reply, ReplySlot};
 use crate::Status;
 
-pub(super) type Reply = Result<Frame, Status>;
+/// Finished reply slots a connection keeps for reuse; beyond this many in flight at once,
+/// slots are allocated and freed.
+const SPARE_SLOTS: usize = 1024;
 
 const OPEN: u8 = 0;
 const GOING_AWAY: u8 = 1;
@@ -20,7 +21,8 @@ const CLOSED: u8 = 2;
 /// Closing is ordered so no caller is left waiting: the state becomes CLOSED before the map is
 /// drained, and a caller re-checks the state after inserting its slot.
 pub(super) struct Pending {
-    slots: DashMap<u64, oneshot::Sender<Reply>>,
+    slots: DashMap<u64, Arc<ReplySlot>>,
+    spare: Mutex<Vec<Arc<ReplySlot>>>,
     state: AtomicU8,
     close_reason: OnceLock<String>,
     /// Tells the write loop to finish what is queued and shut the write half.
@@ -32,6 +34,7 @@ impl Pending {
     pub(super) fn new(peer: String) -> Arc<Pending> {
         Arc::new(Pending {
             slots: DashMap::new(),
+            spare: Mutex::new(Vec::new()),
             state: AtomicU8::new(OPEN),
             close_reason: OnceLock::new(),
             stop_writer: CancellationToken::new(),
@@ -39,8 +42,25 @@ impl Pending {
         })
     }
 
-    pub(super) fn insert(&self, id: u64, slot: oneshot::Sender<Reply>) {
-        self.slots.insert(id, slot);
+    /// Registers call `id`; its reply will be left in the returned slot, which the caller
+    /// keeps in a [`SlotGuard`].
+    pub(super) fn insert(self: &Arc<Self>, id: u64) -> SlotGuard {
+        let slot = self.spare.lock().unwrap_or_else(PoisonError::into_inner).pop().unwrap_or_default();
+        self.slots.insert(id, slot.clone());
+        SlotGuard { pending: self.clone(), id, slot: Some(slot), armed: true }
+    }
+
+    /// Keeps `slot` for a later call if nobody else holds it any more (the read loop may
+    /// still, for an instant after filling it).
+    fn recycle(&self, mut slot: Arc<ReplySlot>) {
+        if Arc::strong_count(&slot) != 1 {
+            return;
+        }
+        slot.reset();
+        let mut spare = self.spare.lock().unwrap_or_else(PoisonError::into_inner);
+        if spare.len() < SPARE_SLOTS {
+            spare.push(slot);
+        }
     }
 
     /// Forgets a call (its caller gave up); a late reply is then dropped.
@@ -51,9 +71,7 @@ impl Pending {
     /// Hands `reply` to the caller of `id`, if it still waits.
     pub(super) fn complete(&self, id: u64, reply: Reply) {
         match self.slots.remove(&id) {
-            Some((_, slot)) => {
-                let _ = slot.send(reply);
-            }
+            Some((_, slot)) => slot.fill(reply),
             None => tracing::debug!(id, "reply for a call nobody waits for (cancelled or timed out)"),
         }
     }
@@ -93,23 +111,41 @@ impl Pending {
         let ids: Vec<u64> = self.slots.iter().map(|entry| *entry.key()).collect();
         for id in ids {
             if let Some((_, slot)) = self.slots.remove(&id) {
-                let _ = slot.send(Err(status.clone()));
+                slot.fill(Err(status.clone()));
             }
         }
     }
 }
 
-/// Removes a call's slot if its caller stops waiting before the reply (cancel, timeout).
+/// A caller's hold on its reply slot. Removes the call from the connection if the caller
+/// stops waiting before the reply (cancel, timeout), and gives the slot back for reuse.
 pub(super) struct SlotGuard {
     pub(super) pending: Arc<Pending>,
-    pub(super) id: u64,
-    pub(super) armed: bool,
+    id: u64,
+    slot: Option<Arc<ReplySlot>>,
+    /// Still registered under `id`: set until the reply has been taken.
+    armed: bool,
+}
+
+impl SlotGuard {
+    /// The reply, once the read loop has left it.
+    pub(super) fn poll_reply(&mut self, cx: &mut std::task::Context<'_>) -> std::task::Poll<Reply> {
+        let Some(slot) = &self.slot else {
+            return std::task::Poll::Ready(Err(Status::internal("reply polled after it was taken")));
+        };
+        let reply = std::task::ready!(slot.poll_reply(cx));
+        self.armed = false;
+        std::task::Poll::Ready(reply)
+    }
 }
 
 impl Drop for SlotGuard {
     fn drop(&mut self) {
         if self.armed {
             self.pending.remove(self.id);
+        }
+        if let Some(slot) = self.slot.take() {
+            self.pending.recycle(slot);
         }
     }
 }
