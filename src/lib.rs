@@ -55,9 +55,9 @@
 //! Errors are [`Status`] or a type `E: Into<Status> + From<Status>`.
 
 pub use rpc_core::{
-    server, transport, Attachments, BoundServer, BoxFuture, CallContext, CallOptions, Channel, ChannelBuilder, Code,
-    MethodDescriptor, Request, Response, Router, RpcService, SerializationId, Server, ServerBuilder, ServerConfig,
-    ServiceDescriptor, Status,
+    server, transport, Attachments, BoundServer, BoxFuture, CallContext, CallFuture, CallOptions, Channel,
+    ChannelBuilder, Code, MethodDescriptor, Request, Response, Router, RpcService, SerializationId, Server,
+    ServerBuilder, ServerConfig, ServiceDescriptor, Status,
 };
 pub use rpc_macros::service;
 

@@ -18,7 +18,7 @@ pub use descriptor::{MethodDescriptor, ServiceDescriptor};
 pub use request::Request;
 pub use response::Response;
 pub use rpc_codec::{Attachments, SerializationId};
-pub use server::router::BoxFuture;
+pub use server::router::{BoxFuture, CallFuture, CALL_FUTURE_INLINE};
 pub use server::{BoundServer, Router, RpcService, Server, ServerBuilder, ServerConfig};
 pub use status::{Code, Status};
 

@@ -186,7 +186,7 @@ fn server(service: &Service) -> TokenStream {
         let unit: Type = syn::parse_quote!(());
         let result_type = if method.oneway { &unit } else { ok };
         quote! {
-            #wire_name => ::std::boxed::Box::pin(async move {
+            #wire_name => ::rpc::CallFuture::from_or_box(async move {
                 let mut __rpc_request = __rpc_request;
                 let __rpc_serialization = __rpc_request.serialization;
                 let __rpc_context = ::rpc::CallContext::take_from(&mut __rpc_request);
@@ -230,13 +230,13 @@ fn server(service: &Service) -> TokenStream {
                 &#descriptor
             }
 
-            fn call(&self, __rpc_request: ::rpc::Request) -> ::rpc::BoxFuture<::core::result::Result<::rpc::Response, ::rpc::Status>> {
+            fn call(&self, __rpc_request: ::rpc::Request) -> ::rpc::CallFuture {
                 let __rpc_inner = self.inner.clone();
                 match __rpc_request.method() {
                     #(#arms)*
                     __rpc_other => {
                         let __rpc_status = ::rpc::__private::unknown_method(&#descriptor, __rpc_other);
-                        ::std::boxed::Box::pin(::core::future::ready(::core::result::Result::Err(__rpc_status)))
+                        ::rpc::CallFuture::from(::core::future::ready(::core::result::Result::Err(__rpc_status)))
                     }
                 }
             }

@@ -1,7 +1,5 @@
 use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
-use std::task::Poll;
 
 use futures_util::{SinkExt, StreamExt};
 use rpc_codec::CodecError;
@@ -11,8 +9,8 @@ use tokio::sync::mpsc;
 use tokio_util::codec::{FramedRead, FramedWrite};
 use tokio_util::sync::CancellationToken;
 use tower::{BoxError, Service};
-use tracing::Instrument;
 
+use super::call_slot::CallSlot;
 use super::dispatch::{dispatch, reply_frame};
 use super::ServerConfig;
 use crate::transport::{write_batch, IdleTimer};
@@ -56,6 +54,7 @@ pub(crate) async fn serve_connection<S, R, W>(
     let mut sink = FramedWrite::new(write, codec.clone());
     let (replies, mut queue) = mpsc::channel(config.write_queue.max(1));
     let mut going_away = false;
+    let mut calls = CallSlot::new();
     // Made once per connection, not per frame: a fresh timer or cancellation future on every
     // read showed up in the server's profile.
     let shutdown = lifecycle.shutdown.cancelled();
@@ -132,13 +131,9 @@ pub(crate) async fn serve_connection<S, R, W>(
             Some(Ok(Inbound::Frame(frame))) => match handle_frame(frame, going_away, &service, &replies, &codec) {
                 Handled::Reply(reply) => Some(reply),
                 Handled::Done => None,
-                Handled::Call(mut call) => {
-                    // Poll once here: a call that completes at once (most do) needs no task of
-                    // its own. One that waits becomes its own task, so it never holds up the
-                    // connection.
-                    if std::future::poll_fn(|cx| Poll::Ready(call.as_mut().poll(cx).is_pending())).await {
-                        tokio::spawn(call.in_current_span());
-                    }
+                Handled::Call(call) => {
+                    // A call that completes at once (most do) needs no task of its own.
+                    calls.run(call).await;
                     None
                 }
             },
@@ -169,13 +164,13 @@ pub(crate) async fn serve_connection<S, R, W>(
 }
 
 /// What a decoded frame asks of the connection.
-// Returned and consumed at once; boxing the frame would only add an allocation per reply.
+// Returned and consumed at once; boxing would only add an allocation per call.
 #[allow(clippy::large_enum_variant)]
 enum Handled<C> {
     /// Queue this reply (heartbeats, requests refused while going away).
     Reply(Frame),
     /// Run this call; it queues its own reply.
-    Call(Pin<Box<C>>),
+    Call(C),
     Done,
 }
 
@@ -208,7 +203,7 @@ where
         let status = Status::unavailable("provider is shutting down; request not run");
         return Handled::Reply(reply_frame(frame.request_id, frame.serialization, Err(status), codec));
     }
-    Handled::Call(Box::pin(dispatch(service.clone(), frame, replies.clone(), codec.clone())))
+    Handled::Call(dispatch(service.clone(), frame, replies.clone(), codec.clone()))
 }
 
 /// Queues a reply this task made itself. This task is also the queue's only reader, so

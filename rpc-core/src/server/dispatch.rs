@@ -19,10 +19,10 @@ use crate::{Code, Request, Response, Status};
 /// deadline, and turns a panicking handler into `Internal` — the connection and the server
 /// keep serving either way.
 ///
-/// The connection polls this future once; if it has to wait, it is spawned as its own task,
-/// and tokio moves it by value. So it is kept small: only the call itself lives across an
-/// await (the request is built before, the reply is queued with `try_send`, and the rare wait
-/// for queue space is a task of its own).
+/// The connection polls this future once in a reused heap slot; if it has to wait, the slot
+/// goes with it into a task of its own (see `CallSlot`). Only the call itself lives across an
+/// await: the request is built before, the reply is queued with `try_send`, and the rare wait
+/// for queue space is a task of its own.
 pub(crate) fn dispatch<S>(
     service: S,
     frame: Frame,
@@ -148,17 +148,4 @@ fn error_frame(id: u64, serialization: u8, status: &Status, codec: &FrameCodec) 
     }
     let code = if status.code() == Code::Ok { Code::Unknown } else { status.code() };
     Frame::response(id, serialization, code as u8, Bytes::copy_from_slice(message.as_bytes()))
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn the_spawned_future_stays_small() {
-        let (replies, _queue) = tokio::sync::mpsc::channel(1);
-        let frame = rpc_codec::Frame::request(1, rpc_codec::Metadata::default(), bytes::Bytes::new());
-        let future = super::dispatch(crate::Router::default(), frame, replies, rpc_codec::FrameCodec::default());
-        // Was 1,664 bytes when the reply's send future and the frame lived in it; tokio copies
-        // it several times per spawn, which showed as the top entry of the server's profile.
-        assert!(std::mem::size_of_val(&future) <= 512, "dispatch future is {} bytes", std::mem::size_of_val(&future));
-    }
 }

@@ -8,6 +8,7 @@
 //! Server-side tower layers wrap the [`Router`]; see [`ServerBuilder::layer`].
 
 mod builder;
+mod call_slot;
 mod config;
 mod connection;
 mod dispatch;

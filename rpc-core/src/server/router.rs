@@ -6,8 +6,23 @@ use std::task::{Context, Poll};
 
 use crate::{Request, Response, ServiceDescriptor, Status};
 
-/// A future returned by a service: boxed, `Send`, owning what it needs.
+/// A boxed, `Send` future owning what it needs: the easy `Future` type for a server layer.
 pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
+
+/// Bytes a [`CallFuture`] holds in place. A generated handler's future (arguments, the user's
+/// future, the reply buffer) usually fits; a larger one is boxed.
+pub const CALL_FUTURE_INLINE: usize = 1024;
+
+/// The future of one call to an [`RpcService`]: a `dyn Future` stored in place rather than
+/// boxed, so serving a call allocates nothing for it (a box per call was one of the three
+/// allocations the framework added to each call). Futures larger than [`CALL_FUTURE_INLINE`]
+/// are boxed inside it.
+///
+/// ```
+/// let ready = rpc_core::CallFuture::from_or_box(async { Err(rpc_core::Status::unimplemented("not yet")) });
+/// # drop(ready);
+/// ```
+pub type CallFuture = stackfuture::StackFuture<'static, Result<Response, Status>, CALL_FUTURE_INLINE>;
 
 /// A service a server can host: what `#[rpc::service]` generates as `XServer<T>`.
 ///
@@ -15,7 +30,7 @@ pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
 /// result with the request's serialization. An unknown method answers `Unimplemented`.
 pub trait RpcService: Send + Sync + 'static {
     fn descriptor(&self) -> &'static ServiceDescriptor;
-    fn call(&self, request: Request) -> BoxFuture<Result<Response, Status>>;
+    fn call(&self, request: Request) -> CallFuture;
 }
 
 #[derive(Clone)]
@@ -89,7 +104,7 @@ fn group_suffix(group: &str) -> String {
 impl tower::Service<Request> for Router {
     type Response = Response;
     type Error = Status;
-    type Future = BoxFuture<Result<Response, Status>>;
+    type Future = CallFuture;
 
     fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Status>> {
         Poll::Ready(Ok(()))
@@ -98,7 +113,7 @@ impl tower::Service<Request> for Router {
     fn call(&mut self, request: Request) -> Self::Future {
         match self.find(&request) {
             Ok(service) => service.call(request),
-            Err(status) => Box::pin(ready(Err(status))),
+            Err(status) => CallFuture::from(ready(Err(status))),
         }
     }
 }
