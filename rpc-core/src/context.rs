@@ -69,7 +69,8 @@ impl CallContext {
     }
 
     /// Runs `future` with this context as the current one.
-    pub async fn scope<F: Future>(self, future: F) -> F::Output {
-        CURRENT.scope(self, future).await
+    // A plain function, not an `async fn`: that would keep the context and the future twice.
+    pub fn scope<F: Future>(self, future: F) -> impl Future<Output = F::Output> {
+        CURRENT.scope(self, future)
     }
 }

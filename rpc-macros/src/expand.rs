@@ -186,13 +186,22 @@ fn server(service: &Service) -> TokenStream {
         let unit: Type = syn::parse_quote!(());
         let result_type = if method.oneway { &unit } else { ok };
         quote! {
-            #wire_name => ::rpc::CallFuture::from_or_box(async move {
+            #wire_name => {
+                // Decoded before the future is made, so the future holds the arguments but not
+                // the request: it stays small enough to live in place, and moves cheaply.
                 let mut __rpc_request = __rpc_request;
                 let __rpc_serialization = __rpc_request.serialization;
                 let __rpc_context = ::rpc::CallContext::take_from(&mut __rpc_request);
                 let #args_pattern: #args_type =
-                    ::rpc::__private::__deserialize!(__rpc_serialization, #args_type, &__rpc_request.body)
-                        .map_err(|e| ::rpc::__private::args_decode_error(&#descriptor, #wire_name, e))?;
+                    match ::rpc::__private::__deserialize!(__rpc_serialization, #args_type, &__rpc_request.body) {
+                        ::core::result::Result::Ok(__rpc_args) => __rpc_args,
+                        ::core::result::Result::Err(e) => {
+                            let __rpc_status = ::rpc::__private::args_decode_error(&#descriptor, #wire_name, e);
+                            return ::rpc::CallFuture::from(::core::future::ready(::core::result::Result::Err(__rpc_status)));
+                        }
+                    };
+                ::core::mem::drop(__rpc_request);
+                ::rpc::CallFuture::from_or_box(async move {
                 let __rpc_result: #result_type = __rpc_context.scope(__rpc_inner.#ident(#(#arg_names),*)).await.map_err(::core::convert::Into::<::rpc::Status>::into)?;
                 static __RPC_SIZE: ::rpc::__private::SizeHint = ::rpc::__private::SizeHint::new();
                 let mut __rpc_body = __RPC_SIZE.buffer();
@@ -200,7 +209,8 @@ fn server(service: &Service) -> TokenStream {
                     .map_err(|e| ::rpc::__private::reply_encode_error(&#descriptor, #wire_name, e))?;
                 __RPC_SIZE.observe(__rpc_body.len());
                 ::core::result::Result::Ok(::rpc::Response::new(__rpc_serialization, __rpc_body.freeze()))
-            }),
+                })
+            }
         }
     });
     quote! {
