@@ -2,6 +2,8 @@ use std::future::{poll_fn, Future};
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 
+use rpc_codec::Frame;
+use tokio::sync::mpsc;
 use tracing::Instrument;
 
 /// A heap slot for a connection's call futures, reused while calls finish on their first poll
@@ -13,20 +15,36 @@ pub(crate) struct CallSlot<F> {
     spare: Option<Pin<Box<Option<F>>>>,
 }
 
-impl<F: Future<Output = ()> + Send + 'static> CallSlot<F> {
+impl<F: Future<Output = Option<Frame>> + Send + 'static> CallSlot<F> {
     pub(crate) fn new() -> Self {
         CallSlot { spare: None }
     }
 
-    /// Polls `call` once, here; spawns it if it is not finished, so it never holds up the
-    /// connection.
-    pub(crate) async fn run(&mut self, call: F) {
+    /// Polls `call` once, here, and returns its reply if it finished. Otherwise the call goes
+    /// on as its own task, so it never holds up the connection, and sends its reply to
+    /// `replies` when it has one.
+    pub(crate) async fn run(&mut self, call: F, replies: &mpsc::Sender<Frame>) -> Option<Frame> {
         let mut slot = self.spare.take().unwrap_or_else(|| Box::pin(None));
         slot.as_mut().set(Some(call));
-        if poll_fn(|cx| Poll::Ready(poll_slot(slot.as_mut(), cx).is_ready())).await {
-            self.spare = Some(slot);
-        } else {
-            tokio::spawn(SlottedCall { slot }.in_current_span());
+        match poll_fn(|cx| Poll::Ready(poll_slot(slot.as_mut(), cx))).await {
+            Poll::Ready(reply) => {
+                self.spare = Some(slot);
+                reply
+            }
+            Poll::Pending => {
+                let replies = replies.clone();
+                let call = SlottedCall { slot };
+                tokio::spawn(
+                    async move {
+                        if let Some(reply) = call.await {
+                            // Fails only if the connection is gone; then nobody waits for it.
+                            let _ = replies.send(reply).await;
+                        }
+                    }
+                    .in_current_span(),
+                );
+                None
+            }
         }
     }
 }
@@ -36,59 +54,61 @@ struct SlottedCall<F> {
     slot: Pin<Box<Option<F>>>,
 }
 
-impl<F: Future<Output = ()>> Future for SlottedCall<F> {
-    type Output = ();
+impl<F: Future<Output = Option<Frame>>> Future for SlottedCall<F> {
+    type Output = Option<Frame>;
 
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Frame>> {
         poll_slot(self.slot.as_mut(), cx)
     }
 }
 
 /// Polls the call in `slot`, dropping it in place once it has finished.
-fn poll_slot<F: Future<Output = ()>>(mut slot: Pin<&mut Option<F>>, cx: &mut Context<'_>) -> Poll<()> {
+fn poll_slot<F: Future<Output = Option<Frame>>>(
+    mut slot: Pin<&mut Option<F>>,
+    cx: &mut Context<'_>,
+) -> Poll<Option<Frame>> {
     let Some(call) = slot.as_mut().as_pin_mut() else {
-        return Poll::Ready(());
+        return Poll::Ready(None);
     };
-    ready!(call.poll(cx));
+    let reply = ready!(call.poll(cx));
     slot.set(None);
-    Poll::Ready(())
+    Poll::Ready(reply)
 }
 
 #[cfg(test)]
 mod tests {
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    use std::sync::Arc;
+    use std::time::Duration;
+
+    use rpc_codec::Frame;
 
     use super::CallSlot;
 
+    fn reply(id: u64) -> Option<Frame> {
+        Some(Frame::response(id, 1, 0, bytes::Bytes::new()))
+    }
+
     #[tokio::test]
-    async fn finished_calls_reuse_the_slot_and_waiting_ones_run_as_tasks() {
-        let done = Arc::new(AtomicUsize::new(0));
+    async fn finished_calls_reuse_the_slot_and_waiting_ones_reply_from_their_task() {
+        let (replies, mut queue) = tokio::sync::mpsc::channel(4);
         let (release, released) = tokio::sync::watch::channel(false);
-        let call = |wait: bool| {
-            let (done, mut released) = (done.clone(), released.clone());
+        let call = |id: u64, wait: bool| {
+            let mut released = released.clone();
             async move {
                 if wait {
                     let _ = released.wait_for(|r| *r).await;
                 }
-                done.fetch_add(1, Ordering::SeqCst);
+                reply(id)
             }
         };
         let mut slot = CallSlot::new();
-        slot.run(call(false)).await;
+        assert_eq!(slot.run(call(1, false), &replies).await.map(|f| f.request_id), Some(1));
         let first = slot.spare.as_ref().map(|b| &**b as *const _);
-        slot.run(call(false)).await;
+        assert_eq!(slot.run(call(2, false), &replies).await.map(|f| f.request_id), Some(2));
         assert_eq!(slot.spare.as_ref().map(|b| &**b as *const _), first, "a finished call's slot is reused");
-        slot.run(call(true)).await;
+        assert!(slot.run(call(3, true), &replies).await.is_none());
         assert!(slot.spare.is_none(), "a waiting call took the slot into its task");
-        assert_eq!(done.load(Ordering::SeqCst), 2);
         release.send(true).expect("the waiting call holds a receiver");
-        tokio::time::timeout(std::time::Duration::from_secs(5), async {
-            while done.load(Ordering::SeqCst) < 3 {
-                tokio::task::yield_now().await;
-            }
-        })
-        .await
-        .expect("the spawned call finishes");
+        let late = tokio::time::timeout(Duration::from_secs(5), queue.recv()).await.expect("the spawned call replies");
+        assert_eq!(late.map(|f| f.request_id), Some(3));
     }
 }

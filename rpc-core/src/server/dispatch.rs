@@ -7,13 +7,13 @@ use bytes::Bytes;
 use futures_util::future::Either;
 use futures_util::FutureExt;
 use rpc_codec::{Frame, FrameCodec, SerializationId};
-use tokio::sync::mpsc;
 use tower::{BoxError, Service, ServiceExt};
 use tracing::Instrument;
 
 use crate::{Code, Request, Response, Status};
 
-/// Runs one request through the server's service stack and queues its reply.
+/// Runs one request through the server's service stack; its output is the reply frame (none
+/// for a oneway request).
 ///
 /// Refuses to start a call whose deadline has already passed, cancels one that outlives its
 /// deadline, and turns a panicking handler into `Internal` — the connection and the server
@@ -21,14 +21,8 @@ use crate::{Code, Request, Response, Status};
 ///
 /// The connection polls this future once in a reused heap slot; if it has to wait, the slot
 /// goes with it into a task of its own (see `CallSlot`). Only the call itself lives across an
-/// await: the request is built before, the reply is queued with `try_send`, and the rare wait
-/// for queue space is a task of its own.
-pub(crate) fn dispatch<S>(
-    service: S,
-    frame: Frame,
-    replies: mpsc::Sender<Frame>,
-    codec: FrameCodec,
-) -> impl Future<Output = ()> + Send
+/// await: the request is built before it.
+pub(crate) fn dispatch<S>(service: S, frame: Frame, codec: FrameCodec) -> impl Future<Output = Option<Frame>> + Send
 where
     S: Service<Request, Response = Response> + Send,
     S::Error: Into<BoxError>,
@@ -51,20 +45,7 @@ where
         if let Err(status) = &result {
             span.in_scope(|| tracing::debug!(code = %status.code(), message = status.message(), "call failed"));
         }
-        if oneway {
-            return;
-        }
-        match replies.try_send(reply_frame(id, serialization, result, &codec)) {
-            Ok(()) => {}
-            Err(mpsc::error::TrySendError::Full(reply)) => {
-                // Rare: the socket is slower than the handlers. Wait for room off this future.
-                tokio::spawn(async move {
-                    // The connection is gone if this fails; then nobody waits for the reply.
-                    let _ = replies.send(reply).await;
-                });
-            }
-            Err(mpsc::error::TrySendError::Closed(_)) => {}
-        }
+        (!oneway).then(|| reply_frame(id, serialization, result, &codec))
     })
 }
 
