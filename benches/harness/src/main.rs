@@ -77,6 +77,10 @@ struct RunArgs {
     /// Measured seconds per point.
     #[arg(long, default_value_t = 10.0)]
     duration: f64,
+    /// Measure every point this many times, the systems interleaved, and report each point's
+    /// median-QPS round: on a shared VM one round can be 15% off.
+    #[arg(long, default_value_t = 1)]
+    rounds: usize,
     /// Unmeasured seconds before each point.
     #[arg(long, default_value_t = 2.0)]
     warmup: f64,
@@ -150,67 +154,23 @@ fn serve(system: System, addr: &str, cpu: Option<usize>) -> Result<(), String> {
 async fn run(args: RunArgs) -> Result<(), String> {
     let systems = if args.compare { System::ALL.to_vec() } else { args.systems.clone() };
     let server_cpu = (!args.no_pin).then_some(args.server_cpu);
-    let (warmup, duration) = (Duration::from_secs_f64(args.warmup), Duration::from_secs_f64(args.duration));
     let payload = Bytes::from(vec![0x5a; args.payload]);
 
-    let total = systems.len() * args.concurrency.len();
-    let mut points = Vec::new();
-    for (n, (system, &concurrency)) in
-        systems.iter().flat_map(|s| args.concurrency.iter().map(move |c| (*s, c))).enumerate()
-    {
-        let progress = ProgressBar::new(duration.as_millis() as u64);
-        progress.set_style(
-            ProgressStyle::with_template("{prefix:>32} [{bar:30}] {elapsed_precise}")
-                .expect("valid template")
-                .progress_chars("=> "),
-        );
-        progress.set_prefix(format!("{}/{total} {} c={concurrency}", n + 1, system.name()));
-
-        let server = ServerProcess::start(system, server_cpu)?;
-        let mut clients = Vec::with_capacity(args.connections);
-        for _ in 0..args.connections {
-            clients.push(Client::connect(system, server.addr).await?);
-        }
-        let mut cpu_marks = Vec::new();
-        let measured = load::drive(&clients, concurrency, payload.clone(), warmup, duration, &progress, || {
-            cpu_marks.push(server.cpu_seconds())
-        })
-        .await;
-        progress.finish_and_clear();
-        drop(clients);
-        drop(server);
-
-        let seconds = measured.elapsed.as_secs_f64();
-        let h = &measured.latencies;
-        let us = |q: f64| h.value_at_quantile(q) as f64 / 1000.0;
-        let point = Point {
-            system,
-            concurrency,
-            connections: args.connections,
-            payload_bytes: args.payload,
-            seconds,
-            calls: h.len(),
-            errors: measured.errors,
-            qps: h.len() as f64 / seconds,
-            p50_us: us(0.50),
-            p90_us: us(0.90),
-            p99_us: us(0.99),
-            p999_us: us(0.999),
-            server_cpu: (cpu_marks[1] - cpu_marks[0]) / seconds,
-            first_error: measured.first_error,
-        };
+    let rounds = args.rounds.max(1);
+    let sweep: Vec<(System, usize)> =
+        systems.iter().flat_map(|s| args.concurrency.iter().map(move |c| (*s, *c))).collect();
+    let total = sweep.len() * rounds;
+    let mut measured = Vec::new();
+    for (n, &(system, concurrency)) in sweep.iter().cycle().take(total).enumerate() {
+        let label = format!("{}/{total} {} c={concurrency}", n + 1, system.name());
+        let point = measure_point(&args, system, concurrency, server_cpu, payload.clone(), &label).await?;
         eprintln!(
-            "{}/{total} {:<13} c={:<4} {:>9.0} qps  p50 {:>7.1} µs  p99 {:>7.1} µs  errors {}",
-            n + 1,
-            system.name(),
-            concurrency,
-            point.qps,
-            point.p50_us,
-            point.p99_us,
-            point.errors
+            "{label:<28} {:>9.0} qps  p50 {:>7.1} µs  p99 {:>7.1} µs  errors {}",
+            point.qps, point.p50_us, point.p99_us, point.errors
         );
-        points.push(point);
+        measured.push(point);
     }
+    let points = report::median_rounds(measured, &sweep);
 
     println!();
     report::print_table(&points);
@@ -225,4 +185,62 @@ async fn run(args: RunArgs) -> Result<(), String> {
     plot::write_svg(&svg, &points)?;
     println!("\nwrote {} and {}", json.display(), svg.display());
     Ok(())
+}
+
+/// One point: a fresh server process, `args.connections` clients, warm-up, then the measured
+/// window, with a progress bar.
+async fn measure_point(
+    args: &RunArgs,
+    system: System,
+    concurrency: usize,
+    server_cpu: Option<usize>,
+    payload: Bytes,
+    label: &str,
+) -> Result<Point, String> {
+    let (warmup, duration) = (Duration::from_secs_f64(args.warmup), Duration::from_secs_f64(args.duration));
+    let progress = ProgressBar::new(duration.as_millis() as u64);
+    progress.set_style(
+        ProgressStyle::with_template("{prefix:>32} [{bar:30}] {elapsed_precise}")
+            .expect("valid template")
+            .progress_chars("=> "),
+    );
+    progress.set_prefix(label.to_string());
+
+    let server = ServerProcess::start(system, server_cpu)?;
+    let mut clients = Vec::with_capacity(args.connections);
+    for _ in 0..args.connections {
+        clients.push(Client::connect(system, server.addr).await?);
+    }
+    let mut cpu_marks = Vec::new();
+    let measured = load::drive(&clients, concurrency, payload, warmup, duration, &progress, || {
+        cpu_marks.push(server.cpu_seconds())
+    })
+    .await;
+    progress.finish_and_clear();
+    drop(clients);
+    drop(server);
+
+    let seconds = measured.elapsed.as_secs_f64();
+    let h = &measured.latencies;
+    let us = |q: f64| h.value_at_quantile(q) as f64 / 1000.0;
+    let qps = h.len() as f64 / seconds;
+    Ok(Point {
+        system,
+        concurrency,
+        connections: args.connections,
+        payload_bytes: args.payload,
+        seconds,
+        calls: h.len(),
+        errors: measured.errors,
+        qps,
+        p50_us: us(0.50),
+        p90_us: us(0.90),
+        p99_us: us(0.99),
+        p999_us: us(0.999),
+        server_cpu: (cpu_marks[1] - cpu_marks[0]) / seconds,
+        rounds: 1,
+        qps_min: qps,
+        qps_max: qps,
+        first_error: measured.first_error,
+    })
 }

@@ -21,41 +21,95 @@ pub struct Point {
     pub p999_us: f64,
     /// Server CPU seconds per wall second of the window (1.0 = one core busy).
     pub server_cpu: f64,
+    /// Rounds this point was measured in; the figures are from the median-QPS round.
+    #[serde(default = "one")]
+    pub rounds: usize,
+    /// The lowest and highest QPS over the rounds.
+    #[serde(default)]
+    pub qps_min: f64,
+    #[serde(default)]
+    pub qps_max: f64,
     pub first_error: Option<String>,
+}
+
+fn one() -> usize {
+    1
+}
+
+impl Point {
+    /// Server CPU time per call, in microseconds: steadier than QPS on a noisy VM, since time
+    /// the hypervisor steals is not charged to the process.
+    pub fn server_us_per_call(&self) -> f64 {
+        self.server_cpu * 1e6 / self.qps.max(f64::MIN_POSITIVE)
+    }
+}
+
+/// One point per (system, concurrency) of `sweep`, in its order: the round with the median
+/// QPS, carrying the range over all rounds.
+pub fn median_rounds(measured: Vec<Point>, sweep: &[(System, usize)]) -> Vec<Point> {
+    let mut points = Vec::with_capacity(sweep.len());
+    for &(system, concurrency) in sweep {
+        let mut rounds: Vec<&Point> =
+            measured.iter().filter(|p| p.system == system && p.concurrency == concurrency).collect();
+        rounds.sort_by(|a, b| a.qps.total_cmp(&b.qps));
+        let Some(median) = rounds.get(rounds.len() / 2) else { continue };
+        let mut point = (*median).clone();
+        point.rounds = rounds.len();
+        point.qps_min = rounds.first().map_or(point.qps, |p| p.qps);
+        point.qps_max = rounds.last().map_or(point.qps, |p| p.qps);
+        points.push(point);
+    }
+    points
 }
 
 pub fn print_table(points: &[Point]) {
     println!(
-        "{:<13} {:>5} {:>5} {:>7} {:>10} {:>9} {:>9} {:>9} {:>9} {:>7} {:>7}",
-        "system", "conc", "conns", "payload", "qps", "p50 µs", "p90 µs", "p99 µs", "p999 µs", "errors", "srv cpu"
+        "{:<13} {:>5} {:>5} {:>7} {:>10} {:>17} {:>9} {:>9} {:>9} {:>9} {:>7} {:>7} {:>11}",
+        "system",
+        "conc",
+        "conns",
+        "payload",
+        "qps",
+        "qps range",
+        "p50 µs",
+        "p90 µs",
+        "p99 µs",
+        "p999 µs",
+        "errors",
+        "srv cpu",
+        "srv µs/call"
     );
     for p in points {
+        let range = format!("{:.0}-{:.0}", p.qps_min, p.qps_max);
         println!(
-            "{:<13} {:>5} {:>5} {:>7} {:>10.0} {:>9.1} {:>9.1} {:>9.1} {:>9.1} {:>7} {:>6.0}%",
+            "{:<13} {:>5} {:>5} {:>7} {:>10.0} {:>17} {:>9.1} {:>9.1} {:>9.1} {:>9.1} {:>7} {:>6.0}% {:>11.2}",
             p.system.name(),
             p.concurrency,
             p.connections,
             p.payload_bytes,
             p.qps,
+            range,
             p.p50_us,
             p.p90_us,
             p.p99_us,
             p.p999_us,
             p.errors,
-            p.server_cpu * 100.0
+            p.server_cpu * 100.0,
+            p.server_us_per_call()
         );
     }
 }
 
-/// For each concurrency, every system's QPS and p99 as a ratio to the raw echo and to tonic.
+/// For each concurrency, every system's QPS and p99 as a ratio to the raw echo and to tonic,
+/// and its p50 and server CPU per call as a ratio to the raw echo.
 pub fn print_ratios(points: &[Point]) {
     let find = |system, concurrency| points.iter().find(|p| p.system == system && p.concurrency == concurrency);
     let mut concurrencies: Vec<usize> = points.iter().map(|p| p.concurrency).collect();
     concurrencies.sort_unstable();
     concurrencies.dedup();
     println!(
-        "\n{:<13} {:>5} {:>12} {:>12} {:>12} {:>12}",
-        "system", "conc", "qps/raw", "qps/tonic", "p99/raw", "p99/tonic"
+        "\n{:<13} {:>5} {:>12} {:>12} {:>12} {:>12} {:>12} {:>14}",
+        "system", "conc", "qps/raw", "qps/tonic", "p99/raw", "p99/tonic", "p50/raw", "srv cpu/raw"
     );
     for concurrency in concurrencies {
         let raw = find(System::Raw, concurrency);
@@ -65,13 +119,15 @@ pub fn print_ratios(points: &[Point]) {
                 base.map_or("-".to_string(), |b| format!("{:.2}x", f(p) / f(b)))
             };
             println!(
-                "{:<13} {:>5} {:>12} {:>12} {:>12} {:>12}",
+                "{:<13} {:>5} {:>12} {:>12} {:>12} {:>12} {:>12} {:>14}",
                 p.system.name(),
                 concurrency,
                 ratio(raw, |p| p.qps),
                 ratio(tonic, |p| p.qps),
                 ratio(raw, |p| p.p99_us),
-                ratio(tonic, |p| p.p99_us)
+                ratio(tonic, |p| p.p99_us),
+                ratio(raw, |p| p.p50_us),
+                ratio(raw, Point::server_us_per_call)
             );
         }
     }
