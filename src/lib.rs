@@ -63,6 +63,8 @@ pub use rpc_macros::service;
 
 /// The wire format: frames, framing codec and serializations.
 pub use rpc_codec as codec;
+/// The cluster client: load balancers, circuit breakers, cluster modes, discovery.
+pub use rpc_core::cluster;
 /// Service registries.
 pub use rpc_registry as registry;
 
@@ -78,6 +80,9 @@ pub mod __private {
     pub use rpc_codec::{__deserialize, __serialize};
     pub use rpc_core::__private::ToSocketAddrs;
     pub use rpc_core::__private::{Service, ServiceExt};
+    pub use rpc_core::cluster::hash_key;
+
+    use std::marker::PhantomData;
 
     use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -124,6 +129,50 @@ pub mod __private {
 
     pub fn reply_decode_error(service: &ServiceDescriptor, method: &str, error: SerializationError) -> Status {
         Status::internal(format!("reply of {}/{method} does not decode: {error}", service.name))
+    }
+
+    /// `request` with generated argument hashing, for consistent-hash balancing.
+    pub fn with_arg_key(mut request: crate::Request, key: rpc_core::ArgKeyFn) -> crate::Request {
+        request.set_arg_key_fn(key);
+        request
+    }
+
+    /// Autoref probe for a result type's default value: `(&DefaultProbe::<T>::new()).value_or(s)`
+    /// is `Ok(T::default())` when `T: Default`, else `Err(s)`.
+    pub struct DefaultProbe<T>(PhantomData<fn() -> T>);
+
+    impl<T> DefaultProbe<T> {
+        #[allow(clippy::new_without_default)]
+        pub const fn new() -> Self {
+            DefaultProbe(PhantomData)
+        }
+    }
+
+    pub trait HasDefault<T> {
+        fn value_or(&self, status: Status) -> Result<T, Status>;
+    }
+
+    impl<T: Default> HasDefault<T> for DefaultProbe<T> {
+        fn value_or(&self, _: Status) -> Result<T, Status> {
+            Ok(T::default())
+        }
+    }
+
+    pub trait NoDefault<T> {
+        fn value_or(&self, status: Status) -> Result<T, Status>;
+    }
+
+    impl<T> NoDefault<T> for &DefaultProbe<T> {
+        fn value_or(&self, status: Status) -> Result<T, Status> {
+            Err(Status::new(
+                status.code(),
+                format!(
+                    "{} (ignored by the cluster, but {} has no default value)",
+                    status.message(),
+                    std::any::type_name::<T>()
+                ),
+            ))
+        }
     }
 
     pub fn unknown_method(service: &ServiceDescriptor, method: &str) -> Status {

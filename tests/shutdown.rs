@@ -35,7 +35,7 @@ async fn in_flight_calls_finish_and_new_calls_are_refused_unsent() {
     server.begin_shutdown();
     // The go-away event reaches the client, which then refuses to send on this connection.
     let channel = client.clone().into_inner();
-    wait_until("the client hears go-away", || !channel.connection().is_ready()).await;
+    wait_until("the client hears go-away", || !channel.connection().expect("direct channel").is_ready()).await;
     let refused = client.echo("late".into()).await.unwrap_err();
     assert_eq!(refused.code(), Code::Unavailable);
     assert!(refused.message().contains("shutting down; call not sent"), "{refused}");

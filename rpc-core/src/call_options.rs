@@ -69,6 +69,7 @@ impl CallOptions {
         request.metadata.attachments = self.attachments.clone();
         request.serialization = self.serialization;
         request.oneway = oneway;
+        request.idempotent = service.method(method).is_some_and(|m| m.idempotent);
         match self.timeout {
             Some(timeout) => request.with_timeout(timeout),
             None => request,

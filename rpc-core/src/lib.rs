@@ -3,6 +3,7 @@
 
 mod call_options;
 mod client;
+pub mod cluster;
 mod context;
 mod descriptor;
 mod request;
@@ -12,10 +13,10 @@ mod status;
 pub mod transport;
 
 pub use call_options::CallOptions;
-pub use client::{Channel, ChannelBuilder};
+pub use client::{Channel, ChannelBuilder, ChannelFuture};
 pub use context::CallContext;
 pub use descriptor::{MethodDescriptor, ServiceDescriptor};
-pub use request::Request;
+pub use request::{ArgKeyFn, Request};
 pub use response::Response;
 pub use rpc_codec::{Attachments, SerializationId};
 pub use server::router::{BoxFuture, CallFuture, CALL_FUTURE_INLINE};

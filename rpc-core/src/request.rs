@@ -20,9 +20,18 @@ pub struct Request {
     pub metadata: Metadata,
     pub serialization: SerializationId,
     pub oneway: bool,
+    /// Safe to run more than once (from the method's descriptor): the cluster client may
+    /// retry it on another provider after it was sent.
+    pub idempotent: bool,
     pub body: Bytes,
     deadline: Option<Instant>,
+    /// Hashes argument `i` of the body, for consistent hashing; set by generated clients.
+    arg_key: Option<ArgKeyFn>,
 }
+
+/// Hashes one argument of a request's body: what `#[rpc::service]` generates per method, so a
+/// balancer can key on an argument without knowing its type.
+pub type ArgKeyFn = fn(&Request, usize) -> Option<u64>;
 
 impl Request {
     pub fn new(service: impl Into<ByteString>, method: impl Into<ByteString>, body: Bytes) -> Request {
@@ -30,8 +39,10 @@ impl Request {
             metadata: Metadata::call(service, method),
             serialization: SerializationId::default(),
             oneway: false,
+            idempotent: false,
             body,
             deadline: None,
+            arg_key: None,
         }
     }
 
@@ -43,7 +54,7 @@ impl Request {
         body: Bytes,
         deadline: Option<Instant>,
     ) -> Request {
-        Request { metadata, serialization, oneway, body, deadline }
+        Request { metadata, serialization, oneway, idempotent: false, body, deadline, arg_key: None }
     }
 
     pub fn service(&self) -> &str {
@@ -63,6 +74,17 @@ impl Request {
     }
     pub fn attachments_mut(&mut self) -> &mut Attachments {
         &mut self.metadata.attachments
+    }
+
+    /// Sets how argument keys are hashed (generated clients do).
+    pub fn set_arg_key_fn(&mut self, key: ArgKeyFn) {
+        self.arg_key = Some(key);
+    }
+
+    /// A stable hash of argument `index` (counting from 0), if the request knows how to
+    /// take its arguments apart and has that many.
+    pub fn arg_key(&self, index: usize) -> Option<u64> {
+        self.arg_key.and_then(|key| key(self, index))
     }
 
     /// The instant after which nobody waits for the reply.

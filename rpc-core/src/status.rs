@@ -101,6 +101,9 @@ impl fmt::Display for Code {
 pub struct Status {
     code: Code,
     message: String,
+    /// Known not to have left this client (refused before it was written), so running it
+    /// elsewhere cannot run it twice. Never sent on the wire.
+    not_sent: bool,
 }
 
 macro_rules! constructors {
@@ -114,7 +117,19 @@ macro_rules! constructors {
 
 impl Status {
     pub fn new(code: Code, message: impl Into<String>) -> Status {
-        Status { code, message: message.into() }
+        Status { code, message: message.into(), not_sent: false }
+    }
+
+    /// Marks this status as raised before the request left the client: the cluster client
+    /// may then retry even a method that is not idempotent.
+    pub fn not_sent(mut self) -> Status {
+        self.not_sent = true;
+        self
+    }
+
+    /// Whether the request is known never to have been written to a provider.
+    pub fn is_not_sent(&self) -> bool {
+        self.not_sent
     }
 
     pub fn code(&self) -> Code {

@@ -49,6 +49,44 @@ fn args_value(method: &Method) -> (TokenStream, TokenStream) {
     }
 }
 
+/// A function hashing one argument of the method's request body, for consistent hashing:
+/// the whole body when there is one argument (no decoding), otherwise the chosen element of
+/// the decoded argument tuple, serialized again.
+fn arg_key_fn(method: &Method) -> TokenStream {
+    let signature = quote! {
+        fn __rpc_arg_key(__rpc_request: &::rpc::Request, __rpc_index: usize) -> ::core::option::Option<u64>
+    };
+    match method.args.as_slice() {
+        [] => quote!(#signature { let _ = (__rpc_request, __rpc_index); ::core::option::Option::None }),
+        [_] => quote! {
+            #signature {
+                (__rpc_index == 0).then(|| ::rpc::__private::hash_key(&__rpc_request.body))
+            }
+        },
+        args => {
+            let (args_type, _) = args_value(method);
+            let arms = args.iter().enumerate().map(|(i, (_, ty))| {
+                let field = syn::Index::from(i);
+                quote! {
+                    #i => ::rpc::__private::__serialize!(__rpc_request.serialization, #ty, &__rpc_args.#field, &mut __rpc_buffer).ok()?,
+                }
+            });
+            quote! {
+                #signature {
+                    let __rpc_args: #args_type =
+                        ::rpc::__private::__deserialize!(__rpc_request.serialization, #args_type, &__rpc_request.body).ok()?;
+                    let mut __rpc_buffer = ::rpc::__private::BytesMut::new();
+                    match __rpc_index {
+                        #(#arms)*
+                        _ => return ::core::option::Option::None,
+                    }
+                    ::core::option::Option::Some(::rpc::__private::hash_key(&__rpc_buffer))
+                }
+            }
+        }
+    }
+}
+
 /// The user's trait with each `async fn` turned into a `Send` future, as providers need.
 fn server_trait(service: &Service) -> TokenStream {
     let mut item = service.item.clone();
@@ -103,11 +141,20 @@ fn client(service: &Service) -> TokenStream {
             quote!(let _ = __rpc_response; ::core::result::Result::Ok(()))
         } else {
             quote! {
+                if let ::core::option::Option::Some(__rpc_status) = __rpc_response.swallowed {
+                    // A failsafe/failback cluster ignored an error: the type's default, if any.
+                    #[allow(unused_imports)]
+                    use ::rpc::__private::{HasDefault as _, NoDefault as _};
+                    return (&::rpc::__private::DefaultProbe::<#ok>::new())
+                        .value_or(__rpc_status)
+                        .map_err(::core::convert::From::from);
+                }
                 ::rpc::__private::__deserialize!(__rpc_response.serialization, #ok, &__rpc_response.body)
                     .map_err(|e| ::rpc::__private::reply_decode_error(&#descriptor, #wire_name, e))
                     .map_err(::core::convert::From::from)
             }
         };
+        let arg_key = arg_key_fn(method);
         quote! {
             #(#docs)*
             pub async fn #ident(&self, #(#params),*) -> ::core::result::Result<#ok, #err> {
@@ -119,12 +166,16 @@ fn client(service: &Service) -> TokenStream {
                     .map_err(|e| ::rpc::__private::args_encode_error(&#descriptor, #wire_name, e))?;
                 __RPC_SIZE.observe(__rpc_body.len());
                 let __rpc_body = __rpc_body.freeze();
+                #arg_key
                 let mut __rpc_service = self.inner.clone();
                 ::rpc::__private::ServiceExt::ready(&mut __rpc_service).await?;
                 // Built in place, so the request never sits in this future's state.
                 let __rpc_response = ::rpc::__private::Service::call(
                     &mut __rpc_service,
-                    self.options.request(&#descriptor, #wire_name, #oneway, __rpc_body),
+                    ::rpc::__private::with_arg_key(
+                        self.options.request(&#descriptor, #wire_name, #oneway, __rpc_body),
+                        __rpc_arg_key,
+                    ),
                 )
                 .await?;
                 #reply

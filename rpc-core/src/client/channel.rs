@@ -1,43 +1,79 @@
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use pin_project_lite::pin_project;
+use rpc_registry::Registry;
 use tokio::net::ToSocketAddrs;
 use tracing::Instrument;
 
+use crate::cluster::directory::DirectorySettings;
+use crate::cluster::service::{ClusterClient, ClusterSettings, Core, MethodSettings};
+use crate::cluster::{
+    discover, Balance, BreakerConfig, Cluster, Directory, Discover, EndpointInfo, MethodConfig, PoolConfig, RetryBudget,
+};
 use crate::transport::{Connection, ConnectionConfig, ResponseFuture};
-use crate::{Request, Response, Status};
+use crate::{BoxFuture, Request, Response, Status};
 
-/// A client's handle to a provider: a `tower::Service<Request>` that is cheap to clone and
-/// always ready — no `tower::buffer`, no lock on the call path. Clones share one multiplexed
-/// connection.
+/// A client's handle to a service: a `tower::Service<Request>` that is cheap to clone and
+/// always ready — no `tower::buffer`, no lock on the call path.
+///
+/// Two kinds: [`connect`](ChannelBuilder::connect) opens one multiplexed connection to one
+/// provider (the shortest path); [`build`](ChannelBuilder::build) makes a cluster channel
+/// over a set of providers from a static list or a registry, with connection pools, a load
+/// balancer, a circuit breaker per provider and a cluster mode (failover by default).
 ///
 /// ```no_run
 /// # async fn run() -> Result<(), rpc_core::Status> {
 /// use std::time::Duration;
-/// let channel = rpc_core::Channel::builder()
+/// use rpc_core::cluster::{Balance, Cluster};
+/// let direct = rpc_core::Channel::builder()
 ///     .timeout(Duration::from_millis(500))
 ///     .connect("127.0.0.1:20880")
 ///     .await?;
+/// let cluster = rpc_core::Channel::builder()
+///     .endpoints(["127.0.0.1:20880", "127.0.0.1:20881;weight=200"])
+///     .load_balance(Balance::WeightedRoundRobin)
+///     .cluster(Cluster::Failover { retries: 2 })
+///     .timeout(Duration::from_millis(500))
+///     .build()?;
 /// # Ok(()) }
 /// ```
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Channel {
     // One allocation shared by clones: generated clients clone the channel for every call.
     inner: Arc<ChannelInner>,
 }
 
-#[derive(Debug)]
 struct ChannelInner {
-    connection: Connection,
+    route: Route,
     default_timeout: Option<Duration>,
 }
 
-/// Settings of a [`Channel`]; [`connect`](ChannelBuilder::connect) opens it.
-#[derive(Debug, Clone, Default)]
+enum Route {
+    Direct(Connection),
+    Cluster(ClusterClient),
+}
+
+/// Settings of a [`Channel`]: [`connect`](ChannelBuilder::connect) opens a direct one,
+/// [`build`](ChannelBuilder::build) a cluster one.
+#[derive(Default)]
 pub struct ChannelBuilder {
     config: ConnectionConfig,
     timeout: Option<Duration>,
+    discover: Option<Discover>,
+    balance: Balance,
+    cluster: Cluster,
+    breaker: BreakerConfig,
+    pool: PoolConfig,
+    warmup: Duration,
+    retry_budget: RetryBudget,
+    methods: HashMap<String, MethodConfig>,
+    version: Option<String>,
+    group: Option<String>,
 }
 
 impl ChannelBuilder {
@@ -64,23 +100,152 @@ impl ChannelBuilder {
         self
     }
 
-    pub async fn connect(self, addr: impl ToSocketAddrs) -> Result<Channel, Status> {
-        let connection = Connection::connect(addr, &self.config).await?;
-        Ok(self.channel(connection))
+    /// Cluster: a fixed set of providers, `host:port` or `host:port;weight=N`.
+    pub fn endpoints<I, A>(self, addresses: I) -> Self
+    where
+        I: IntoIterator<Item = A>,
+        A: AsRef<str>,
+    {
+        self.discover(discover::static_endpoints("", addresses))
+    }
+    /// Cluster: the providers of `service` that `registry` knows, followed as they change.
+    pub fn registry(self, registry: Arc<dyn Registry>, service: impl Into<String>) -> Self {
+        self.discover(discover::from_registry(registry, service.into()))
+    }
+    /// Cluster: any stream of endpoint sets.
+    pub fn discover(mut self, discover: Discover) -> Self {
+        self.discover = Some(discover);
+        self
+    }
+    /// Cluster: only providers registered with this version.
+    pub fn version(mut self, version: impl Into<String>) -> Self {
+        self.version = Some(version.into());
+        self
+    }
+    /// Cluster: only providers registered in this group.
+    pub fn group(mut self, group: impl Into<String>) -> Self {
+        self.group = Some(group.into());
+        self
+    }
+    /// Cluster: the load balancer (default weighted random).
+    pub fn load_balance(mut self, balance: Balance) -> Self {
+        self.balance = balance;
+        self
+    }
+    /// Cluster: what a failed call does (default failover with 2 retries).
+    pub fn cluster(mut self, cluster: Cluster) -> Self {
+        self.cluster = cluster;
+        self
+    }
+    /// Cluster: when a provider's circuit breaker opens and closes.
+    pub fn circuit_breaker(mut self, breaker: BreakerConfig) -> Self {
+        self.breaker = breaker;
+        self
+    }
+    /// Cluster: multiplexed connections per provider (default 1).
+    pub fn connections_per_endpoint(mut self, connections: usize) -> Self {
+        self.pool.connections = connections.max(1);
+        self
+    }
+    /// Cluster: waits between reconnect attempts, exponential from `base` to `max`, jittered.
+    pub fn reconnect_backoff(mut self, base: Duration, max: Duration) -> Self {
+        self.pool = self.pool.reconnect_backoff(base, max);
+        self
+    }
+    /// Cluster: a new provider's weight ramps up linearly over this period (default none).
+    pub fn warmup(mut self, warmup: Duration) -> Self {
+        self.warmup = warmup;
+        self
+    }
+    /// Cluster: how many retries failover may add to the calls.
+    pub fn retry_budget(mut self, budget: RetryBudget) -> Self {
+        self.retry_budget = budget;
+        self
+    }
+    /// Cluster: settings for one method (by its wire name) that differ from the channel's.
+    pub fn method(mut self, name: impl Into<String>, config: MethodConfig) -> Self {
+        self.methods.insert(name.into(), config);
+        self
     }
 
-    /// A channel over a byte stream already open to a provider (an in-memory duplex in tests
-    /// and benchmarks, a Unix socket); `peer` names it in errors and traces.
+    /// A direct channel: one multiplexed connection to `addr`.
+    pub async fn connect(self, addr: impl ToSocketAddrs) -> Result<Channel, Status> {
+        let connection = Connection::connect(addr, &self.config).await?;
+        Ok(self.direct(connection))
+    }
+
+    /// A direct channel over a byte stream already open to a provider (an in-memory duplex in
+    /// tests and benchmarks, a Unix socket); `peer` names it in errors and traces.
     pub fn connect_io<IO>(self, io: IO, peer: impl Into<String>) -> Channel
     where
         IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + 'static,
     {
         let connection = Connection::from_io(io, peer, &self.config);
-        self.channel(connection)
+        self.direct(connection)
     }
 
-    fn channel(self, connection: Connection) -> Channel {
-        Channel { inner: Arc::new(ChannelInner { connection, default_timeout: self.timeout }) }
+    fn direct(self, connection: Connection) -> Channel {
+        Channel { inner: Arc::new(ChannelInner { route: Route::Direct(connection), default_timeout: self.timeout }) }
+    }
+
+    /// A cluster channel over the endpoints of [`endpoints`](Self::endpoints),
+    /// [`registry`](Self::registry) or [`discover`](Self::discover). Connects in the
+    /// background; calls made before the first endpoint set arrives wait for it (until their
+    /// deadline). Needs a tokio runtime.
+    pub fn build(self) -> Result<Channel, Status> {
+        let discover = self.discover.ok_or_else(|| {
+            Status::invalid_argument("a cluster channel needs endpoints: call endpoints(), registry() or discover()")
+        })?;
+        let mut balances = vec![self.balance];
+        let mut method_settings = HashMap::new();
+        let default = MethodSettings { cluster: self.cluster, balancer: 0, timeout: None, idempotent: None };
+        for (name, config) in self.methods {
+            let balancer = match config.balance {
+                None => 0,
+                Some(balance) => match balances.iter().position(|b| *b == balance) {
+                    Some(index) => index,
+                    None => {
+                        balances.push(balance);
+                        balances.len() - 1
+                    }
+                },
+            };
+            let settings = MethodSettings {
+                cluster: config.cluster.unwrap_or(self.cluster),
+                balancer,
+                timeout: config.timeout,
+                idempotent: config.idempotent,
+            };
+            method_settings.insert(name, settings);
+        }
+        let pool = PoolConfig { connection: self.config.clone(), ..self.pool };
+        let directory = Directory::start(
+            discover,
+            DirectorySettings {
+                balances,
+                warmup: self.warmup,
+                pool,
+                breaker: self.breaker,
+                version: self.version,
+                group: self.group,
+                protocol: "rpc".into(),
+            },
+        );
+        let core = Core {
+            directory,
+            settings: ClusterSettings {
+                default,
+                methods: method_settings,
+                connect_timeout: self.config.connect_timeout,
+            },
+            budget: self.retry_budget.build(),
+        };
+        let failback = match self.cluster {
+            Cluster::Failback { retries, queue, interval } => Some((retries, queue, interval)),
+            _ => None,
+        };
+        let client = ClusterClient::new(core, failback);
+        Ok(Channel { inner: Arc::new(ChannelInner { route: Route::Cluster(client), default_timeout: self.timeout }) })
     }
 }
 
@@ -89,39 +254,100 @@ impl Channel {
         ChannelBuilder::default()
     }
 
-    /// Connects with default settings.
+    /// Connects a direct channel with default settings.
     pub async fn connect(addr: impl ToSocketAddrs) -> Result<Channel, Status> {
         Channel::builder().connect(addr).await
     }
 
-    /// The connection underneath, for its state.
-    pub fn connection(&self) -> &Connection {
-        &self.inner.connection
+    /// The connection underneath a direct channel.
+    pub fn connection(&self) -> Option<&Connection> {
+        match &self.inner.route {
+            Route::Direct(connection) => Some(connection),
+            Route::Cluster(_) => None,
+        }
+    }
+
+    /// The endpoint set of a cluster channel.
+    pub fn directory(&self) -> Option<&Arc<Directory>> {
+        match &self.inner.route {
+            Route::Direct(_) => None,
+            Route::Cluster(cluster) => Some(cluster.directory()),
+        }
+    }
+
+    /// The endpoints of a cluster channel now: weight, breaker state, load, calls so far.
+    pub fn endpoints(&self) -> Vec<EndpointInfo> {
+        self.directory().map(|d| d.endpoints()).unwrap_or_default()
+    }
+}
+
+impl std::fmt::Debug for Channel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.inner.route {
+            Route::Direct(connection) => f.debug_tuple("Channel").field(connection).finish(),
+            Route::Cluster(cluster) => f.debug_tuple("Channel").field(&cluster.directory().endpoints()).finish(),
+        }
+    }
+}
+
+impl std::fmt::Debug for ChannelBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ChannelBuilder")
+            .field("timeout", &self.timeout)
+            .field("balance", &self.balance)
+            .field("cluster", &self.cluster)
+            .finish_non_exhaustive()
+    }
+}
+
+pin_project! {
+    /// The reply to a [`Channel`] call.
+    #[project = ChannelFutureProj]
+    pub enum ChannelFuture {
+        Direct { #[pin] reply: tracing::instrument::Instrumented<ResponseFuture> },
+        Cluster { reply: BoxFuture<Result<Response, Status>> },
+    }
+}
+
+impl Future for ChannelFuture {
+    type Output = Result<Response, Status>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.project() {
+            ChannelFutureProj::Direct { reply } => reply.poll(cx),
+            ChannelFutureProj::Cluster { reply } => reply.as_mut().poll(cx),
+        }
     }
 }
 
 impl tower::Service<Request> for Channel {
     type Response = Response;
     type Error = Status;
-    type Future = tracing::instrument::Instrumented<ResponseFuture>;
+    type Future = ChannelFuture;
 
     fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Status>> {
         Poll::Ready(Ok(()))
     }
 
     fn call(&mut self, mut request: Request) -> Self::Future {
-        if request.deadline().is_none() {
-            if let Some(timeout) = self.inner.default_timeout {
-                request = request.with_timeout(timeout);
+        match &self.inner.route {
+            Route::Direct(connection) => {
+                if request.deadline().is_none() {
+                    if let Some(timeout) = self.inner.default_timeout {
+                        request = request.with_timeout(timeout);
+                    }
+                }
+                let span = tracing::debug_span!(
+                    "rpc.call",
+                    service = request.service(),
+                    method = request.method(),
+                    peer = connection.peer()
+                );
+                ChannelFuture::Direct { reply: connection.call(request).instrument(span) }
+            }
+            Route::Cluster(cluster) => {
+                ChannelFuture::Cluster { reply: cluster.call(request, self.inner.default_timeout) }
             }
         }
-        let connection = &self.inner.connection;
-        let span = tracing::debug_span!(
-            "rpc.call",
-            service = request.service(),
-            method = request.method(),
-            peer = connection.peer()
-        );
-        connection.call(request).instrument(span)
     }
 }

@@ -2,4 +2,4 @@
 
 mod channel;
 
-pub use channel::{Channel, ChannelBuilder};
+pub use channel::{Channel, ChannelBuilder, ChannelFuture};

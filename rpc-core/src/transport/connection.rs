@@ -99,8 +99,21 @@ impl Connection {
     /// first polled, and the frame is queued with `try_send`; the future itself only waits for
     /// the reply. That keeps it small — callers move it by value, and a large one showed up as
     /// memmove in the client's profile.
+    ///
+    /// Errors raised before the request was handed to the writer are marked
+    /// [`Status::not_sent`], so the cluster client knows a retry cannot run it twice.
     pub fn call(&self, request: Request) -> ResponseFuture {
-        self.start(request).unwrap_or_else(|status| ResponseFuture::done(Err(status)))
+        self.start(request).unwrap_or_else(|status| ResponseFuture::done(Err(status.not_sent())))
+    }
+
+    /// Calls in flight on this connection (sent or queued, not yet answered).
+    pub fn in_flight(&self) -> usize {
+        self.pending.in_flight()
+    }
+
+    /// Resolves once the connection is closed for good.
+    pub async fn closed(&self) {
+        self.pending.closed.cancelled().await
     }
 
     fn start(&self, request: Request) -> Result<ResponseFuture, Status> {
@@ -143,10 +156,11 @@ impl Connection {
                     let sent = match deadline {
                         Some(deadline) => tokio::time::timeout_at(deadline.into(), send).await.map_err(|_| {
                             Status::deadline_exceeded("deadline passed while waiting to send (write queue full)")
+                                .not_sent()
                         })?,
                         None => send.await,
                     };
-                    sent.map_err(|_| pending.closed_status())
+                    sent.map_err(|_| pending.closed_status().not_sent())
                 })))
             }
         }
@@ -266,7 +280,7 @@ fn response_from_frame(frame: Frame) -> Result<Response, Status> {
     }
     let serialization = SerializationId::try_from(frame.serialization)
         .map_err(|e| Status::internal(format!("reply carries an unusable serialization: {e}")))?;
-    Ok(Response { serialization, body: frame.body, attachments: frame.metadata.attachments })
+    Ok(Response { serialization, body: frame.body, attachments: frame.metadata.attachments, swallowed: None })
 }
 
 /// Reads replies and events until the stream ends, then fails whatever still waits. With

@@ -1,4 +1,4 @@
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use dashmap::DashMap;
@@ -27,6 +27,9 @@ pub(super) struct Pending {
     close_reason: OnceLock<String>,
     /// Tells the write loop to finish what is queued and shut the write half.
     pub(super) stop_writer: CancellationToken,
+    /// Cancelled once the connection is closed for good.
+    pub(super) closed: CancellationToken,
+    in_flight: AtomicUsize,
     pub(super) peer: String,
 }
 
@@ -38,6 +41,8 @@ impl Pending {
             state: AtomicU8::new(OPEN),
             close_reason: OnceLock::new(),
             stop_writer: CancellationToken::new(),
+            closed: CancellationToken::new(),
+            in_flight: AtomicUsize::new(0),
             peer,
         })
     }
@@ -47,6 +52,7 @@ impl Pending {
     pub(super) fn insert(self: &Arc<Self>, id: u64) -> SlotGuard {
         let slot = self.spare.lock().unwrap_or_else(PoisonError::into_inner).pop().unwrap_or_default();
         self.slots.insert(id, slot.clone());
+        self.in_flight.fetch_add(1, Ordering::Relaxed);
         SlotGuard { pending: self.clone(), id, slot: Some(slot), armed: true }
     }
 
@@ -66,6 +72,11 @@ impl Pending {
     /// Forgets a call (its caller gave up); a late reply is then dropped.
     pub(super) fn remove(&self, id: u64) {
         self.slots.remove(&id);
+    }
+
+    /// Calls registered and not yet finished by their callers.
+    pub(super) fn in_flight(&self) -> usize {
+        self.in_flight.load(Ordering::Relaxed)
     }
 
     /// Hands `reply` to the caller of `id`, if it still waits.
@@ -107,6 +118,7 @@ impl Pending {
         let _ = self.close_reason.set(reason);
         self.state.store(CLOSED, Ordering::SeqCst);
         self.stop_writer.cancel();
+        self.closed.cancel();
         let status = self.closed_status();
         let ids: Vec<u64> = self.slots.iter().map(|entry| *entry.key()).collect();
         for id in ids {
@@ -141,6 +153,7 @@ impl SlotGuard {
 
 impl Drop for SlotGuard {
     fn drop(&mut self) {
+        self.pending.in_flight.fetch_sub(1, Ordering::Relaxed);
         if self.armed {
             self.pending.remove(self.id);
         }

@@ -1,0 +1,235 @@
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Weak};
+use std::time::{Duration, Instant};
+
+use arc_swap::ArcSwap;
+use futures_util::StreamExt;
+use rpc_registry::{Instance, InstanceSet};
+use tokio::sync::Notify;
+use tokio_util::sync::{CancellationToken, DropGuard};
+use tracing::Instrument;
+
+use super::balance::{self, Balance, Candidates, Picker};
+use super::{BreakerConfig, Discover, Endpoint, EndpointInfo, PoolConfig};
+use crate::{Request, Status};
+
+/// What the directory needs to turn instances into endpoints and balancers.
+#[derive(Debug, Clone)]
+pub(crate) struct DirectorySettings {
+    /// The balancers snapshots carry: index 0 is the channel's, the others per-method ones.
+    pub(crate) balances: Vec<Balance>,
+    pub(crate) warmup: Duration,
+    pub(crate) pool: PoolConfig,
+    pub(crate) breaker: BreakerConfig,
+    /// Only instances of this version / group (when set) and of this protocol are used.
+    pub(crate) version: Option<String>,
+    pub(crate) group: Option<String>,
+    pub(crate) protocol: String,
+}
+
+/// The live endpoint set of a cluster channel. A task follows the discovery stream and, on
+/// every change, publishes a new immutable [`Snapshot`] (endpoints kept by address, so their
+/// breakers and connections survive; balancers rebuilt for the new set). Calls read the
+/// current snapshot through one atomic pointer load. When discovery goes quiet or ends —
+/// a registry outage — the last set stays in use.
+pub struct Directory {
+    snapshot: ArcSwap<Snapshot>,
+    /// Set once the first endpoint set has arrived.
+    discovered: AtomicBool,
+    changed: Notify,
+    settings: DirectorySettings,
+    _stop: DropGuard,
+}
+
+/// One endpoint set and the balancers built for it.
+pub(crate) struct Snapshot {
+    pub(crate) endpoints: Vec<Arc<Endpoint>>,
+    pickers: Vec<Box<dyn Picker>>,
+}
+
+impl Snapshot {
+    fn build(endpoints: Vec<Arc<Endpoint>>, settings: &DirectorySettings) -> Snapshot {
+        let now = Instant::now();
+        let pickers = settings.balances.iter().map(|b| balance::build(b, &endpoints, settings.warmup, now)).collect();
+        Snapshot { endpoints, pickers }
+    }
+
+    /// The endpoint balancer `balancer` chooses for `request`, avoiding `tried` unless
+    /// nothing else is left.
+    pub(crate) fn pick(&self, balancer: usize, request: &Request, tried: &[usize]) -> Option<usize> {
+        let picker = self.pickers.get(balancer).or_else(|| self.pickers.first())?;
+        let fresh = Candidates { endpoints: &self.endpoints, excluded: tried };
+        picker.pick(&fresh, request).or_else(|| {
+            (!tried.is_empty())
+                .then(|| picker.pick(&Candidates { endpoints: &self.endpoints, excluded: &[] }, request))
+                .flatten()
+        })
+    }
+
+    /// Why no endpoint could be picked, for the caller's error.
+    pub(crate) fn none_available(&self, service: &str) -> Status {
+        if self.endpoints.is_empty() {
+            return Status::unavailable(format!("no provider of {service} is known (discovery found none)")).not_sent();
+        }
+        let open: Vec<&str> =
+            self.endpoints.iter().filter(|e| !e.breaker.is_available()).map(|e| e.address()).collect();
+        let down: Vec<&str> = self
+            .endpoints
+            .iter()
+            .filter(|e| e.breaker.is_available() && !e.pool.is_usable())
+            .map(|e| e.address())
+            .collect();
+        let mut reasons = Vec::new();
+        if !open.is_empty() {
+            reasons.push(format!("circuit breaker open: {}", open.join(", ")));
+        }
+        if !down.is_empty() {
+            reasons.push(format!("unreachable: {}", down.join(", ")));
+        }
+        Status::unavailable(format!(
+            "all {} providers of {service} are unavailable ({}); failing fast",
+            self.endpoints.len(),
+            reasons.join("; ")
+        ))
+        .not_sent()
+    }
+}
+
+impl Directory {
+    /// Starts following `discover`; needs a tokio runtime.
+    pub(crate) fn start(discover: Discover, settings: DirectorySettings) -> Arc<Directory> {
+        let stop = CancellationToken::new();
+        let empty = Snapshot::build(Vec::new(), &settings);
+        let directory = Arc::new(Directory {
+            snapshot: ArcSwap::from_pointee(empty),
+            discovered: AtomicBool::new(false),
+            changed: Notify::new(),
+            settings,
+            _stop: stop.clone().drop_guard(),
+        });
+        let span = tracing::debug_span!("rpc.discovery");
+        tokio::spawn(follow(Arc::downgrade(&directory), discover, stop).instrument(span));
+        directory
+    }
+
+    /// The current snapshot, once discovery has delivered a first set (waiting until
+    /// `deadline` for it).
+    pub(crate) async fn ready_snapshot(&self, deadline: Option<Instant>) -> Result<Arc<Snapshot>, Status> {
+        loop {
+            let changed = self.changed.notified();
+            tokio::pin!(changed);
+            changed.as_mut().enable();
+            if self.discovered.load(Ordering::Acquire) {
+                return Ok(self.snapshot.load_full());
+            }
+            let wait = match deadline {
+                Some(deadline) => tokio::time::timeout_at(deadline.into(), changed).await.is_ok(),
+                None => {
+                    changed.await;
+                    true
+                }
+            };
+            if !wait {
+                return Err(
+                    Status::deadline_exceeded("deadline passed waiting for discovery's first endpoint set").not_sent()
+                );
+            }
+        }
+    }
+
+    /// The endpoints in use now.
+    pub fn endpoints(&self) -> Vec<EndpointInfo> {
+        self.snapshot.load().endpoints.iter().map(|e| e.info()).collect()
+    }
+
+    /// Waits until the set has `count` endpoints (tests, examples); false on timeout.
+    pub async fn wait_for(&self, count: usize, timeout: Duration) -> bool {
+        let give_up = Instant::now() + timeout;
+        loop {
+            let changed = self.changed.notified();
+            tokio::pin!(changed);
+            changed.as_mut().enable();
+            if self.snapshot.load().endpoints.len() == count && self.discovered.load(Ordering::Acquire) {
+                return true;
+            }
+            if tokio::time::timeout_at(give_up.into(), changed).await.is_err() {
+                return false;
+            }
+        }
+    }
+
+    fn accepts(&self, instance: &Instance) -> bool {
+        let s = &self.settings;
+        instance.protocol == s.protocol
+            && s.version.as_ref().is_none_or(|v| v.is_empty() || *v == instance.version)
+            && s.group.as_ref().is_none_or(|g| *g == instance.group)
+    }
+
+    fn apply(&self, set: InstanceSet) {
+        let current = self.snapshot.load();
+        let mut by_address: HashMap<&str, &Arc<Endpoint>> =
+            current.endpoints.iter().map(|e| (e.address(), e)).collect();
+        let mut endpoints = Vec::with_capacity(set.instances.len());
+        for instance in set.instances.iter().filter(|i| self.accepts(i)) {
+            match by_address.remove(instance.address.as_str()) {
+                Some(existing) => {
+                    existing.set_weight(instance.weight);
+                    endpoints.push(existing.clone());
+                }
+                None if endpoints.iter().any(|e: &Arc<Endpoint>| e.address() == instance.address) => {}
+                None => {
+                    endpoints.push(Arc::new(Endpoint::new(instance, &self.settings.pool, self.settings.breaker)));
+                }
+            }
+        }
+        tracing::info!(
+            endpoints = endpoints.len(),
+            added = set.added.len(),
+            removed = set.removed.len(),
+            "endpoint set changed"
+        );
+        self.snapshot.store(Arc::new(Snapshot::build(endpoints, &self.settings)));
+        self.discovered.store(true, Ordering::Release);
+        self.changed.notify_waiters();
+    }
+
+    /// Rebuilds the balancers for the same endpoints (warm-up weights moved on).
+    fn rebuild(&self) {
+        let endpoints = self.snapshot.load().endpoints.clone();
+        self.snapshot.store(Arc::new(Snapshot::build(endpoints, &self.settings)));
+    }
+
+    fn warming(&self) -> bool {
+        let now = Instant::now();
+        self.snapshot.load().endpoints.iter().any(|e| e.warming(self.settings.warmup, now))
+    }
+}
+
+/// Applies every set discovery yields until the directory is dropped; meanwhile, while some
+/// endpoint is warming up, rebuilds the balancers twenty times per warm-up period.
+async fn follow(directory: Weak<Directory>, mut discover: Discover, stop: CancellationToken) {
+    let mut ended = false;
+    loop {
+        let (warming, tick) = match directory.upgrade() {
+            Some(d) => (d.warming(), (d.settings.warmup / 20).max(Duration::from_millis(50))),
+            None => return,
+        };
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            set = discover.next(), if !ended => match (set, directory.upgrade()) {
+                (Some(set), Some(d)) => d.apply(set),
+                (None, _) => {
+                    tracing::warn!("discovery ended; keeping the last endpoint set");
+                    ended = true;
+                }
+                (_, None) => return,
+            },
+            () = tokio::time::sleep(tick), if warming => {
+                if let Some(d) = directory.upgrade() {
+                    d.rebuild();
+                }
+            }
+        }
+    }
+}

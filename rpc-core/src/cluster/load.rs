@@ -1,0 +1,121 @@
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+/// Latency assumed for an endpoint before its first reply.
+const DEFAULT_RTT: Duration = Duration::from_millis(1);
+/// How fast the latency estimate forgets: the weight of an old sample halves about every
+/// `DECAY * ln 2`.
+const DECAY: Duration = Duration::from_secs(2);
+
+/// What an endpoint is doing now: calls in flight, and a peak-EWMA latency estimate (rises
+/// at once with a slow reply, decays over time) — the inputs of least-active and
+/// power-of-two-choices. Lock-free: a few atomics updated per call.
+#[derive(Debug)]
+pub(crate) struct Load {
+    in_flight: AtomicU32,
+    /// Estimate in nanoseconds, as `f64` bits.
+    rtt_ns: AtomicU64,
+    /// When the estimate was last updated, in nanoseconds since `epoch`.
+    updated_ns: AtomicU64,
+    calls: AtomicU64,
+    epoch: Instant,
+}
+
+impl Default for Load {
+    fn default() -> Self {
+        Load {
+            in_flight: AtomicU32::new(0),
+            rtt_ns: AtomicU64::new((DEFAULT_RTT.as_nanos() as f64).to_bits()),
+            updated_ns: AtomicU64::new(0),
+            calls: AtomicU64::new(0),
+            epoch: Instant::now(),
+        }
+    }
+}
+
+impl Load {
+    pub(crate) fn in_flight(&self) -> u32 {
+        self.in_flight.load(Ordering::Relaxed)
+    }
+
+    /// Calls started on this endpoint so far.
+    pub(crate) fn calls(&self) -> u64 {
+        self.calls.load(Ordering::Relaxed)
+    }
+
+    /// The latency estimate in nanoseconds, decayed to now.
+    pub(crate) fn rtt_ns(&self) -> f64 {
+        f64::from_bits(self.rtt_ns.load(Ordering::Relaxed))
+    }
+
+    /// A call starts; the guard ends it.
+    pub(crate) fn start(&self) -> InFlight<'_> {
+        self.in_flight.fetch_add(1, Ordering::Relaxed);
+        self.calls.fetch_add(1, Ordering::Relaxed);
+        InFlight { load: self, started: Instant::now() }
+    }
+
+    fn observe(&self, rtt: Duration, now: Instant) {
+        let now_ns = now.saturating_duration_since(self.epoch).as_nanos() as u64;
+        let elapsed = now_ns.saturating_sub(self.updated_ns.swap(now_ns, Ordering::Relaxed));
+        let sample = rtt.as_nanos() as f64;
+        let keep = (-(elapsed as f64) / DECAY.as_nanos() as f64).exp();
+        // A racing update may be lost; the estimate is a heuristic and the next call corrects it.
+        let _ = self.rtt_ns.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |bits| {
+            let old = f64::from_bits(bits);
+            let new = if sample > old { sample } else { old * keep + sample * (1.0 - keep) };
+            Some(new.to_bits())
+        });
+    }
+}
+
+/// One call in flight on an endpoint; dropping it ends the call, `finish` also records its
+/// latency.
+pub(crate) struct InFlight<'a> {
+    load: &'a Load,
+    started: Instant,
+}
+
+impl InFlight<'_> {
+    /// Ends the call, feeding its latency to the estimate; returns the latency.
+    pub(crate) fn finish(self) -> Duration {
+        let now = Instant::now();
+        let rtt = now.saturating_duration_since(self.started);
+        self.load.observe(rtt, now);
+        rtt
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.load.in_flight.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, Instant};
+
+    use super::Load;
+
+    #[test]
+    fn the_estimate_jumps_to_a_slow_sample_and_decays_back() {
+        let load = Load::default();
+        let t0 = Instant::now();
+        load.observe(Duration::from_millis(100), t0);
+        assert!((load.rtt_ns() - 100e6).abs() < 1.0);
+        load.observe(Duration::from_millis(1), t0 + Duration::from_secs(10));
+        assert!(load.rtt_ns() < 5e6, "decayed to {}", load.rtt_ns());
+    }
+
+    #[test]
+    fn in_flight_counts_guards() {
+        let load = Load::default();
+        let a = load.start();
+        let b = load.start();
+        assert_eq!(load.in_flight(), 2);
+        drop(a);
+        b.finish();
+        assert_eq!((load.in_flight(), load.calls()), (0, 2));
+    }
+}

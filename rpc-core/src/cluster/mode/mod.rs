@@ -1,0 +1,78 @@
+//! Cluster modes: what a call does when its endpoint fails (Dubbo's cluster strategies).
+
+mod broadcast;
+mod failback;
+mod failover;
+mod forking;
+mod retry_budget;
+
+use std::time::Duration;
+
+pub(crate) use failback::{spawn_failback, FailbackQueue};
+pub use retry_budget::RetryBudget;
+
+use super::service::Core;
+use crate::{Request, Response, Status};
+
+/// How a cluster channel handles failure.
+///
+/// ```
+/// use rpc_core::cluster::Cluster;
+/// let default = Cluster::default();
+/// assert_eq!(default, Cluster::Failover { retries: 2 });
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cluster {
+    /// Retry on another endpoint, up to `retries` times: only idempotent methods, or errors
+    /// known to be raised before the request left the client. Retries share the call's
+    /// deadline and draw on the retry budget.
+    Failover { retries: usize },
+    /// One attempt; its error is the caller's.
+    Failfast,
+    /// One attempt; an error is logged and the caller gets the result type's default value.
+    Failsafe,
+    /// One attempt; a failed oneway or idempotent call is queued (at most `queue` of them)
+    /// and retried in the background up to `retries` times, `interval` apart, while the
+    /// caller gets the default value at once. Other calls fail as in failfast.
+    Failback { retries: usize, queue: usize, interval: Duration },
+    /// `parallel` endpoints at once; the first success wins.
+    Forking { parallel: usize },
+    /// Every available endpoint; an error if any fails (e.g. cache invalidation).
+    Broadcast,
+}
+
+impl Default for Cluster {
+    fn default() -> Self {
+        Cluster::Failover { retries: 2 }
+    }
+}
+
+/// Runs `request` under `cluster` with balancer `balancer`.
+pub(crate) async fn run(
+    core: &Core,
+    failback: Option<&FailbackQueue>,
+    cluster: Cluster,
+    balancer: usize,
+    request: Request,
+) -> Result<Response, Status> {
+    match cluster {
+        Cluster::Failover { retries } => failover::run(core, balancer, &request, retries).await,
+        Cluster::Failfast => failover::run(core, balancer, &request, 0).await,
+        Cluster::Failsafe => match failover::run(core, balancer, &request, 0).await {
+            Ok(response) => Ok(response),
+            Err(status) => {
+                tracing::warn!(method = request.method(), error = %status, "failsafe: error ignored");
+                Ok(Response::swallowed(status))
+            }
+        },
+        Cluster::Failback { .. } => {
+            let result = failover::run(core, balancer, &request, 0).await;
+            match (result, failback) {
+                (Err(status), Some(queue)) if request.oneway || request.idempotent => queue.offer(request, status),
+                (result, _) => result,
+            }
+        }
+        Cluster::Forking { parallel } => forking::run(core, balancer, &request, parallel.max(1)).await,
+        Cluster::Broadcast => broadcast::run(core, &request).await,
+    }
+}

@@ -1,0 +1,211 @@
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use arc_swap::ArcSwapOption;
+use tokio::sync::Notify;
+use tokio_util::sync::{CancellationToken, DropGuard};
+use tracing::Instrument;
+
+use super::backoff::Backoff;
+use crate::transport::{Connection, ConnectionConfig, ResponseFuture};
+use crate::{Request, Status};
+
+/// How an endpoint's connections are kept.
+///
+/// ```
+/// use std::time::Duration;
+/// let pool = rpc_core::cluster::PoolConfig::default().connections(2).reconnect_backoff(Duration::from_millis(20), Duration::from_secs(2));
+/// assert_eq!(pool.connections, 2);
+/// ```
+#[derive(Debug, Clone)]
+pub struct PoolConfig {
+    /// Multiplexed connections per endpoint; calls go to the one with the fewest in flight.
+    pub connections: usize,
+    /// Connect timeout, heartbeat (dead-peer detection), frame limit of each connection.
+    pub connection: ConnectionConfig,
+    /// First and largest wait between reconnect attempts (exponential, jittered).
+    pub reconnect_base: Duration,
+    pub reconnect_max: Duration,
+}
+
+impl Default for PoolConfig {
+    fn default() -> Self {
+        let backoff = Backoff::default();
+        PoolConfig {
+            connections: 1,
+            connection: ConnectionConfig::default(),
+            reconnect_base: backoff.base,
+            reconnect_max: backoff.max,
+        }
+    }
+}
+
+impl PoolConfig {
+    pub fn connections(mut self, connections: usize) -> Self {
+        self.connections = connections.max(1);
+        self
+    }
+    pub fn reconnect_backoff(mut self, base: Duration, max: Duration) -> Self {
+        self.reconnect_base = base;
+        self.reconnect_max = max.max(base);
+        self
+    }
+}
+
+/// The connections to one endpoint, each kept alive by a task of its own that connects,
+/// waits for the connection to close, and reconnects with backoff. A broken connection fails
+/// only its own in-flight calls; the next calls use another slot or wait for the new one.
+pub(crate) struct Pool {
+    shared: Arc<Shared>,
+    // Stops the slot tasks when the endpoint leaves the set.
+    _stop: Option<DropGuard>,
+}
+
+struct Shared {
+    address: String,
+    slots: Box<[Slot]>,
+    /// Woken whenever a slot gets a connection.
+    connected: Notify,
+}
+
+#[derive(Default)]
+struct Slot {
+    connection: ArcSwapOption<Connection>,
+    /// Attempts failed since the last success; 0 while the first attempt is under way.
+    failures: AtomicU32,
+    last_error: Mutex<Option<String>>,
+}
+
+impl Pool {
+    /// Starts connecting to `address`; needs a tokio runtime.
+    pub(crate) fn new(address: String, config: &PoolConfig) -> Pool {
+        let stop = CancellationToken::new();
+        let shared = Arc::new(Shared {
+            address,
+            slots: (0..config.connections.max(1)).map(|_| Slot::default()).collect(),
+            connected: Notify::new(),
+        });
+        let backoff = Backoff { base: config.reconnect_base, max: config.reconnect_max };
+        for index in 0..shared.slots.len() {
+            let span = tracing::debug_span!("rpc.pool", address = %shared.address, slot = index);
+            tokio::spawn(
+                keep_connected(shared.clone(), index, config.connection.clone(), backoff, stop.clone())
+                    .instrument(span),
+            );
+        }
+        Pool { shared, _stop: Some(stop.drop_guard()) }
+    }
+
+    /// A pool that never connects and counts as usable: for balancer benchmarks and picks
+    /// made outside a channel.
+    pub(crate) fn detached(address: String) -> Pool {
+        Pool { shared: Arc::new(Shared { address, slots: Box::new([]), connected: Notify::new() }), _stop: None }
+    }
+
+    /// Whether a call could go out now or soon: a slot is connected, or still on its first
+    /// attempt. An endpoint whose every slot failed to connect is skipped by the balancers.
+    pub(crate) fn is_usable(&self) -> bool {
+        if self._stop.is_none() {
+            return true;
+        }
+        self.shared.slots.iter().any(|slot| {
+            slot.connection.load().as_ref().is_some_and(|c| c.is_ready()) || slot.failures.load(Ordering::Acquire) == 0
+        })
+    }
+
+    pub(crate) fn is_connected(&self) -> bool {
+        self.shared.slots.iter().any(|slot| slot.connection.load().as_ref().is_some_and(|c| c.is_ready()))
+    }
+
+    /// Sends `request` on the connection with the fewest calls in flight, waiting (until the
+    /// request's deadline, at most the connect timeout) for one if none is up yet.
+    pub(crate) async fn call(&self, request: Request, connect_timeout: Duration) -> Result<ResponseFuture, Status> {
+        let give_up =
+            request.deadline().map_or(Instant::now() + connect_timeout, |d| d.min(Instant::now() + connect_timeout));
+        loop {
+            let connected = self.shared.connected.notified();
+            tokio::pin!(connected);
+            connected.as_mut().enable();
+            if let Some(reply) = self.try_call(&request) {
+                return Ok(reply);
+            }
+            if !self.is_usable() {
+                return Err(self.unavailable());
+            }
+            if tokio::time::timeout_at(give_up.into(), connected).await.is_err() {
+                return Err(Status::unavailable(format!("no connection to {} yet", self.shared.address)).not_sent());
+            }
+        }
+    }
+
+    fn try_call(&self, request: &Request) -> Option<ResponseFuture> {
+        let mut best = None;
+        let mut fewest = usize::MAX;
+        for slot in self.shared.slots.iter() {
+            let guard = slot.connection.load();
+            if let Some(connection) = guard.as_ref().filter(|c| c.is_ready()) {
+                let in_flight = if self.shared.slots.len() == 1 { 0 } else { connection.in_flight() };
+                if in_flight < fewest {
+                    fewest = in_flight;
+                    best = Some(guard);
+                }
+            }
+        }
+        best.and_then(|guard| guard.as_ref().map(|connection| connection.call(request.clone())))
+    }
+
+    fn unavailable(&self) -> Status {
+        let reason = self
+            .shared
+            .slots
+            .iter()
+            .find_map(|slot| slot.last_error.lock().unwrap_or_else(PoisonError::into_inner).clone())
+            .unwrap_or_else(|| "not connected".into());
+        Status::unavailable(format!("provider {} unreachable: {reason}", self.shared.address)).not_sent()
+    }
+}
+
+/// One slot's life: connect, serve until closed, reconnect — with backoff after failures.
+async fn keep_connected(
+    shared: Arc<Shared>,
+    index: usize,
+    config: ConnectionConfig,
+    backoff: Backoff,
+    stop: CancellationToken,
+) {
+    let slot = &shared.slots[index];
+    loop {
+        let attempt = tokio::select! {
+            _ = stop.cancelled() => return,
+            attempt = Connection::connect(shared.address.as_str(), &config) => attempt,
+        };
+        match attempt {
+            Ok(connection) => {
+                slot.failures.store(0, Ordering::Release);
+                *slot.last_error.lock().unwrap_or_else(PoisonError::into_inner) = None;
+                slot.connection.store(Some(Arc::new(connection.clone())));
+                shared.connected.notify_waiters();
+                tracing::debug!("connected");
+                tokio::select! {
+                    _ = stop.cancelled() => return,
+                    () = connection.closed() => {}
+                }
+                slot.connection.store(None);
+                tracing::debug!("connection lost; reconnecting");
+            }
+            Err(status) => {
+                let failures = slot.failures.fetch_add(1, Ordering::AcqRel) + 1;
+                *slot.last_error.lock().unwrap_or_else(PoisonError::into_inner) = Some(status.message().to_string());
+                // Callers waiting for this slot re-check: it may now be unusable.
+                shared.connected.notify_waiters();
+                let delay = backoff.delay(failures - 1);
+                tracing::debug!(failures, ?delay, error = %status, "connect failed");
+                tokio::select! {
+                    _ = stop.cancelled() => return,
+                    () = tokio::time::sleep(delay) => {}
+                }
+            }
+        }
+    }
+}

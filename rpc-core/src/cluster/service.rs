@@ -1,0 +1,176 @@
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tower::retry::budget::TpsBudget;
+use tracing::Instrument;
+
+use super::breaker::Permit;
+use super::directory::{Directory, Snapshot};
+use super::mode::{self, Cluster, FailbackQueue};
+use crate::{BoxFuture, Request, Response, Status};
+
+/// What a call to one method uses: its cluster mode, balancer (an index into the directory's
+/// balancers), default timeout and idempotency override.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct MethodSettings {
+    pub(crate) cluster: Cluster,
+    pub(crate) balancer: usize,
+    pub(crate) timeout: Option<Duration>,
+    pub(crate) idempotent: Option<bool>,
+}
+
+/// A cluster channel's settings: the channel-wide ones and per-method overrides.
+#[derive(Debug)]
+pub(crate) struct ClusterSettings {
+    pub(crate) default: MethodSettings,
+    pub(crate) methods: HashMap<String, MethodSettings>,
+    pub(crate) connect_timeout: Duration,
+}
+
+impl ClusterSettings {
+    pub(crate) fn method(&self, method: &str) -> MethodSettings {
+        if self.methods.is_empty() {
+            return self.default;
+        }
+        self.methods.get(method).copied().unwrap_or(self.default)
+    }
+}
+
+/// What every cluster mode works with: the directory, the settings and the retry budget.
+pub(crate) struct Core {
+    pub(crate) directory: Arc<Directory>,
+    pub(crate) settings: ClusterSettings,
+    pub(crate) budget: TpsBudget,
+}
+
+/// An endpoint picked for a call, with its breaker's leave.
+pub(crate) struct Reserved {
+    index: usize,
+    permit: Permit,
+}
+
+impl Core {
+    /// Picks an endpoint (skipping `tried`, which it extends) and takes its breaker's leave.
+    pub(crate) fn reserve(
+        &self,
+        snapshot: &Snapshot,
+        balancer: usize,
+        request: &Request,
+        tried: &mut Vec<usize>,
+    ) -> Result<Reserved, Status> {
+        // Bounded: a breaker may refuse after the balancer saw it available (its probes
+        // were taken meanwhile); then the next pick avoids it.
+        for _ in 0..=snapshot.endpoints.len() {
+            let Some(index) = snapshot.pick(balancer, request, tried) else { break };
+            if !tried.contains(&index) {
+                tried.push(index);
+            }
+            if let Some(reserved) = self.reserve_endpoint(snapshot, index) {
+                return Ok(reserved);
+            }
+        }
+        Err(snapshot.none_available(request.service()))
+    }
+
+    /// Takes endpoint `index`'s breaker leave, if it gives it and the endpoint is usable.
+    pub(crate) fn reserve_endpoint(&self, snapshot: &Snapshot, index: usize) -> Option<Reserved> {
+        let endpoint = snapshot.endpoints.get(index)?;
+        if !endpoint.pool.is_usable() {
+            return None;
+        }
+        endpoint.breaker.try_acquire().map(|permit| Reserved { index, permit })
+    }
+
+    /// Sends `request` to a reserved endpoint, tracking its load and feeding its breaker.
+    pub(crate) async fn send(
+        &self,
+        snapshot: &Snapshot,
+        reserved: Reserved,
+        request: &Request,
+    ) -> Result<Response, Status> {
+        let endpoint = &snapshot.endpoints[reserved.index];
+        let mut probe = ProbeGuard { snapshot, index: reserved.index, permit: Some(reserved.permit) };
+        let in_flight = endpoint.load.start();
+        let result = match endpoint.pool.call(request.clone(), self.settings.connect_timeout).await {
+            Ok(reply) => reply.await,
+            Err(status) => Err(status),
+        };
+        let latency = in_flight.finish();
+        if let Some(permit) = probe.permit.take() {
+            endpoint.breaker.record(permit, result.as_ref().err().map(Status::code), latency);
+        }
+        result
+    }
+
+    /// One pick and one send.
+    pub(crate) async fn attempt(
+        &self,
+        snapshot: &Snapshot,
+        balancer: usize,
+        request: &Request,
+        tried: &mut Vec<usize>,
+    ) -> Result<Response, Status> {
+        let reserved = self.reserve(snapshot, balancer, request, tried)?;
+        self.send(snapshot, reserved, request).await
+    }
+}
+
+/// Gives a half-open breaker its probe back if the call is cancelled before its outcome is
+/// recorded; otherwise the breaker would wait for a probe that never reports.
+struct ProbeGuard<'a> {
+    snapshot: &'a Snapshot,
+    index: usize,
+    permit: Option<Permit>,
+}
+
+impl Drop for ProbeGuard<'_> {
+    fn drop(&mut self) {
+        if let Some(permit) = self.permit.take() {
+            self.snapshot.endpoints[self.index].breaker.cancel(permit);
+        }
+    }
+}
+
+/// The cluster side of a [`Channel`](crate::Channel): runs each call under its method's
+/// cluster mode over the directory's endpoints.
+#[derive(Clone)]
+pub(crate) struct ClusterClient {
+    core: Arc<Core>,
+    failback: Option<FailbackQueue>,
+}
+
+impl ClusterClient {
+    pub(crate) fn new(core: Core, failback: Option<(usize, usize, Duration)>) -> ClusterClient {
+        let core = Arc::new(core);
+        let failback =
+            failback.map(|(retries, queue, interval)| mode::spawn_failback(core.clone(), retries, queue, interval));
+        ClusterClient { core, failback }
+    }
+
+    pub(crate) fn directory(&self) -> &Arc<Directory> {
+        &self.core.directory
+    }
+
+    pub(crate) fn call(
+        &self,
+        mut request: Request,
+        default_timeout: Option<Duration>,
+    ) -> BoxFuture<Result<Response, Status>> {
+        let settings = self.core.settings.method(request.method());
+        if request.deadline().is_none() {
+            if let Some(timeout) = settings.timeout.or(default_timeout) {
+                request = request.with_timeout(timeout);
+            }
+        }
+        if let Some(idempotent) = settings.idempotent {
+            request.idempotent = idempotent;
+        }
+        let span = tracing::debug_span!("rpc.call", service = request.service(), method = request.method(), cluster = ?settings.cluster);
+        let this = self.clone();
+        Box::pin(
+            async move { mode::run(&this.core, this.failback.as_ref(), settings.cluster, settings.balancer, request).await }
+                .instrument(span),
+        )
+    }
+}

@@ -1,0 +1,522 @@
+//! The cluster client against real providers on loopback: distribution per balancer,
+//! failover when a provider dies, circuit breaking, deadlines shared by retries, and the
+//! cluster modes. Each provider runs on its own runtime, so "killing" it (dropping that
+//! runtime) closes its sockets the way a crashed process would.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, AtomicU8, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use rpc::cluster::{Balance, BreakerConfig, BreakerState, Cluster, HashKey, MethodConfig};
+use rpc::registry::{Instance, MemoryRegistry, Registry};
+use rpc::{CallContext, Channel, Code, Status};
+
+#[rpc::service(name = "test.Node", version = "1.0.0")]
+pub trait Node {
+    /// The provider's label.
+    #[rpc(idempotent)]
+    async fn whoami(&self) -> Result<String, Status>;
+    /// The provider's label, for a key (consistent hashing on argument 0).
+    #[rpc(idempotent)]
+    async fn keyed(&self, key: String, n: u64) -> Result<String, Status>;
+    /// Not idempotent: records `id` as executed.
+    async fn write(&self, id: u64) -> Result<String, Status>;
+    /// The deadline budget left when the call started, in ms (idempotent, fails in `Failing`).
+    #[rpc(idempotent)]
+    async fn budget(&self) -> Result<u64, Status>;
+    #[rpc(idempotent)]
+    async fn count(&self) -> Result<u64, Status>;
+}
+
+const NORMAL: u8 = 0;
+const FAILING: u8 = 1;
+const SLOW: u8 = 2;
+const SLOW_THEN_FAIL: u8 = 3;
+
+#[derive(Default)]
+struct State {
+    label: String,
+    mode: AtomicU8,
+    slow_ms: AtomicU64,
+    calls: AtomicUsize,
+    executed: Mutex<Vec<u64>>,
+    budgets: Mutex<Vec<u64>>,
+}
+
+#[derive(Clone)]
+struct NodeImpl(Arc<State>);
+
+impl NodeImpl {
+    async fn behave(&self) -> Result<(), Status> {
+        self.0.calls.fetch_add(1, Ordering::SeqCst);
+        match self.0.mode.load(Ordering::SeqCst) {
+            FAILING => Err(Status::internal(format!("{} is failing", self.0.label))),
+            SLOW => {
+                tokio::time::sleep(Duration::from_millis(self.0.slow_ms.load(Ordering::SeqCst))).await;
+                Ok(())
+            }
+            SLOW_THEN_FAIL => {
+                tokio::time::sleep(Duration::from_millis(self.0.slow_ms.load(Ordering::SeqCst))).await;
+                Err(Status::unavailable(format!("{} gave up", self.0.label)))
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+impl Node for NodeImpl {
+    async fn whoami(&self) -> Result<String, Status> {
+        self.behave().await?;
+        Ok(self.0.label.clone())
+    }
+    async fn keyed(&self, _key: String, _n: u64) -> Result<String, Status> {
+        self.behave().await?;
+        Ok(self.0.label.clone())
+    }
+    async fn write(&self, id: u64) -> Result<String, Status> {
+        self.0.executed.lock().unwrap().push(id);
+        self.behave().await?;
+        Ok(self.0.label.clone())
+    }
+    async fn budget(&self) -> Result<u64, Status> {
+        let left = CallContext::current().and_then(|c| c.remaining()).map_or(u64::MAX, |d| d.as_millis() as u64);
+        self.0.budgets.lock().unwrap().push(left);
+        self.behave().await?;
+        Ok(left)
+    }
+    async fn count(&self) -> Result<u64, Status> {
+        self.behave().await?;
+        Ok(self.0.calls.load(Ordering::SeqCst) as u64)
+    }
+}
+
+/// A provider on its own runtime (one worker thread), on a free loopback port.
+struct Provider {
+    addr: String,
+    state: Arc<State>,
+    runtime: Option<tokio::runtime::Runtime>,
+}
+
+impl Provider {
+    async fn start(label: &str) -> Provider {
+        let state = Arc::new(State { label: label.to_string(), ..State::default() });
+        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let service = NodeServer::new(NodeImpl(state.clone()));
+        runtime.spawn(async move {
+            let bound = rpc::Server::builder().add_service(service).bind("127.0.0.1:0").await.expect("bind loopback");
+            let _ = tx.send(bound.local_addr());
+            let _ = bound.serve().await;
+        });
+        let addr = rx.await.expect("provider started").expect("local address").to_string();
+        Provider { addr, state, runtime: Some(runtime) }
+    }
+
+    /// Crashes it: every task and socket of its runtime goes at once.
+    fn kill(&mut self) {
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
+    }
+
+    fn calls(&self) -> usize {
+        self.state.calls.load(Ordering::SeqCst)
+    }
+
+    fn set_mode(&self, mode: u8) {
+        self.state.mode.store(mode, Ordering::SeqCst);
+    }
+}
+
+impl Drop for Provider {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+async fn providers(n: usize) -> Vec<Provider> {
+    let mut all = Vec::new();
+    for i in 0..n {
+        all.push(Provider::start(&format!("p{i}")).await);
+    }
+    all
+}
+
+fn addresses(providers: &[Provider], weights: &[u32]) -> Vec<String> {
+    providers.iter().zip(weights).map(|(p, w)| format!("{};weight={w}", p.addr)).collect()
+}
+
+fn client(channel: Channel) -> NodeClient {
+    NodeClient::new(channel)
+}
+
+/// Labels returned by `calls` sequential `whoami` calls, counted.
+async fn distribution(client: &NodeClient, calls: usize) -> HashMap<String, usize> {
+    let mut counts = HashMap::new();
+    for _ in 0..calls {
+        *counts.entry(client.whoami().await.expect("call")).or_default() += 1;
+    }
+    counts
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn round_robin_is_exactly_even() {
+    let nodes = providers(3).await;
+    let channel = Channel::builder()
+        .endpoints(addresses(&nodes, &[100, 100, 100]))
+        .load_balance(Balance::RoundRobin)
+        .timeout(Duration::from_secs(5))
+        .build()
+        .unwrap();
+    let counts = distribution(&client(channel), 3000).await;
+    assert_eq!(counts.values().copied().collect::<Vec<_>>(), vec![1000; 3], "{counts:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn weighted_balancers_follow_the_weights() {
+    let nodes = providers(3).await;
+    let weights = [100u32, 200, 300];
+    for balance in [Balance::WeightedRoundRobin, Balance::WeightedRandom] {
+        let channel = Channel::builder()
+            .endpoints(addresses(&nodes, &weights))
+            .load_balance(balance.clone())
+            .timeout(Duration::from_secs(5))
+            .build()
+            .unwrap();
+        let calls = 12_000;
+        let counts = distribution(&client(channel), calls).await;
+        for (i, weight) in weights.iter().enumerate() {
+            let expected = f64::from(*weight) / 600.0;
+            let share = counts[&format!("p{i}")] as f64 / calls as f64;
+            assert!(
+                (share / expected - 1.0).abs() <= 0.05,
+                "{balance:?}: p{i} got {share:.3}, weight says {expected:.3}"
+            );
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn consistent_hash_keeps_keys_and_moves_few_when_a_provider_leaves() {
+    let nodes = providers(5).await;
+    let registry = Arc::new(MemoryRegistry::new());
+    for node in &nodes {
+        registry.register(Instance::new("test.Node", &node.addr).version("1.0.0")).await.unwrap();
+    }
+    let channel = Channel::builder()
+        .registry(registry.clone(), "test.Node")
+        .load_balance(Balance::ConsistentHash { key: HashKey::Arg(0), vnodes: 160 })
+        .timeout(Duration::from_secs(5))
+        .build()
+        .unwrap();
+    let directory = channel.directory().unwrap().clone();
+    assert!(directory.wait_for(5, Duration::from_secs(5)).await);
+    let client = client(channel);
+    let keys = 10_000;
+    let mut placed = Vec::with_capacity(keys);
+    for k in 0..keys {
+        placed.push(client.keyed(format!("user-{k}"), k as u64).await.unwrap());
+    }
+    // The same key again, with a different second argument: the same provider.
+    for k in (0..keys).step_by(97) {
+        assert_eq!(client.keyed(format!("user-{k}"), 0).await.unwrap(), placed[k]);
+    }
+
+    registry.deregister(&Instance::new("test.Node", &nodes[4].addr).version("1.0.0")).await.unwrap();
+    assert!(directory.wait_for(4, Duration::from_secs(5)).await);
+    let mut moved = 0;
+    for (k, before) in placed.iter().enumerate() {
+        let now = client.keyed(format!("user-{k}"), k as u64).await.unwrap();
+        if &now != before {
+            assert_eq!(before, "p4", "key {k} moved though its provider stayed");
+            moved += 1;
+        }
+    }
+    assert!(moved > 0 && moved <= keys / 4, "{moved} of {keys} keys moved");
+}
+
+/// 32 callers for `calls` calls in all; returns calls per provider label.
+async fn concurrent_whoami(client: &NodeClient, calls: usize) -> HashMap<String, usize> {
+    let counts = Arc::new(Mutex::new(HashMap::<String, usize>::new()));
+    let next = Arc::new(AtomicUsize::new(0));
+    let mut workers = Vec::new();
+    for _ in 0..32 {
+        let (client, counts, next) = (client.clone(), counts.clone(), next.clone());
+        workers.push(tokio::spawn(async move {
+            while next.fetch_add(1, Ordering::SeqCst) < calls {
+                let label = client.whoami().await.expect("call");
+                *counts.lock().unwrap().entry(label).or_default() += 1;
+            }
+        }));
+    }
+    for worker in workers {
+        worker.await.unwrap();
+    }
+    Arc::try_unwrap(counts).unwrap().into_inner().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn least_active_and_peak_ewma_steer_away_from_a_slow_provider() {
+    let nodes = providers(3).await;
+    nodes[0].state.slow_ms.store(50, Ordering::SeqCst);
+    nodes[0].set_mode(SLOW);
+    for balance in [Balance::LeastActive, Balance::PeakEwma] {
+        let channel = Channel::builder()
+            .endpoints(addresses(&nodes, &[100, 100, 100]))
+            .load_balance(balance.clone())
+            .timeout(Duration::from_secs(5))
+            .build()
+            .unwrap();
+        let counts = concurrent_whoami(&client(channel), 3000).await;
+        let slow = counts.get("p0").copied().unwrap_or(0);
+        // An even share would be 1000; the slow one should get a small fraction.
+        assert!(slow < 300, "{balance:?} sent {slow} of 3000 calls to the slow provider: {counts:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failover_survives_a_killed_provider_without_a_failed_call() {
+    let mut nodes = providers(3).await;
+    let channel = Channel::builder()
+        .endpoints(addresses(&nodes, &[100, 100, 100]))
+        .load_balance(Balance::RoundRobin)
+        .cluster(Cluster::Failover { retries: 2 })
+        .timeout(Duration::from_secs(5))
+        .build()
+        .unwrap();
+    let client = client(channel);
+    let total = 12_000;
+    let done = Arc::new(AtomicUsize::new(0));
+    let failures = Arc::new(Mutex::new(Vec::new()));
+    let mut workers = Vec::new();
+    for _ in 0..16 {
+        let (client, done, failures) = (client.clone(), done.clone(), failures.clone());
+        workers.push(tokio::spawn(async move {
+            while done.fetch_add(1, Ordering::SeqCst) < total {
+                if let Err(status) = client.whoami().await {
+                    failures.lock().unwrap().push(status);
+                }
+            }
+        }));
+    }
+    while done.load(Ordering::SeqCst) < total / 3 {
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    nodes[1].kill();
+    for worker in workers {
+        worker.await.unwrap();
+    }
+    let failures = failures.lock().unwrap();
+    assert!(failures.is_empty(), "{} failed calls, first: {:?}", failures.len(), failures.first());
+    assert!(nodes[1].calls() > 0 && nodes[1].calls() < total / 2, "the killed provider served {}", nodes[1].calls());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_that_is_not_idempotent_never_runs_twice() {
+    let mut nodes = providers(3).await;
+    let channel = Channel::builder()
+        .endpoints(addresses(&nodes, &[100, 100, 100]))
+        .load_balance(Balance::RoundRobin)
+        .cluster(Cluster::Failover { retries: 2 })
+        .timeout(Duration::from_secs(5))
+        .build()
+        .unwrap();
+    let client = client(channel);
+    let total = 6_000u64;
+    let next = Arc::new(AtomicU64::new(0));
+    let mut workers = Vec::new();
+    for _ in 0..16 {
+        let (client, next) = (client.clone(), next.clone());
+        workers.push(tokio::spawn(async move {
+            let mut failed = 0;
+            loop {
+                let id = next.fetch_add(1, Ordering::SeqCst);
+                if id >= total {
+                    return failed;
+                }
+                if client.write(id).await.is_err() {
+                    failed += 1;
+                }
+            }
+        }));
+    }
+    while next.load(Ordering::SeqCst) < total / 3 {
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    nodes[2].kill();
+    let mut failed = 0;
+    for worker in workers {
+        failed += worker.await.unwrap();
+    }
+    let mut seen = HashSet::new();
+    for node in &nodes {
+        for id in node.state.executed.lock().unwrap().iter() {
+            assert!(seen.insert(*id), "call {id} ran twice");
+        }
+    }
+    // Calls in flight on the killed provider may fail (they are not retried); the rest ran once.
+    assert!(seen.len() as u64 + failed >= total, "{} executed + {failed} failed < {total}", seen.len());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_breaker_opens_on_a_failing_provider_and_closes_when_it_heals() {
+    let nodes = providers(3).await;
+    let channel = Channel::builder()
+        .endpoints(addresses(&nodes, &[100, 100, 100]))
+        .load_balance(Balance::RoundRobin)
+        .cluster(Cluster::Failover { retries: 2 })
+        .circuit_breaker(
+            BreakerConfig::default()
+                .minimum_calls(10)
+                .failure_rate(0.5)
+                .open_for(Duration::from_millis(300))
+                .half_open_probes(2),
+        )
+        .timeout(Duration::from_secs(5))
+        .build()
+        .unwrap();
+    let client = client(channel.clone());
+    distribution(&client, 30).await;
+    nodes[0].set_mode(FAILING);
+    // Failover hides the errors from the caller while the breaker counts them.
+    distribution(&client, 60).await;
+    let state = |c: &Channel| c.endpoints().iter().find(|e| e.address == nodes[0].addr).map(|e| e.breaker);
+    assert_eq!(state(&channel), Some(BreakerState::Open));
+    let before = nodes[0].calls();
+    let counts = distribution(&client, 300).await;
+    assert_eq!(nodes[0].calls(), before, "an open breaker sends nothing");
+    assert_eq!(counts.get("p0"), None);
+
+    nodes[0].set_mode(NORMAL);
+    tokio::time::sleep(Duration::from_millis(350)).await;
+    let counts = distribution(&client, 300).await;
+    assert_eq!(state(&channel), Some(BreakerState::Closed));
+    assert!(counts.get("p0").copied().unwrap_or(0) >= 90, "traffic came back: {counts:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn all_breakers_open_fails_fast_with_a_clear_message() {
+    let nodes = providers(2).await;
+    nodes.iter().for_each(|n| n.set_mode(FAILING));
+    let channel = Channel::builder()
+        .endpoints(addresses(&nodes, &[100, 100]))
+        .cluster(Cluster::Failfast)
+        .circuit_breaker(BreakerConfig::default().minimum_calls(5).open_for(Duration::from_secs(60)))
+        .build()
+        .unwrap();
+    let client = client(channel);
+    for _ in 0..40 {
+        let _ = client.whoami().await;
+    }
+    let started = Instant::now();
+    let status = client.whoami().await.unwrap_err();
+    assert_eq!(status.code(), Code::Unavailable);
+    assert!(status.message().contains("circuit breaker open"), "{status}");
+    assert!(started.elapsed() < Duration::from_millis(50), "fails fast");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retries_share_the_deadline_and_the_provider_refuses_to_overrun_it() {
+    let nodes = providers(2).await;
+    // p0 answers with an error after 200 ms; the retry on p1 has ~100 ms of the 300 ms left.
+    nodes[0].state.slow_ms.store(200, Ordering::SeqCst);
+    nodes[0].set_mode(SLOW_THEN_FAIL);
+    nodes[1].state.slow_ms.store(1000, Ordering::SeqCst);
+    nodes[1].set_mode(SLOW);
+    let channel = Channel::builder()
+        .endpoints(addresses(&nodes, &[100, 100]))
+        .load_balance(Balance::RoundRobin)
+        .cluster(Cluster::Failover { retries: 2 })
+        .method("budget", MethodConfig::new().timeout(Duration::from_millis(300)))
+        .build()
+        .unwrap();
+    let started = Instant::now();
+    let status = client(channel).budget().await.unwrap_err();
+    let elapsed = started.elapsed();
+    assert_eq!(status.code(), Code::DeadlineExceeded, "{status}");
+    assert!(elapsed < Duration::from_millis(500), "took {elapsed:?}: the retry did not get a fresh timeout");
+    let p0_budgets = nodes[0].state.budgets.lock().unwrap().clone();
+    let p1_budgets = nodes[1].state.budgets.lock().unwrap().clone();
+    assert_eq!((p0_budgets.len(), p1_budgets.len()), (1, 1), "one attempt each");
+    assert!(p0_budgets[0] > 250, "the first attempt had the whole budget: {p0_budgets:?}");
+    assert!(p1_budgets[0] < 150, "the retry had only what was left: {p1_budgets:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failsafe_forking_broadcast_and_failback() {
+    let nodes = providers(3).await;
+    let endpoints = addresses(&nodes, &[100, 100, 100]);
+    let build = |cluster| {
+        Channel::builder()
+            .endpoints(endpoints.clone())
+            .load_balance(Balance::RoundRobin)
+            .cluster(cluster)
+            .timeout(Duration::from_secs(5))
+            .build()
+            .unwrap()
+    };
+
+    // Failsafe: an error becomes the type's default.
+    nodes.iter().for_each(|n| n.set_mode(FAILING));
+    let failsafe = client(build(Cluster::Failsafe));
+    assert_eq!(failsafe.whoami().await.unwrap(), "");
+    nodes.iter().for_each(|n| n.set_mode(NORMAL));
+
+    // Forking: three at once, the fast one wins.
+    nodes[0].state.slow_ms.store(2000, Ordering::SeqCst);
+    nodes[0].set_mode(SLOW);
+    nodes[1].state.slow_ms.store(2000, Ordering::SeqCst);
+    nodes[1].set_mode(SLOW);
+    let forking = client(build(Cluster::Forking { parallel: 3 }));
+    let started = Instant::now();
+    assert_eq!(forking.whoami().await.unwrap(), "p2");
+    assert!(started.elapsed() < Duration::from_millis(1000));
+    nodes.iter().for_each(|n| n.set_mode(NORMAL));
+
+    // Broadcast: every provider runs it; one failing fails the call. (First let the forked
+    // calls that lost the race, and were cancelled after leaving, reach their providers.)
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let before: Vec<usize> = nodes.iter().map(Provider::calls).collect();
+    let broadcast = client(build(Cluster::Broadcast));
+    broadcast.count().await.unwrap();
+    for (node, before) in nodes.iter().zip(before) {
+        assert_eq!(node.calls(), before + 1, "{} got the broadcast", node.state.label);
+    }
+    nodes[1].set_mode(FAILING);
+    assert_eq!(broadcast.count().await.unwrap_err().code(), Code::Internal);
+    nodes[1].set_mode(NORMAL);
+
+    // Failback: the caller gets the default at once; the call is retried in the background.
+    nodes.iter().for_each(|n| n.set_mode(FAILING));
+    let failback = client(build(Cluster::Failback { retries: 20, queue: 16, interval: Duration::from_millis(50) }));
+    let before: usize = nodes.iter().map(Provider::calls).sum();
+    assert_eq!(failback.count().await.unwrap(), 0);
+    nodes.iter().for_each(|n| n.set_mode(NORMAL));
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let after: usize = nodes.iter().map(Provider::calls).sum();
+        if after >= before + 2 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the failed call was not retried");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_endpoints_and_unreachable_ones_say_so() {
+    let channel = Channel::builder().endpoints(Vec::<String>::new()).timeout(Duration::from_secs(1)).build().unwrap();
+    let status = client(channel).whoami().await.unwrap_err();
+    assert_eq!(status.code(), Code::Unavailable);
+    assert!(status.message().contains("no provider"), "{status}");
+
+    // A port nobody listens on: connecting fails, the endpoint is skipped, the call says why.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let dead = listener.local_addr().unwrap().to_string();
+    drop(listener);
+    let channel = Channel::builder().endpoints([dead.clone()]).timeout(Duration::from_secs(2)).build().unwrap();
+    let status = client(channel).whoami().await.unwrap_err();
+    assert_eq!(status.code(), Code::Unavailable);
+    assert!(status.message().contains(&dead), "{status}");
+}
