@@ -100,12 +100,17 @@ struct Provider {
 
 impl Provider {
     async fn start(label: &str) -> Provider {
+        Provider::start_at(label, "127.0.0.1:0").await
+    }
+
+    async fn start_at(label: &str, addr: &str) -> Provider {
+        let addr = addr.to_string();
         let state = Arc::new(State { label: label.to_string(), ..State::default() });
         let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
         let (tx, rx) = tokio::sync::oneshot::channel();
         let service = NodeServer::new(NodeImpl(state.clone()));
         runtime.spawn(async move {
-            let bound = rpc::Server::builder().add_service(service).bind("127.0.0.1:0").await.expect("bind loopback");
+            let bound = rpc::Server::builder().add_service(service).bind(addr.as_str()).await.expect("bind loopback");
             let _ = tx.send(bound.local_addr());
             let _ = bound.serve().await;
         });
@@ -519,4 +524,79 @@ async fn no_endpoints_and_unreachable_ones_say_so() {
     let status = client(channel).whoami().await.unwrap_err();
     assert_eq!(status.code(), Code::Unavailable);
     assert!(status.message().contains(&dead), "{status}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_retry_budget_caps_retries() {
+    let nodes = providers(3).await;
+    nodes.iter().for_each(|n| n.set_mode(FAILING));
+    let channel = Channel::builder()
+        .endpoints(addresses(&nodes, &[100, 100, 100]))
+        .cluster(Cluster::Failover { retries: 2 })
+        .circuit_breaker(BreakerConfig::disabled())
+        .retry_budget(rpc::cluster::RetryBudget { ratio: 0.0, min_per_second: 0, window: Duration::from_secs(10) })
+        .build()
+        .unwrap();
+    let client = client(channel);
+    for _ in 0..50 {
+        let status = client.whoami().await.unwrap_err();
+        assert!(status.message().contains("retry budget exhausted"), "{status}");
+    }
+    assert_eq!(nodes.iter().map(Provider::calls).sum::<usize>(), 50, "no call was retried");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn per_method_balancers_and_version_filtering() {
+    let nodes = providers(3).await;
+    let registry = Arc::new(MemoryRegistry::new());
+    for (node, version) in nodes.iter().zip(["1.0.0", "1.0.0", "2.0.0"]) {
+        registry.register(Instance::new("test.Node", &node.addr).version(version)).await.unwrap();
+    }
+    let channel = Channel::builder()
+        .registry(registry, "test.Node")
+        .version("1.0.0")
+        .load_balance(Balance::RoundRobin)
+        .method("keyed", MethodConfig::new().balance(Balance::ConsistentHash { key: HashKey::Arg(0), vnodes: 160 }))
+        .timeout(Duration::from_secs(5))
+        .build()
+        .unwrap();
+    let client = client(channel);
+    let counts = distribution(&client, 100).await;
+    assert_eq!((counts.get("p0"), counts.get("p1"), counts.get("p2")), (Some(&50), Some(&50), None), "{counts:?}");
+    let first = client.keyed("alice".into(), 0).await.unwrap();
+    for n in 1..50 {
+        assert_eq!(client.keyed("alice".into(), n).await.unwrap(), first, "keyed calls stick to one provider");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restarted_provider_is_reconnected() {
+    let mut node = Provider::start("first").await;
+    let addr = node.addr.clone();
+    let channel = Channel::builder()
+        .endpoints([addr.clone()])
+        .cluster(Cluster::Failfast)
+        .reconnect_backoff(Duration::from_millis(20), Duration::from_millis(200))
+        .timeout(Duration::from_secs(2))
+        .build()
+        .unwrap();
+    let client = client(channel.clone());
+    assert_eq!(client.whoami().await.unwrap(), "first");
+    node.kill();
+    let status = client.whoami().await.unwrap_err();
+    assert_eq!(status.code(), Code::Unavailable, "{status}");
+
+    let _second = Provider::start_at("second", &addr).await;
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        match client.whoami().await {
+            Ok(label) => {
+                assert_eq!(label, "second");
+                break;
+            }
+            Err(status) => assert!(Instant::now() < deadline, "never reconnected: {status}"),
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(channel.endpoints()[0].connected);
 }

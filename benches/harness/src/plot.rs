@@ -7,10 +7,11 @@ use plotters::prelude::*;
 use crate::report::Point;
 use crate::systems::System;
 
-const COLOURS: [RGBColor; 5] = [
+const COLOURS: [RGBColor; 6] = [
     RGBColor(80, 80, 80),
     RGBColor(214, 39, 40),
     RGBColor(255, 127, 14),
+    RGBColor(148, 103, 189),
     RGBColor(31, 119, 180),
     RGBColor(44, 160, 44),
 ];

@@ -238,7 +238,7 @@ impl ChannelBuilder {
                 methods: method_settings,
                 connect_timeout: self.config.connect_timeout,
             },
-            budget: self.retry_budget.build(),
+            budget: crate::cluster::mode::Budget::new(self.retry_budget),
         };
         let failback = match self.cluster {
             Cluster::Failback { retries, queue, interval } => Some((retries, queue, interval)),

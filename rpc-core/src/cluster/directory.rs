@@ -116,6 +116,10 @@ impl Directory {
     /// The current snapshot, once discovery has delivered a first set (waiting until
     /// `deadline` for it).
     pub(crate) async fn ready_snapshot(&self, deadline: Option<Instant>) -> Result<Arc<Snapshot>, Status> {
+        // The common case first: registering for wake-ups takes the Notify's lock.
+        if self.discovered.load(Ordering::Acquire) {
+            return Ok(self.snapshot.load_full());
+        }
         loop {
             let changed = self.changed.notified();
             tokio::pin!(changed);

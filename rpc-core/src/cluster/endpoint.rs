@@ -141,3 +141,28 @@ fn up_since(instance: &Instance) -> Instant {
         SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().saturating_sub(Duration::from_millis(ms));
     now.checked_sub(age).unwrap_or(now)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+    use rpc_registry::Instance;
+
+    use super::Endpoint;
+
+    #[test]
+    fn weight_ramps_up_over_the_warmup_from_the_registration_time() {
+        let registered = SystemTime::now().duration_since(UNIX_EPOCH).unwrap() - Duration::from_secs(5);
+        let mut instance = Instance::new("svc", "10.0.0.1:1").weight(200);
+        instance.metadata.insert("timestamp".into(), registered.as_millis().to_string());
+        let endpoint = Endpoint::detached(&instance);
+        let now = Instant::now();
+        let ramped = endpoint.effective_weight(Duration::from_secs(10), now);
+        assert!((95..=105).contains(&ramped), "half-way through a 10 s warm-up: {ramped}");
+        assert!(endpoint.warming(Duration::from_secs(10), now));
+        assert_eq!(endpoint.effective_weight(Duration::from_secs(4), now), 200, "warm-up over");
+        assert_eq!(endpoint.effective_weight(Duration::ZERO, now), 200, "no warm-up");
+        let fresh = Endpoint::detached(&Instance::new("svc", "10.0.0.2:1"));
+        assert_eq!(fresh.effective_weight(Duration::from_secs(60), Instant::now()), 1, "at least 1");
+    }
+}

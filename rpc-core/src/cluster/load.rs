@@ -48,11 +48,11 @@ impl Load {
         f64::from_bits(self.rtt_ns.load(Ordering::Relaxed))
     }
 
-    /// A call starts; the guard ends it.
-    pub(crate) fn start(&self) -> InFlight<'_> {
+    /// A call starts at `now`; the guard ends it.
+    pub(crate) fn start(&self, now: Instant) -> InFlight<'_> {
         self.in_flight.fetch_add(1, Ordering::Relaxed);
         self.calls.fetch_add(1, Ordering::Relaxed);
-        InFlight { load: self, started: Instant::now() }
+        InFlight { load: self, started: now }
     }
 
     fn observe(&self, rtt: Duration, now: Instant) {
@@ -77,12 +77,12 @@ pub(crate) struct InFlight<'a> {
 }
 
 impl InFlight<'_> {
-    /// Ends the call, feeding its latency to the estimate; returns the latency.
-    pub(crate) fn finish(self) -> Duration {
+    /// Ends the call, feeding its latency to the estimate; returns the latency and the end.
+    pub(crate) fn finish(self) -> (Duration, Instant) {
         let now = Instant::now();
         let rtt = now.saturating_duration_since(self.started);
         self.load.observe(rtt, now);
-        rtt
+        (rtt, now)
     }
 }
 
@@ -111,8 +111,8 @@ mod tests {
     #[test]
     fn in_flight_counts_guards() {
         let load = Load::default();
-        let a = load.start();
-        let b = load.start();
+        let a = load.start(Instant::now());
+        let b = load.start(Instant::now());
         assert_eq!(load.in_flight(), 2);
         drop(a);
         b.finish();

@@ -24,6 +24,7 @@ mod method_config;
 pub mod mode;
 mod pool;
 pub(crate) mod service;
+mod window;
 
 pub use balance::{Balance, HashKey};
 pub use breaker::{BreakerConfig, BreakerState};

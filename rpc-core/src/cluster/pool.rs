@@ -121,6 +121,10 @@ impl Pool {
     /// Sends `request` on the connection with the fewest calls in flight, waiting (until the
     /// request's deadline, at most the connect timeout) for one if none is up yet.
     pub(crate) async fn call(&self, request: Request, connect_timeout: Duration) -> Result<ResponseFuture, Status> {
+        // The common case first: a connection is up (registering for wake-ups takes a lock).
+        if let Some(reply) = self.try_call(&request) {
+            return Ok(reply);
+        }
         let give_up =
             request.deadline().map_or(Instant::now() + connect_timeout, |d| d.min(Instant::now() + connect_timeout));
         loop {

@@ -2,12 +2,14 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tower::retry::budget::TpsBudget;
+use std::time::Instant;
+
+use smallvec::SmallVec;
 use tracing::Instrument;
 
 use super::breaker::Permit;
 use super::directory::{Directory, Snapshot};
-use super::mode::{self, Cluster, FailbackQueue};
+use super::mode::{self, Budget, Cluster, FailbackQueue};
 use crate::{BoxFuture, Request, Response, Status};
 
 /// What a call to one method uses: its cluster mode, balancer (an index into the directory's
@@ -41,8 +43,11 @@ impl ClusterSettings {
 pub(crate) struct Core {
     pub(crate) directory: Arc<Directory>,
     pub(crate) settings: ClusterSettings,
-    pub(crate) budget: TpsBudget,
+    pub(crate) budget: Budget,
 }
+
+/// Endpoints a call has tried (indices into its snapshot); inline, as a call tries few.
+pub(crate) type Tried = SmallVec<[usize; 4]>;
 
 /// An endpoint picked for a call, with its breaker's leave.
 pub(crate) struct Reserved {
@@ -57,7 +62,7 @@ impl Core {
         snapshot: &Snapshot,
         balancer: usize,
         request: &Request,
-        tried: &mut Vec<usize>,
+        tried: &mut Tried,
     ) -> Result<Reserved, Status> {
         // Bounded: a breaker may refuse after the balancer saw it available (its probes
         // were taken meanwhile); then the next pick avoids it.
@@ -91,14 +96,14 @@ impl Core {
     ) -> Result<Response, Status> {
         let endpoint = &snapshot.endpoints[reserved.index];
         let mut probe = ProbeGuard { snapshot, index: reserved.index, permit: Some(reserved.permit) };
-        let in_flight = endpoint.load.start();
+        let in_flight = endpoint.load.start(Instant::now());
         let result = match endpoint.pool.call(request.clone(), self.settings.connect_timeout).await {
             Ok(reply) => reply.await,
             Err(status) => Err(status),
         };
-        let latency = in_flight.finish();
+        let (latency, now) = in_flight.finish();
         if let Some(permit) = probe.permit.take() {
-            endpoint.breaker.record(permit, result.as_ref().err().map(Status::code), latency);
+            endpoint.breaker.record(permit, result.as_ref().err().map(Status::code), latency, now);
         }
         result
     }
@@ -109,7 +114,7 @@ impl Core {
         snapshot: &Snapshot,
         balancer: usize,
         request: &Request,
-        tried: &mut Vec<usize>,
+        tried: &mut Tried,
     ) -> Result<Response, Status> {
         let reserved = self.reserve(snapshot, balancer, request, tried)?;
         self.send(snapshot, reserved, request).await

@@ -19,6 +19,9 @@ pub enum System {
     RpcMsgpack,
     /// Our binary protocol, protobuf bodies.
     RpcProtobuf,
+    /// Our binary protocol, msgpack bodies, through the cluster client (one endpoint, with
+    /// its pool, balancer, breaker and failover): the cluster stack's cost over `rpc-msgpack`.
+    RpcCluster,
     /// tonic (gRPC over HTTP/2, prost).
     Tonic,
     /// tarpc (bincode over length-delimited TCP).
@@ -28,12 +31,14 @@ pub enum System {
 }
 
 impl System {
-    pub const ALL: [System; 5] = [System::Raw, System::RpcMsgpack, System::RpcProtobuf, System::Tarpc, System::Tonic];
+    pub const ALL: [System; 6] =
+        [System::Raw, System::RpcMsgpack, System::RpcProtobuf, System::RpcCluster, System::Tarpc, System::Tonic];
 
     pub fn name(self) -> &'static str {
         match self {
             System::RpcMsgpack => "rpc-msgpack",
             System::RpcProtobuf => "rpc-protobuf",
+            System::RpcCluster => "rpc-cluster",
             System::Tonic => "tonic",
             System::Tarpc => "tarpc",
             System::Raw => "raw",
@@ -44,7 +49,7 @@ impl System {
 /// Serves `system` on `listener` until the process ends.
 pub async fn serve(system: System, listener: TcpListener) -> std::io::Result<()> {
     match system {
-        System::RpcMsgpack | System::RpcProtobuf => rpc_binary::serve(listener).await,
+        System::RpcMsgpack | System::RpcProtobuf | System::RpcCluster => rpc_binary::serve(listener).await,
         System::Tonic => tonic_grpc::serve(listener).await,
         System::Tarpc => tarpc_bincode::serve(listener).await,
         System::Raw => raw_echo::serve(listener).await,
@@ -65,6 +70,7 @@ impl Client {
         Ok(match system {
             System::RpcMsgpack => Client::Rpc(rpc_binary::Client::connect(addr, SerializationId::MsgPack).await?),
             System::RpcProtobuf => Client::Rpc(rpc_binary::Client::connect(addr, SerializationId::Protobuf).await?),
+            System::RpcCluster => Client::Rpc(rpc_binary::Client::cluster(addr).await?),
             System::Tonic => Client::Tonic(tonic_grpc::Client::connect(addr).await?),
             System::Tarpc => Client::Tarpc(tarpc_bincode::Client::connect(addr).await?),
             System::Raw => Client::Raw(raw_echo::Client::connect(addr).await?),

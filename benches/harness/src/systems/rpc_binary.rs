@@ -35,6 +35,14 @@ impl Client {
         Ok(Client(EchoClient::new(channel).with_options(CallOptions::new().serialization(serialization))))
     }
 
+    /// Through the cluster client over a one-endpoint list; returns once a call got through.
+    pub async fn cluster(addr: SocketAddr) -> Result<Client, String> {
+        let channel = Channel::builder().endpoints([addr.to_string()]).build().map_err(|e| e.to_string())?;
+        let client = Client(EchoClient::new(channel));
+        client.echo(&Bytes::from_static(b"ready")).await?;
+        Ok(client)
+    }
+
     pub async fn echo(&self, payload: &Bytes) -> Result<Bytes, String> {
         let reply = self.0.echo(Payload { data: payload.clone() }).await.map_err(|e| e.to_string())?;
         Ok(reply.data)

@@ -3,13 +3,12 @@
 //! succeed, or open again when one fails. Apache Dubbo has none built in.
 
 mod config;
-mod window;
 
 use std::sync::atomic::{AtomicU32, AtomicU64, AtomicU8, Ordering};
 use std::time::{Duration, Instant};
 
+use crate::cluster::window::Window;
 pub use config::BreakerConfig;
-use window::Window;
 
 use crate::Code;
 
@@ -103,8 +102,8 @@ impl CircuitBreaker {
         }
     }
 
-    /// Records how a permitted call ended.
-    pub(crate) fn record(&self, permit: Permit, code: Option<Code>, latency: Duration) {
+    /// Records how a permitted call ended (at `now`).
+    pub(crate) fn record(&self, permit: Permit, code: Option<Code>, latency: Duration, now: Instant) {
         if !self.config.enabled {
             return;
         }
@@ -124,7 +123,7 @@ impl CircuitBreaker {
             }
             return;
         }
-        let interval = self.interval_now();
+        let interval = self.interval_at(now);
         self.window.record(interval, failed, slow);
         if self.state.load(Ordering::Acquire) != CLOSED {
             return;
@@ -169,9 +168,9 @@ impl CircuitBreaker {
         self.epoch.elapsed().as_nanos() as u64
     }
 
-    fn interval_now(&self) -> u64 {
+    fn interval_at(&self, now: Instant) -> u64 {
         let interval = (self.config.window / Window::buckets()).as_nanos().max(1) as u64;
-        self.now_ns() / interval
+        now.saturating_duration_since(self.epoch).as_nanos() as u64 / interval
     }
 }
 
@@ -209,7 +208,7 @@ mod tests {
     fn call(breaker: &CircuitBreaker, code: Option<Code>) -> bool {
         match breaker.try_acquire() {
             Some(permit) => {
-                breaker.record(permit, code, Duration::from_millis(1));
+                breaker.record(permit, code, Duration::from_millis(1), std::time::Instant::now());
                 true
             }
             None => false,
@@ -237,8 +236,8 @@ mod tests {
         let second = breaker.try_acquire().expect("probe 2");
         assert!(breaker.try_acquire().is_none(), "only two probes");
         assert_eq!(breaker.state(), BreakerState::HalfOpen);
-        breaker.record(first, None, Duration::from_millis(1));
-        breaker.record(second, None, Duration::from_millis(1));
+        breaker.record(first, None, Duration::from_millis(1), std::time::Instant::now());
+        breaker.record(second, None, Duration::from_millis(1), std::time::Instant::now());
         assert_eq!(breaker.state(), BreakerState::Closed);
     }
 
@@ -265,7 +264,7 @@ mod tests {
             CircuitBreaker::new(BreakerConfig::default().minimum_calls(5).slow_calls(Duration::from_millis(100), 0.6));
         for _ in 0..5 {
             let permit = breaker.try_acquire().expect("closed");
-            breaker.record(permit, None, Duration::from_millis(200));
+            breaker.record(permit, None, Duration::from_millis(200), std::time::Instant::now());
         }
         assert_eq!(breaker.state(), BreakerState::Open);
     }

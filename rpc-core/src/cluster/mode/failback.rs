@@ -4,7 +4,7 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use tracing::Instrument;
 
-use crate::cluster::service::Core;
+use crate::cluster::service::{Core, Tried};
 use crate::{Request, Response, Status};
 
 /// Per-retry deadline of a call retried in the background.
@@ -57,7 +57,7 @@ async fn retry(core: &Core, request: Request, retries: usize, interval: Duration
         retry.set_deadline(None);
         let retry = retry.with_timeout(RETRY_TIMEOUT);
         let result = match core.directory.ready_snapshot(retry.deadline()).await {
-            Ok(snapshot) => core.attempt(&snapshot, balancer, &retry, &mut Vec::new()).await,
+            Ok(snapshot) => core.attempt(&snapshot, balancer, &retry, &mut Tried::new()).await,
             Err(status) => Err(status),
         };
         match result {

@@ -1,14 +1,12 @@
-use tower::retry::budget::Budget;
-
-use crate::cluster::service::Core;
+use crate::cluster::service::{Core, Tried};
 use crate::{Code, Request, Response, Status};
 
 /// One attempt, then up to `retries` more on other endpoints while the error allows it, the
 /// deadline has time left and the retry budget pays.
 pub(super) async fn run(core: &Core, balancer: usize, request: &Request, retries: usize) -> Result<Response, Status> {
     let snapshot = core.directory.ready_snapshot(request.deadline()).await?;
-    core.budget.deposit();
-    let mut tried = Vec::new();
+    core.budget.deposit(std::time::Instant::now());
+    let mut tried = Tried::new();
     let mut attempt = 0;
     loop {
         let status = match core.attempt(&snapshot, balancer, request, &mut tried).await {
@@ -22,7 +20,7 @@ pub(super) async fn run(core: &Core, balancer: usize, request: &Request, retries
         if request.deadline().is_some_and(|d| d <= std::time::Instant::now()) {
             return Err(status);
         }
-        if !core.budget.withdraw() {
+        if !core.budget.withdraw(std::time::Instant::now()) {
             let message = format!("{} (not retried: retry budget exhausted)", status.message());
             return Err(Status::new(status.code(), message));
         }

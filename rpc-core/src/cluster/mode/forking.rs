@@ -1,12 +1,12 @@
 use futures_util::stream::{FuturesUnordered, StreamExt};
 
-use crate::cluster::service::Core;
+use crate::cluster::service::{Core, Tried};
 use crate::{Request, Response, Status};
 
 /// Up to `parallel` endpoints at once; the first success wins and the others are cancelled.
 pub(super) async fn run(core: &Core, balancer: usize, request: &Request, parallel: usize) -> Result<Response, Status> {
     let snapshot = core.directory.ready_snapshot(request.deadline()).await?;
-    let mut tried = Vec::new();
+    let mut tried = Tried::new();
     let mut calls = FuturesUnordered::new();
     let mut last_error = None;
     for _ in 0..parallel.min(snapshot.endpoints.len().max(1)) {

@@ -9,6 +9,7 @@ mod retry_budget;
 use std::time::Duration;
 
 pub(crate) use failback::{spawn_failback, FailbackQueue};
+pub(crate) use retry_budget::Budget;
 pub use retry_budget::RetryBudget;
 
 use super::service::Core;

@@ -3,10 +3,12 @@ use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 /// Buckets a window is cut into: it slides by a tenth of its length.
 const BUCKETS: usize = 10;
 
-/// Call counts over a sliding time window, as a ring of per-interval buckets of atomics.
-/// A bucket whose interval has passed is reset by the first call that lands in it again.
+/// Event counts over a sliding time window, as a ring of per-interval buckets of atomics:
+/// calls, failures and slow calls for a circuit breaker; calls and retries for the retry
+/// budget. A bucket whose interval has passed is reset by the first event that lands in it
+/// again. Lock-free: a record is a load and three atomic adds.
 #[derive(Debug, Default)]
-pub(super) struct Window {
+pub(crate) struct Window {
     buckets: [Bucket; BUCKETS],
 }
 
@@ -21,16 +23,16 @@ struct Bucket {
 
 /// Totals over the window.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub(super) struct Totals {
-    pub(super) calls: u32,
-    pub(super) failures: u32,
-    pub(super) slow: u32,
+pub(crate) struct Totals {
+    pub(crate) calls: u32,
+    pub(crate) failures: u32,
+    pub(crate) slow: u32,
 }
 
 impl Window {
     /// Counts one call in interval `interval` (time since the breaker's epoch divided by a
     /// tenth of the window).
-    pub(super) fn record(&self, interval: u64, failed: bool, slow: bool) {
+    pub(crate) fn record(&self, interval: u64, failed: bool, slow: bool) {
         let bucket = &self.buckets[(interval % BUCKETS as u64) as usize];
         let tag = interval + 1;
         let seen = bucket.interval.load(Ordering::Acquire);
@@ -50,7 +52,7 @@ impl Window {
     }
 
     /// The counts of the window ending with interval `interval`.
-    pub(super) fn totals(&self, interval: u64) -> Totals {
+    pub(crate) fn totals(&self, interval: u64) -> Totals {
         let oldest = (interval + 1).saturating_sub(BUCKETS as u64 - 1);
         let mut totals = Totals::default();
         for bucket in &self.buckets {
@@ -64,13 +66,13 @@ impl Window {
         totals
     }
 
-    pub(super) fn clear(&self) {
+    pub(crate) fn clear(&self) {
         for bucket in &self.buckets {
             bucket.interval.store(0, Ordering::Release);
         }
     }
 
-    pub(super) const fn buckets() -> u32 {
+    pub(crate) const fn buckets() -> u32 {
         BUCKETS as u32
     }
 }
