@@ -1,7 +1,9 @@
-//! A consumer of `demo.Greeter`: connects to a provider and prints its replies.
+//! A consumer of `demo.Greeter`: finds the providers in a registry (by default the file
+//! registry) and spreads its calls over them, or calls one provider given by `--addr`.
 //!
 //! ```text
-//! cargo run --example consumer -- --addr 127.0.0.1:20880 --name world --count 3
+//! cargo run --example consumer -- --name world --count 4
+//! cargo run --example consumer -- --addr 127.0.0.1:20880 --serialization json
 //! ```
 
 #[path = "greeter/mod.rs"]
@@ -16,9 +18,12 @@ use rpc::{CallOptions, Channel, SerializationId};
 #[derive(Parser)]
 #[command(about = "Call demo.Greeter over the rpc binary protocol")]
 struct Args {
-    /// The provider's address.
-    #[arg(long, default_value = "127.0.0.1:20880")]
-    addr: String,
+    /// Call this provider directly instead of discovering providers.
+    #[arg(long)]
+    addr: Option<String>,
+    /// Where to discover providers (see the provider's --registry).
+    #[arg(long, default_value = "file://")]
+    registry: String,
     #[arg(long, default_value = "world")]
     name: String,
     /// How many greetings to ask for.
@@ -38,7 +43,23 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         "json" => SerializationId::Json,
         other => return Err(format!("unknown serialization {other:?} (msgpack or json)").into()),
     };
-    let channel = Channel::builder().timeout(Duration::from_secs(2)).connect(&args.addr).await?;
+    let builder = Channel::builder().timeout(Duration::from_secs(2));
+    let channel = match &args.addr {
+        Some(addr) => builder.connect(addr).await?,
+        None => {
+            let registry = rpc::registry::connect(&args.registry).await?;
+            let channel = builder
+                .registry(registry, greeter::GREETER_DESCRIPTOR.name)
+                .load_balance(rpc::cluster::Balance::RoundRobin)
+                .build()?;
+            if let Some(directory) = channel.directory() {
+                directory.discovered(Duration::from_secs(5)).await;
+            }
+            let providers: Vec<String> = channel.endpoints().into_iter().map(|e| e.address).collect();
+            println!("found {} provider(s) in {}: {}", providers.len(), args.registry, providers.join(", "));
+            channel
+        }
+    };
     let options = CallOptions::new().serialization(serialization).attachment("from", "consumer");
     let client = GreeterClient::new(channel).with_options(options);
     for _ in 0..args.count {

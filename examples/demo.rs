@@ -17,8 +17,14 @@ use tokio::sync::oneshot;
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     greeter::init_logging();
 
-    // Provider: bind a free loopback port and serve in the background.
+    // The registry: the embedded default (a directory shared by processes on this host), here
+    // a private one so the demo finds only its own provider.
+    let registry_dir = std::env::temp_dir().join(format!("rpc-demo-{}", std::process::id()));
+    let registry = rpc::registry::connect(&format!("file://{}", registry_dir.display())).await?;
+
+    // Provider: bind a free loopback port, register, serve in the background.
     let server = rpc::Server::builder()
+        .registry(registry.clone())
         .add_service(GreeterServer::new(MyGreeter::new("demo-provider")))
         .bind("127.0.0.1:0")
         .await?;
@@ -29,10 +35,18 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }));
     println!("provider serving {} v{} on {addr}", GREETER_DESCRIPTOR.name, GREETER_DESCRIPTOR.version);
 
-    // Consumer: a typed client over one multiplexed connection.
-    let channel = Channel::builder().timeout(Duration::from_secs(2)).connect(addr).await?;
-    let client = GreeterClient::new(channel);
+    // Consumer: discovers the provider through the registry; calls are multiplexed over a
+    // pooled connection, with failover and a circuit breaker per provider.
+    let channel =
+        Channel::builder().registry(registry, GREETER_DESCRIPTOR.name).timeout(Duration::from_secs(2)).build()?;
+    if let Some(directory) = channel.directory() {
+        // The provider registers as it starts serving; wait until the consumer sees it.
+        directory.wait_for(1, Duration::from_secs(5)).await;
+    }
+    let client = GreeterClient::new(channel.clone());
     println!("{}", client.hello("world".into()).await?);
+    let found: Vec<String> = channel.endpoints().into_iter().map(|e| e.address).collect();
+    println!("discovered through the file registry: {}", found.join(", "));
 
     let json = client
         .with_options(CallOptions::new().serialization(SerializationId::Json).attachment("from", "a JSON caller"));
@@ -55,5 +69,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let _ = stop.send(());
     provider.await??;
     println!("provider shut down gracefully");
+    let _ = std::fs::remove_dir_all(registry_dir);
     Ok(())
 }

@@ -6,6 +6,24 @@ cd "$(dirname "$0")/.."
 export CARGO_BUILD_JOBS="${CARGO_BUILD_JOBS:-2}"
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 
+# What the build and the tests need from Debian: protoc (etcd-client's build compiles
+# etcd's .proto files), and real etcd and ZooKeeper servers (the registry tests start
+# their own on free loopback ports with temporary data dirs, and stop them).
+missing=()
+command -v protoc >/dev/null || missing+=(protobuf-compiler)
+[ -x /usr/bin/etcd ] || command -v etcd >/dev/null || missing+=(etcd-server)
+[ -f /usr/share/java/zookeeper.jar ] || missing+=(zookeeper)
+command -v java >/dev/null || missing+=(default-jre-headless)
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "== installing ${missing[*]}"
+    SUDO=""
+    [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+# Debian starts the servers it installs; the tests run their own, so stop those.
+if command -v systemctl >/dev/null && systemctl is-active --quiet etcd 2>/dev/null; then systemctl stop etcd || true; fi
+
 echo "== cargo fmt --check"
 cargo fmt --all --check
 echo "== cargo clippy"

@@ -28,7 +28,7 @@ impl Drop for Child {
 fn provider_and_consumer_talk_across_processes() {
     let mut provider = Child(
         Command::new(example("provider"))
-            .args(["--addr", "127.0.0.1:0", "--label", "it-provider"])
+            .args(["--addr", "127.0.0.1:0", "--label", "it-provider", "--registry", "memory://"])
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -81,4 +81,62 @@ fn the_demo_prints_real_replies() {
     ] {
         assert!(stdout.contains(expected), "missing {expected:?} in:\n{stdout}");
     }
+}
+
+/// Starts a provider registered in `registry`; returns it and its address.
+fn registered_provider(label: &str, registry: &str) -> (Child, String) {
+    let mut provider = Child(
+        Command::new(example("provider"))
+            .args(["--label", label, "--registry", registry])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start provider"),
+    );
+    let mut lines = BufReader::new(provider.0.stdout.take().unwrap()).lines();
+    let first = lines.next().expect("provider prints its address").unwrap();
+    (provider, first.rsplit(' ').next().unwrap().to_string())
+}
+
+/// The consumer's output once it finds `providers` providers (registration follows the
+/// provider's "listening" line by a moment; expiry takes a TTL).
+fn consumer_output(registry: &str, providers: usize) -> String {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let output = Command::new(example("consumer"))
+            .args(["--registry", registry, "--name", "x", "--count", "4"])
+            .stderr(Stdio::null())
+            .output()
+            .expect("run consumer");
+        let stdout = String::from_utf8(output.stdout).unwrap();
+        if stdout.contains(&format!("found {providers} provider(s)")) {
+            assert!(output.status.success(), "consumer failed:\n{stdout}");
+            return stdout;
+        }
+        assert!(Instant::now() < deadline, "the consumer never found {providers} providers:\n{stdout}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+#[test]
+fn consumers_find_providers_in_the_file_registry_and_a_killed_one_expires() {
+    let dir = std::env::temp_dir().join(format!("rpc-examples-registry-{}", std::process::id()));
+    let registry = format!("file://{}?ttl=1s", dir.display());
+    let (_east, east_addr) = registered_provider("east", &registry);
+    let (mut west, west_addr) = registered_provider("west", &registry);
+
+    let stdout = consumer_output(&registry, 2);
+    assert!(stdout.contains(&east_addr) && stdout.contains(&west_addr), "{stdout}");
+    assert!(stdout.contains("— east (") && stdout.contains("— west ("), "calls reached both:\n{stdout}");
+
+    // SIGKILL: no deregistration; the record expires after its TTL.
+    let pid = west.0.id().to_string();
+    assert!(Command::new("kill").args(["-KILL", &pid]).status().unwrap().success());
+    let _ = west.0.wait();
+    let killed = Instant::now();
+    let stdout = consumer_output(&registry, 1);
+    assert!(killed.elapsed() >= Duration::from_millis(900), "gone before its TTL?");
+    assert!(!stdout.contains(&west_addr), "{stdout}");
+    assert!(!stdout.contains("— west ("), "{stdout}");
+    let _ = std::fs::remove_dir_all(dir);
 }

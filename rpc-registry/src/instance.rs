@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 /// let instance = Instance::new("demo.Greeter", "127.0.0.1:20880").version("1.0.0").weight(200);
 /// assert_eq!(instance.weight, 200);
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 pub struct Instance {
     pub service: String,
     pub version: String,

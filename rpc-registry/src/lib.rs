@@ -2,15 +2,31 @@
 //!
 //! A [`Registry`] registers and deregisters [`Instance`]s and lets a consumer subscribe to a
 //! service, receiving the full [`InstanceSet`] after every change (with what was added and
-//! removed). Backends: [`MemoryRegistry`] (in-process) for now; file, etcd and ZooKeeper
-//! backends implement the same trait.
+//! removed). Backends: [`FileRegistry`] (the embedded default: a directory shared by the
+//! processes of a host), [`EtcdRegistry`], [`ZookeeperRegistry`] (Dubbo's layout),
+//! [`MemoryRegistry`] (in-process) and [`StaticRegistry`] (a fixed list); [`connect`] picks
+//! one by URL.
 
 mod error;
+#[cfg(feature = "etcd")]
+pub(crate) mod etcd;
+pub(crate) mod file;
 mod instance;
 mod memory;
 mod registry;
+mod static_list;
+mod url;
+#[cfg(feature = "zookeeper")]
+pub(crate) mod zookeeper;
 
 pub use error::RegistryError;
+#[cfg(feature = "etcd")]
+pub use etcd::EtcdRegistry;
+pub use file::FileRegistry;
 pub use instance::{Instance, InstanceSet};
 pub use memory::MemoryRegistry;
 pub use registry::{BoxFuture, InstanceStream, Registry};
+pub use static_list::StaticRegistry;
+pub use url::connect;
+#[cfg(feature = "zookeeper")]
+pub use zookeeper::ZookeeperRegistry;

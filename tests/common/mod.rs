@@ -11,6 +11,8 @@ use rpc::{CallContext, Status};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+pub mod servers;
+
 /// A message usable with every serialization: prost for protobuf, serde for msgpack/JSON.
 #[derive(Clone, PartialEq, prost::Message, serde::Serialize, serde::Deserialize)]
 pub struct User {

@@ -147,6 +147,11 @@ impl Directory {
         self.snapshot.load().endpoints.iter().map(|e| e.info()).collect()
     }
 
+    /// Waits for discovery's first endpoint set; false on timeout.
+    pub async fn discovered(&self, timeout: Duration) -> bool {
+        self.ready_snapshot(Some(Instant::now() + timeout)).await.is_ok()
+    }
+
     /// Waits until the set has `count` endpoints (tests, examples); false on timeout.
     pub async fn wait_for(&self, count: usize, timeout: Duration) -> bool {
         let give_up = Instant::now() + timeout;

@@ -71,8 +71,9 @@ impl Core {
             if !tried.contains(&index) {
                 tried.push(index);
             }
-            if let Some(reserved) = self.reserve_endpoint(snapshot, index) {
-                return Ok(reserved);
+            // The pick checked the pool is usable; only the breaker's leave is left to take.
+            if let Some(permit) = snapshot.endpoints[index].breaker.try_acquire() {
+                return Ok(Reserved { index, permit });
             }
         }
         Err(snapshot.none_available(request.service()))

@@ -13,8 +13,10 @@ use tower::{BoxError, Layer, Service};
 use tracing::Instrument;
 
 use super::connection::{serve_connection, Lifecycle};
+use super::registration::Registration;
 use super::{Router, RpcService, ServerConfig};
 use crate::{Request, Response};
+use rpc_registry::Registry;
 
 /// Entry point of the provider side.
 ///
@@ -32,7 +34,12 @@ pub struct Server;
 
 impl Server {
     pub fn builder() -> ServerBuilder<Identity> {
-        ServerBuilder { router: Router::default(), layer: Identity::new(), config: ServerConfig::default() }
+        ServerBuilder {
+            router: Router::default(),
+            layer: Identity::new(),
+            config: ServerConfig::default(),
+            registration: Registration::default(),
+        }
     }
 }
 
@@ -42,6 +49,7 @@ pub struct ServerBuilder<L> {
     router: Router,
     layer: L,
     config: ServerConfig,
+    registration: Registration,
 }
 
 impl<L> ServerBuilder<L> {
@@ -61,7 +69,38 @@ impl<L> ServerBuilder<L> {
     /// added sees a request first. Errors of a layer become statuses (see
     /// [`Status::from_box_error`](crate::Status::from_box_error)).
     pub fn layer<N>(self, layer: N) -> ServerBuilder<Stack<L, N>> {
-        ServerBuilder { router: self.router, layer: Stack::new(self.layer, layer), config: self.config }
+        ServerBuilder {
+            router: self.router,
+            layer: Stack::new(self.layer, layer),
+            config: self.config,
+            registration: self.registration,
+        }
+    }
+
+    /// Registers the hosted services in `registry` once listening, and deregisters them
+    /// first thing on shutdown.
+    pub fn registry(mut self, registry: Arc<dyn Registry>) -> Self {
+        self.registration.registry = Some(registry);
+        self
+    }
+
+    /// The `host:port` consumers should dial, if not the listener's own address (an
+    /// unspecified bind address such as `0.0.0.0` is registered as `127.0.0.1`).
+    pub fn advertise(mut self, address: impl Into<String>) -> Self {
+        self.registration.advertise = Some(address.into());
+        self
+    }
+
+    /// The weight registered for this provider (100 = normal).
+    pub fn weight(mut self, weight: u32) -> Self {
+        self.registration.weight = weight;
+        self
+    }
+
+    /// A metadata entry registered with this provider.
+    pub fn registry_metadata(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.registration.metadata.insert(key.into(), value.into());
+        self
     }
 
     pub fn max_frame_size(mut self, bytes: usize) -> Self {
@@ -161,6 +200,7 @@ where
     pub async fn serve_with_shutdown(self, signal: impl Future<Output = ()>) -> io::Result<()> {
         let BoundServer { listener, builder } = self;
         let local = listener.local_addr()?;
+        let registered = builder.registration.register(&builder.router, local).await;
         let service = builder.layer.layer(builder.router);
         let config = Arc::new(builder.config);
         let lifecycle = Lifecycle { shutdown: CancellationToken::new(), force: CancellationToken::new() };
@@ -191,6 +231,8 @@ where
             }
         }
         drop(listener);
+        // Leave the registry first, so consumers stop choosing this provider.
+        registered.deregister().await;
         tracing::info!(%local, connections = connections.len(), grace = ?config.shutdown_grace, "shutting down");
         lifecycle.shutdown.cancel();
         connections.close();

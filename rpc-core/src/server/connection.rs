@@ -208,7 +208,9 @@ where
             return Handled::Done;
         }
         let status = Status::unavailable("provider is shutting down; request not run");
-        return Handled::Reply(reply_frame(frame.request_id, frame.serialization, Err(status), codec));
+        let mut reply = reply_frame(frame.request_id, frame.serialization, Err(status), codec);
+        reply.metadata.attachments.insert(crate::transport::NOT_RUN_ATTACHMENT, "1");
+        return Handled::Reply(reply);
     }
     Handled::Call(dispatch(service.clone(), frame, codec.clone()))
 }

@@ -12,6 +12,7 @@ mod call_slot;
 mod config;
 mod connection;
 mod dispatch;
+mod registration;
 pub(crate) mod router;
 
 pub use builder::{BoundServer, Server, ServerBuilder};

@@ -61,6 +61,11 @@ impl Router {
         same_name.push(route);
     }
 
+    /// Every hosted service with its group: what a provider registers.
+    pub fn registrations(&self) -> Vec<(&'static ServiceDescriptor, String)> {
+        self.routes.values().flatten().map(|r| (r.service.descriptor(), r.group.clone())).collect()
+    }
+
     /// The descriptors of every hosted service.
     pub fn services(&self) -> Vec<&'static ServiceDescriptor> {
         self.routes.values().flatten().map(|r| r.service.descriptor()).collect()

@@ -276,7 +276,9 @@ async fn connect_any(addr: impl ToSocketAddrs) -> Result<TcpStream, Status> {
 /// body is the message.
 fn response_from_frame(frame: Frame) -> Result<Response, Status> {
     if frame.status != Code::Ok as u8 {
-        return Err(Status::new(Code::from_u8(frame.status), String::from_utf8_lossy(&frame.body)));
+        let status = Status::new(Code::from_u8(frame.status), String::from_utf8_lossy(&frame.body));
+        let not_run = frame.metadata.attachments.get(super::NOT_RUN_ATTACHMENT).is_some();
+        return Err(if not_run { status.not_sent() } else { status });
     }
     let serialization = SerializationId::try_from(frame.serialization)
         .map_err(|e| Status::internal(format!("reply carries an unusable serialization: {e}")))?;

@@ -15,3 +15,7 @@ pub use config::ConnectionConfig;
 pub use connection::{Connection, ResponseFuture};
 pub(crate) use idle_timer::IdleTimer;
 pub(crate) use write_loop::{write_batch, write_loop};
+
+/// Attachment on an error reply saying the provider did not run the request (it was going
+/// away): the caller may send it elsewhere even if it is not idempotent.
+pub(crate) const NOT_RUN_ATTACHMENT: &str = "rpc.not-run";

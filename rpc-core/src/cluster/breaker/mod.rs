@@ -125,7 +125,9 @@ impl CircuitBreaker {
         }
         let interval = self.interval_at(now);
         self.window.record(interval, failed, slow);
-        if self.state.load(Ordering::Acquire) != CLOSED {
+        // Rates rise only with a failure or a slow call, so only those re-evaluate them: a
+        // success costs a few atomic adds, not a pass over the window.
+        if !(failed || slow) || self.state.load(Ordering::Acquire) != CLOSED {
             return;
         }
         let totals = self.window.totals(interval);

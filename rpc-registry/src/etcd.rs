@@ -1,0 +1,249 @@
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use etcd_client::{Client, ConnectOptions, EventType, GetOptions, PutOptions, WatchOptions};
+use tokio::sync::{mpsc, watch};
+use tokio_util::sync::{CancellationToken, DropGuard};
+
+use crate::{BoxFuture, Instance, InstanceSet, InstanceStream, Registry, RegistryError};
+
+/// Key prefix under which registrations live, unless configured.
+pub const DEFAULT_PREFIX: &str = "/rpc";
+/// Lease TTL of a registration, unless configured.
+pub const DEFAULT_TTL: Duration = Duration::from_secs(10);
+/// Wait between attempts while etcd is unreachable.
+const RETRY: Duration = Duration::from_millis(500);
+/// How long `register` waits for the first write before reporting the registry unavailable
+/// (the registration keeps being retried in the background).
+const FIRST_WRITE: Duration = Duration::from_secs(5);
+
+/// Registrations in etcd (`etcd://host:port`): each instance is a key
+/// `<prefix>/<service>/providers/<protocol>_<address>_<version>_<group>` holding the instance
+/// as JSON, attached to a lease the provider keeps alive, so a provider that dies disappears
+/// when its lease expires. If etcd is lost, the provider re-grants a lease and rewrites its
+/// key once it is back. Subscribers read the prefix and watch it from the revision they read:
+/// after a broken watch they read again and watch from the new revision, so no change is missed.
+#[derive(Clone)]
+pub struct EtcdRegistry {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    client: Client,
+    prefix: String,
+    ttl: Duration,
+    registrations: Mutex<HashMap<String, DropGuard>>,
+}
+
+impl EtcdRegistry {
+    /// Connects to `endpoints` (`http://host:port`).
+    pub async fn connect(endpoints: Vec<String>, prefix: String, ttl: Duration) -> Result<EtcdRegistry, RegistryError> {
+        let options = ConnectOptions::new()
+            .with_connect_timeout(Duration::from_secs(3))
+            .with_timeout(Duration::from_secs(5))
+            .with_keep_alive(Duration::from_secs(2), Duration::from_secs(2));
+        let client = Client::connect(&endpoints, Some(options))
+            .await
+            .map_err(|e| RegistryError::Unavailable(format!("etcd {}: {e}", endpoints.join(","))))?;
+        let ttl = ttl.max(Duration::from_secs(1));
+        Ok(EtcdRegistry {
+            inner: Arc::new(Inner {
+                client,
+                prefix: prefix.trim_end_matches('/').to_string(),
+                ttl,
+                registrations: Mutex::new(HashMap::new()),
+            }),
+        })
+    }
+
+    fn service_prefix(&self, service: &str) -> String {
+        format!("{}/{}/providers/", self.inner.prefix, crate::file::file_name(service))
+    }
+
+    fn key(&self, instance: &Instance) -> String {
+        let name = [&instance.protocol, &instance.address, &instance.version, &instance.group]
+            .map(|part| crate::file::file_name(part))
+            .join("_");
+        format!("{}{name}", self.service_prefix(&instance.service))
+    }
+}
+
+impl Registry for EtcdRegistry {
+    fn register(&self, instance: Instance) -> BoxFuture<'_, Result<(), RegistryError>> {
+        Box::pin(async move {
+            let key = self.key(&instance);
+            let value = serde_json::to_vec(&instance).map_err(|e| RegistryError::Invalid(e.to_string()))?;
+            let stop = CancellationToken::new();
+            let (written, mut first) = watch::channel(false);
+            tokio::spawn(keep_registered(self.inner.clone(), key.clone(), value, stop.clone(), written));
+            let previous =
+                self.inner.registrations.lock().unwrap_or_else(PoisonError::into_inner).insert(key, stop.drop_guard());
+            drop(previous);
+            let taken = matches!(tokio::time::timeout(FIRST_WRITE, first.wait_for(|w| *w)).await, Ok(Ok(_)));
+            if taken {
+                Ok(())
+            } else {
+                Err(RegistryError::Unavailable(
+                    "etcd did not take the registration yet; retrying in the background".into(),
+                ))
+            }
+        })
+    }
+
+    fn deregister(&self, instance: &Instance) -> BoxFuture<'_, Result<(), RegistryError>> {
+        let key = self.key(instance);
+        Box::pin(async move {
+            let registration = self.inner.registrations.lock().unwrap_or_else(PoisonError::into_inner).remove(&key);
+            drop(registration);
+            let mut client = self.inner.client.clone();
+            client
+                .delete(key.as_str(), None)
+                .await
+                .map_err(|e| RegistryError::Unavailable(format!("etcd delete: {e}")))?;
+            Ok(())
+        })
+    }
+
+    fn subscribe(&self, service: &str) -> BoxFuture<'_, Result<InstanceStream, RegistryError>> {
+        let prefix = self.service_prefix(service);
+        let client = self.inner.client.clone();
+        Box::pin(async move {
+            let (sender, receiver) = mpsc::channel(16);
+            tokio::spawn(follow(client, prefix, sender));
+            Ok(Box::pin(tokio_stream::wrappers::ReceiverStream::new(receiver)) as InstanceStream)
+        })
+    }
+}
+
+/// Keeps `key` written under a live lease until stopped: grant, put, keep alive every third
+/// of the TTL; after any failure start over. On stop, the key is deleted and the lease revoked.
+async fn keep_registered(
+    inner: Arc<Inner>,
+    key: String,
+    value: Vec<u8>,
+    stop: CancellationToken,
+    written: watch::Sender<bool>,
+) {
+    let ttl_secs = inner.ttl.as_secs().max(1) as i64;
+    let mut lease_id = None;
+    loop {
+        let attempt = async {
+            let mut client = inner.client.clone();
+            let lease = client.lease_grant(ttl_secs, None).await?;
+            lease_id = Some(lease.id());
+            client.put(key.as_str(), value.clone(), Some(PutOptions::new().with_lease(lease.id()))).await?;
+            let _ = written.send(true);
+            tracing::debug!(%key, lease = lease.id(), "registered in etcd");
+            let (mut keeper, mut responses) = client.lease_keep_alive(lease.id()).await?;
+            let mut ticks = tokio::time::interval(inner.ttl / 3);
+            loop {
+                ticks.tick().await;
+                keeper.keep_alive().await?;
+                match responses.message().await? {
+                    Some(response) if response.ttl() > 0 => {}
+                    // The lease is gone (expired during an outage): register again.
+                    _ => return Ok::<(), etcd_client::Error>(()),
+                }
+            }
+        };
+        tokio::select! {
+            _ = stop.cancelled() => break,
+            result = attempt => {
+                if let Err(e) = result {
+                    tracing::warn!(%key, error = %e, "etcd registration lost; retrying");
+                }
+            }
+        }
+        tokio::select! {
+            _ = stop.cancelled() => break,
+            () = tokio::time::sleep(RETRY) => {}
+        }
+    }
+    let mut client = inner.client.clone();
+    if let Some(id) = lease_id {
+        let _ = client.lease_revoke(id).await;
+    }
+}
+
+/// Sends the service's set at once and after every change, across broken watches and etcd
+/// restarts, until the receiver is dropped.
+async fn follow(mut client: Client, prefix: String, sender: mpsc::Sender<InstanceSet>) {
+    let mut previous: Option<Vec<Instance>> = None;
+    loop {
+        if let Err(e) = read_and_watch(&mut client, &prefix, &sender, &mut previous).await {
+            tracing::warn!(%prefix, error = %e, "etcd watch broken; keeping the last set and retrying");
+        }
+        if sender.is_closed() {
+            return;
+        }
+        tokio::select! {
+            () = sender.closed() => return,
+            () = tokio::time::sleep(RETRY) => {}
+        }
+    }
+}
+
+/// One read of the prefix, then its watch from the revision after that read.
+async fn read_and_watch(
+    client: &mut Client,
+    prefix: &str,
+    sender: &mpsc::Sender<InstanceSet>,
+    previous: &mut Option<Vec<Instance>>,
+) -> Result<(), etcd_client::Error> {
+    let read = client.get(prefix, Some(GetOptions::new().with_prefix())).await?;
+    let revision = read.header().map_or(0, |h| h.revision());
+    let mut current: BTreeMap<Vec<u8>, Instance> =
+        read.kvs().iter().filter_map(|kv| parse(kv.value()).map(|i| (kv.key().to_vec(), i))).collect();
+    if !publish(sender, previous, &current).await {
+        return Ok(());
+    }
+    let options = WatchOptions::new().with_prefix().with_start_revision(revision + 1);
+    let (_watcher, mut events) = client.watch(prefix, Some(options)).await?;
+    loop {
+        let response = tokio::select! {
+            () = sender.closed() => return Ok(()),
+            response = events.message() => response?,
+        };
+        let Some(response) = response else { return Ok(()) };
+        if response.canceled() {
+            return Ok(());
+        }
+        for event in response.events() {
+            let Some(kv) = event.kv() else { continue };
+            match event.event_type() {
+                EventType::Put => {
+                    if let Some(instance) = parse(kv.value()) {
+                        current.insert(kv.key().to_vec(), instance);
+                    }
+                }
+                EventType::Delete => {
+                    current.remove(kv.key());
+                }
+            }
+        }
+        if !publish(sender, previous, &current).await {
+            return Ok(());
+        }
+    }
+}
+
+fn parse(value: &[u8]) -> Option<Instance> {
+    serde_json::from_slice(value).map_err(|e| tracing::debug!(error = %e, "skipping an unreadable etcd record")).ok()
+}
+
+/// Sends `current` if it differs from what was sent last; false once nobody listens.
+async fn publish(
+    sender: &mpsc::Sender<InstanceSet>,
+    previous: &mut Option<Vec<Instance>>,
+    current: &BTreeMap<Vec<u8>, Instance>,
+) -> bool {
+    let mut instances: Vec<Instance> = current.values().cloned().collect();
+    instances.sort();
+    if previous.as_ref() == Some(&instances) {
+        return true;
+    }
+    let set = InstanceSet::diff(previous.as_deref().unwrap_or(&[]), instances.clone());
+    *previous = Some(instances);
+    sender.send(set).await.is_ok()
+}

@@ -1,0 +1,359 @@
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use percent_encoding::{percent_decode_str, utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+use tokio::sync::{mpsc, watch};
+use tokio_util::sync::{CancellationToken, DropGuard};
+use zookeeper_client as zk;
+// Links the tokio spawner zookeeper-client finds through `spawns`.
+use spawns as _;
+
+use crate::{BoxFuture, Instance, InstanceSet, InstanceStream, Registry, RegistryError};
+
+/// Session timeout, unless configured: a provider that dies disappears after about this long.
+pub const DEFAULT_SESSION_TIMEOUT: Duration = Duration::from_secs(10);
+/// Wait between attempts while ZooKeeper is unreachable.
+const RETRY: Duration = Duration::from_millis(500);
+/// How long `register` waits for the first write before reporting the registry unavailable.
+const FIRST_WRITE: Duration = Duration::from_secs(5);
+
+/// What Java's `URLEncoder` leaves alone, as Dubbo encodes provider URLs into node names.
+const URL_ENCODED: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'*');
+
+/// A live session: its client, and a number that changes when a session is replaced.
+type Session = Option<(u64, zk::Client)>;
+
+/// Registrations in ZooKeeper (`zookeeper://host:port`), in the layout Apache Dubbo uses, so
+/// Dubbo's tooling sees our providers: an ephemeral node
+/// `/dubbo/{service}/providers/{url-encoded provider URL}` per instance, the URL being
+/// `rpc://host:port/service?version=…&group=…&weight=…&serialization=…&timestamp=…`.
+/// A provider that dies loses its session and its nodes with it. A task keeps one session
+/// alive; when it expires, a new one is made, registrations are written again and
+/// subscriptions re-read; child watches are re-armed after every event.
+#[derive(Clone)]
+pub struct ZookeeperRegistry {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    session: watch::Receiver<Session>,
+    registrations: Mutex<HashMap<String, DropGuard>>,
+    _keeper: DropGuard,
+}
+
+impl ZookeeperRegistry {
+    /// Connects to `cluster` (`host:port[,host:port]`) and keeps a session with `timeout`.
+    pub async fn connect(cluster: &str, timeout: Duration) -> Result<ZookeeperRegistry, RegistryError> {
+        let first = open(cluster, timeout).await?;
+        let (sessions, session) = watch::channel(Some((1, first)));
+        let stop = CancellationToken::new();
+        tokio::spawn(keep_session(cluster.to_string(), timeout, sessions, stop.clone()));
+        Ok(ZookeeperRegistry {
+            inner: Arc::new(Inner { session, registrations: Mutex::new(HashMap::new()), _keeper: stop.drop_guard() }),
+        })
+    }
+}
+
+async fn open(cluster: &str, timeout: Duration) -> Result<zk::Client, RegistryError> {
+    let mut connector = zk::Client::connector();
+    connector.session_timeout(timeout);
+    let connecting = connector.connect(cluster);
+    match tokio::time::timeout(Duration::from_secs(5), connecting).await {
+        Ok(Ok(client)) => Ok(client),
+        Ok(Err(e)) => Err(RegistryError::Unavailable(format!("zookeeper {cluster}: {e}"))),
+        Err(_) => Err(RegistryError::Unavailable(format!("zookeeper {cluster}: connect timed out"))),
+    }
+}
+
+/// Replaces the session whenever it ends for good (expired, closed), until stopped.
+async fn keep_session(cluster: String, timeout: Duration, sessions: watch::Sender<Session>, stop: CancellationToken) {
+    let mut generation = 1;
+    loop {
+        let Some((_, client)) = sessions.borrow().clone() else { return };
+        let mut states = client.state_watcher();
+        loop {
+            let state = tokio::select! {
+                _ = stop.cancelled() => return,
+                state = states.changed() => state,
+            };
+            if state.is_terminated() {
+                tracing::warn!(?state, "zookeeper session ended; opening a new one");
+                break;
+            }
+        }
+        let client = loop {
+            match open(&cluster, timeout).await {
+                Ok(client) => break client,
+                Err(e) => {
+                    tracing::warn!(error = %e, "zookeeper unreachable; retrying");
+                    tokio::select! {
+                        _ = stop.cancelled() => return,
+                        () = tokio::time::sleep(RETRY) => {}
+                    }
+                }
+            }
+        };
+        generation += 1;
+        let _ = sessions.send(Some((generation, client)));
+    }
+}
+
+/// Where the providers of `service` live, Dubbo's way.
+fn providers_path(service: &str) -> String {
+    format!("/dubbo/{}/providers", utf8_percent_encode(service, URL_ENCODED))
+}
+
+/// The provider URL Dubbo expects, for a node name.
+fn provider_url(instance: &Instance) -> String {
+    let mut query = BTreeMap::new();
+    query.insert("version", instance.version.clone());
+    query.insert("group", instance.group.clone());
+    query.insert("weight", instance.weight.to_string());
+    query.insert("serialization", instance.serialization.clone());
+    query.insert("side", "provider".to_string());
+    let mut url = format!("{}://{}/{}?", instance.protocol, instance.address, instance.service);
+    let mut first = true;
+    // Metadata (Dubbo's `timestamp` among it, which providers set) rides as more parameters.
+    for (key, value) in
+        query.iter().map(|(k, v)| (k.to_string(), v)).chain(instance.metadata.iter().map(|(k, v)| (k.clone(), v)))
+    {
+        if !first {
+            url.push('&');
+        }
+        first = false;
+        url.push_str(&format!(
+            "{}={}",
+            utf8_percent_encode(&key, URL_ENCODED),
+            utf8_percent_encode(value, URL_ENCODED)
+        ));
+    }
+    url
+}
+
+/// An instance from a provider node's name (a URL-encoded provider URL).
+fn parse_node(service: &str, node: &str) -> Option<Instance> {
+    let url = percent_decode_str(node).decode_utf8().ok()?;
+    let (protocol, rest) = url.split_once("://")?;
+    let (location, query) = rest.split_once('?').unwrap_or((rest, ""));
+    let address = location.split('/').next()?.to_string();
+    let mut instance = Instance::new(service, address);
+    instance.protocol = protocol.to_string();
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        let key = percent_decode_str(key).decode_utf8().ok()?.to_string();
+        let value = percent_decode_str(value).decode_utf8().ok()?.to_string();
+        match key.as_str() {
+            "version" => instance.version = value,
+            "group" => instance.group = value,
+            "weight" => instance.weight = value.parse().unwrap_or(100),
+            "serialization" => instance.serialization = value,
+            "side" => {}
+            _ => {
+                instance.metadata.insert(key, value);
+            }
+        }
+    }
+    Some(instance)
+}
+
+fn unavailable(e: zk::Error) -> RegistryError {
+    RegistryError::Unavailable(format!("zookeeper: {e}"))
+}
+
+impl Registry for ZookeeperRegistry {
+    fn register(&self, instance: Instance) -> BoxFuture<'_, Result<(), RegistryError>> {
+        Box::pin(async move {
+            let path = format!(
+                "{}/{}",
+                providers_path(&instance.service),
+                utf8_percent_encode(&provider_url(&instance), URL_ENCODED)
+            );
+            let stop = CancellationToken::new();
+            let (written, mut first) = watch::channel(false);
+            tokio::spawn(keep_node(self.inner.session.clone(), path.clone(), stop.clone(), written));
+            let key = node_key(&instance);
+            let previous =
+                self.inner.registrations.lock().unwrap_or_else(PoisonError::into_inner).insert(key, stop.drop_guard());
+            drop(previous);
+            let taken = matches!(tokio::time::timeout(FIRST_WRITE, first.wait_for(|w| *w)).await, Ok(Ok(_)));
+            if taken {
+                Ok(())
+            } else {
+                Err(RegistryError::Unavailable(
+                    "zookeeper did not take the registration yet; retrying in the background".into(),
+                ))
+            }
+        })
+    }
+
+    fn deregister(&self, instance: &Instance) -> BoxFuture<'_, Result<(), RegistryError>> {
+        let key = node_key(instance);
+        let instance = instance.clone();
+        Box::pin(async move {
+            // Stopping the keeper deletes the node.
+            let registration = self.inner.registrations.lock().unwrap_or_else(PoisonError::into_inner).remove(&key);
+            drop(registration);
+            let dir = providers_path(&instance.service);
+            let session = self.inner.session.borrow().clone();
+            let Some((_, client)) = session else { return Ok(()) };
+            let children = match client.get_children(&dir).await {
+                Ok((children, _)) => children,
+                Err(zk::Error::NoNode) => Vec::new(),
+                Err(e) => return Err(unavailable(e)),
+            };
+            for child in children {
+                if parse_node(&instance.service, &child).is_some_and(|i| i.same_registration(&instance)) {
+                    match client.delete(&format!("{dir}/{child}"), None).await {
+                        Ok(()) | Err(zk::Error::NoNode) => {}
+                        Err(e) => return Err(unavailable(e)),
+                    }
+                }
+            }
+            Ok(())
+        })
+    }
+
+    fn subscribe(&self, service: &str) -> BoxFuture<'_, Result<InstanceStream, RegistryError>> {
+        let service = service.to_string();
+        let session = self.inner.session.clone();
+        Box::pin(async move {
+            let (sender, receiver) = mpsc::channel(16);
+            tokio::spawn(follow(session, service, sender));
+            Ok(Box::pin(tokio_stream::wrappers::ReceiverStream::new(receiver)) as InstanceStream)
+        })
+    }
+}
+
+/// Identifies a registration regardless of weight, metadata or timestamp.
+fn node_key(instance: &Instance) -> String {
+    format!("{}|{}|{}|{}|{}", instance.service, instance.protocol, instance.address, instance.version, instance.group)
+}
+
+/// Keeps the ephemeral node at `path` in every session until stopped, then deletes it.
+async fn keep_node(
+    mut sessions: watch::Receiver<Session>,
+    path: String,
+    stop: CancellationToken,
+    written: watch::Sender<bool>,
+) {
+    let parent = path.rsplit_once('/').map_or("/", |(p, _)| p).to_string();
+    let mut current = None;
+    loop {
+        let session = sessions.borrow_and_update().clone();
+        if let Some((generation, client)) = session {
+            if current != Some(generation) {
+                let persistent = zk::CreateMode::Persistent.with_acls(zk::Acls::anyone_all());
+                let ephemeral = zk::CreateMode::Ephemeral.with_acls(zk::Acls::anyone_all());
+                let made = async {
+                    match client.mkdir(&parent, &persistent).await {
+                        Ok(()) | Err(zk::Error::NodeExists) => {}
+                        Err(e) => return Err(e),
+                    }
+                    match client.create(&path, b"", &ephemeral).await {
+                        Ok(_) | Err(zk::Error::NodeExists) => Ok(()),
+                        Err(e) => Err(e),
+                    }
+                };
+                match made.await {
+                    Ok(()) => {
+                        current = Some(generation);
+                        let _ = written.send(true);
+                        tracing::debug!(%path, generation, "registered in zookeeper");
+                    }
+                    Err(e) => tracing::warn!(%path, error = %e, "zookeeper registration failed; retrying"),
+                }
+            }
+        }
+        let retry = current.is_none();
+        tokio::select! {
+            _ = stop.cancelled() => break,
+            changed = sessions.changed() => if changed.is_err() { break },
+            () = tokio::time::sleep(RETRY), if retry => {}
+        }
+    }
+    let session = sessions.borrow().clone();
+    if let Some((_, client)) = session {
+        let _ = client.delete(&path, None).await;
+    }
+}
+
+/// Sends the providers of `service` at once and after every change, re-arming the child watch
+/// after each event and re-reading in every new session, until the receiver is dropped.
+async fn follow(mut sessions: watch::Receiver<Session>, service: String, sender: mpsc::Sender<InstanceSet>) {
+    let dir = providers_path(&service);
+    let mut previous: Option<Vec<Instance>> = None;
+    loop {
+        let session = sessions.borrow_and_update().clone();
+        let outcome = match session {
+            Some((_, client)) => watch_children(&client, &dir, &service, &sender, &mut previous, &mut sessions).await,
+            None => Err(zk::Error::ConnectionLoss),
+        };
+        if sender.is_closed() {
+            return;
+        }
+        if let Err(e) = outcome {
+            tracing::debug!(%dir, error = %e, "zookeeper watch interrupted; keeping the last set");
+            tokio::select! {
+                () = sender.closed() => return,
+                () = tokio::time::sleep(RETRY) => {}
+            }
+        }
+    }
+}
+
+/// Reads and watches `dir` in one session; returns when the session changes or fails.
+async fn watch_children(
+    client: &zk::Client,
+    dir: &str,
+    service: &str,
+    sender: &mpsc::Sender<InstanceSet>,
+    previous: &mut Option<Vec<Instance>>,
+    sessions: &mut watch::Receiver<Session>,
+) -> Result<(), zk::Error> {
+    let persistent = zk::CreateMode::Persistent.with_acls(zk::Acls::anyone_all());
+    match client.mkdir(dir, &persistent).await {
+        Ok(()) | Err(zk::Error::NodeExists) => {}
+        Err(e) => return Err(e),
+    }
+    loop {
+        let (children, watcher) = client.list_and_watch_children(dir).await?;
+        let mut instances: Vec<Instance> = children.iter().filter_map(|c| parse_node(service, c)).collect();
+        instances.sort();
+        instances.dedup_by(|a, b| a.same_registration(b));
+        if previous.as_ref() != Some(&instances) {
+            let set = InstanceSet::diff(previous.as_deref().unwrap_or(&[]), instances.clone());
+            *previous = Some(instances);
+            if sender.send(set).await.is_err() {
+                return Ok(());
+            }
+        }
+        tokio::select! {
+            () = sender.closed() => return Ok(()),
+            event = watcher.changed() => {
+                if event.event_type == zk::EventType::Session {
+                    return Err(zk::Error::SessionExpired);
+                }
+            }
+            _ = sessions.changed() => return Ok(()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{parse_node, provider_url};
+    use crate::Instance;
+
+    #[test]
+    fn provider_urls_round_trip_through_node_names() {
+        let mut instance = Instance::new("demo.Greeter", "127.0.0.1:20880").version("1.0.0").group("blue").weight(250);
+        instance.metadata.insert("timestamp".into(), "1700000000000".into());
+        instance.metadata.insert("region".into(), "eu west".into());
+        let url = provider_url(&instance);
+        assert!(url.starts_with("rpc://127.0.0.1:20880/demo.Greeter?"), "{url}");
+        let node = percent_encoding::utf8_percent_encode(&url, super::URL_ENCODED).to_string();
+        assert!(!node.contains('/'), "a node name is one path component");
+        assert_eq!(parse_node("demo.Greeter", &node), Some(instance));
+    }
+}
