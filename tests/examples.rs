@@ -135,7 +135,8 @@ fn consumers_find_providers_in_the_file_registry_and_a_killed_one_expires() {
     let _ = west.0.wait();
     let killed = Instant::now();
     let stdout = consumer_output(&registry, 1);
-    assert!(killed.elapsed() >= Duration::from_millis(900), "gone before its TTL?");
+    // The last heartbeat was at most a third of the TTL before the kill.
+    assert!(killed.elapsed() >= Duration::from_millis(600), "gone before its TTL?");
     assert!(!stdout.contains(&west_addr), "{stdout}");
     assert!(!stdout.contains("— west ("), "{stdout}");
     let _ = std::fs::remove_dir_all(dir);
