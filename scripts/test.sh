@@ -27,6 +27,6 @@ if command -v systemctl >/dev/null && systemctl is-active --quiet etcd 2>/dev/nu
 echo "== cargo fmt --check"
 cargo fmt --all --check
 echo "== cargo clippy"
-cargo clippy --workspace --all-targets --locked -- -D warnings
+cargo clippy --workspace --all-targets --all-features --locked -- -D warnings
 echo "== cargo test"
-cargo test --workspace --locked
+cargo test --workspace --all-features --locked

@@ -6,6 +6,10 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+#[allow(dead_code)]
+#[path = "common/servers.rs"]
+mod servers;
+
 fn example(name: &str) -> PathBuf {
     // This test runs from target/<profile>/deps; the examples sit in target/<profile>/examples.
     let exe = std::env::current_exe().expect("test binary path");
@@ -118,14 +122,13 @@ fn consumer_output(registry: &str, providers: usize) -> String {
     }
 }
 
-#[test]
-fn consumers_find_providers_in_the_file_registry_and_a_killed_one_expires() {
-    let dir = std::env::temp_dir().join(format!("rpc-examples-registry-{}", std::process::id()));
-    let registry = format!("file://{}?ttl=1s", dir.display());
-    let (_east, east_addr) = registered_provider("east", &registry);
-    let (mut west, west_addr) = registered_provider("west", &registry);
+/// Two providers register in `registry`; the consumer finds both and calls both; one is
+/// SIGKILLed (no deregistration) and disappears once its TTL or session runs out.
+fn kill_one_of_two(registry: &str, expiry_at_least: Duration) {
+    let (_east, east_addr) = registered_provider("east", registry);
+    let (mut west, west_addr) = registered_provider("west", registry);
 
-    let stdout = consumer_output(&registry, 2);
+    let stdout = consumer_output(registry, 2);
     assert!(stdout.contains(&east_addr) && stdout.contains(&west_addr), "{stdout}");
     assert!(stdout.contains("— east (") && stdout.contains("— west ("), "calls reached both:\n{stdout}");
 
@@ -134,10 +137,29 @@ fn consumers_find_providers_in_the_file_registry_and_a_killed_one_expires() {
     assert!(Command::new("kill").args(["-KILL", &pid]).status().unwrap().success());
     let _ = west.0.wait();
     let killed = Instant::now();
-    let stdout = consumer_output(&registry, 1);
-    // The last heartbeat was at most a third of the TTL before the kill.
-    assert!(killed.elapsed() >= Duration::from_millis(600), "gone before its TTL?");
+    let stdout = consumer_output(registry, 1);
+    assert!(killed.elapsed() >= expiry_at_least, "gone after {:?}, before its TTL?", killed.elapsed());
     assert!(!stdout.contains(&west_addr), "{stdout}");
     assert!(!stdout.contains("— west ("), "{stdout}");
+}
+
+#[test]
+fn file_registry_across_processes_and_a_sigkilled_provider_expires() {
+    let dir = std::env::temp_dir().join(format!("rpc-examples-registry-{}", std::process::id()));
+    // The last heartbeat was at most a third of the TTL before the kill.
+    kill_one_of_two(&format!("file://{}?ttl=1s", dir.display()), Duration::from_millis(600));
     let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn zookeeper_registry_across_processes_and_a_sigkilled_providers_session_expires() {
+    let zookeeper = servers::Zookeeper::start();
+    kill_one_of_two(&zookeeper.url(), Duration::from_millis(1000));
+}
+
+#[cfg(feature = "etcd")]
+#[test]
+fn etcd_registry_across_processes_and_a_sigkilled_providers_lease_expires() {
+    let etcd = servers::Etcd::start();
+    kill_one_of_two(&format!("{}?ttl=2s", etcd.url()), Duration::from_millis(1000));
 }

@@ -9,7 +9,9 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::servers::{temp_dir, Etcd, Zookeeper};
+#[cfg(feature = "etcd")]
+use common::servers::Etcd;
+use common::servers::{temp_dir, Zookeeper};
 use common::{EchoClient, EchoImpl, EchoServer};
 use futures_util::StreamExt;
 use rpc::cluster::{Balance, Cluster};
@@ -128,6 +130,7 @@ async fn file_registry_follows_providers() {
     let _ = std::fs::remove_dir_all(dir);
 }
 
+#[cfg(feature = "etcd")] // needs protoc to build; the test command enables it
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn etcd_registry_follows_providers() {
     let etcd = Etcd::start();
@@ -205,6 +208,7 @@ async fn registry_outage(url: &str, stop_registry: impl FnOnce(), restart_regist
     time_until(&fresh, 2, Duration::from_secs(15), "after the outage").await;
 }
 
+#[cfg(feature = "etcd")] // needs protoc to build; the test command enables it
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn etcd_outage_under_load_loses_no_call() {
     let etcd = Arc::new(Mutex::new(Etcd::start()));
@@ -302,6 +306,7 @@ async fn discovery_scale_file() {
     let _ = std::fs::remove_dir_all(dir);
 }
 
+#[cfg(feature = "etcd")] // needs protoc to build; the test command enables it
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn discovery_scale_etcd() {
     let etcd = Etcd::start();

@@ -67,6 +67,12 @@ pub async fn connect(url: &str) -> Result<Arc<dyn Registry>, RegistryError> {
             let session = duration("session")?.unwrap_or(crate::zookeeper::DEFAULT_SESSION_TIMEOUT);
             Ok(Arc::new(crate::ZookeeperRegistry::connect(location, session).await?))
         }
+        #[cfg(not(feature = "etcd"))]
+        "etcd" => Err(RegistryError::Invalid("etcd support is not built in: enable the `etcd` feature of rpc".into())),
+        #[cfg(not(feature = "zookeeper"))]
+        "zookeeper" | "zk" => Err(RegistryError::Invalid(
+            "ZooKeeper support is not built in: enable the `zookeeper` feature of rpc".into(),
+        )),
         other => Err(RegistryError::Invalid(format!(
             "unknown registry scheme {other:?} (expected file, etcd, zookeeper, memory or static)"
         ))),
