@@ -152,6 +152,17 @@ fn addresses(providers: &[Provider], weights: &[u32]) -> Vec<String> {
     providers.iter().zip(weights).map(|(p, w)| format!("{};weight={w}", p.addr)).collect()
 }
 
+/// Round-robin with failover (2 retries) over `nodes` of equal weight, 5 s timeout.
+fn round_robin_failover(nodes: &[Provider]) -> Channel {
+    Channel::builder()
+        .endpoints(addresses(nodes, &vec![100; nodes.len()]))
+        .load_balance(Balance::RoundRobin)
+        .cluster(Cluster::Failover { retries: 2 })
+        .timeout(Duration::from_secs(5))
+        .build()
+        .unwrap()
+}
+
 fn client(channel: Channel) -> NodeClient {
     NodeClient::new(channel)
 }
@@ -283,13 +294,7 @@ async fn least_active_and_peak_ewma_steer_away_from_a_slow_provider() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn failover_survives_a_killed_provider_without_a_failed_call() {
     let mut nodes = providers(3).await;
-    let channel = Channel::builder()
-        .endpoints(addresses(&nodes, &[100, 100, 100]))
-        .load_balance(Balance::RoundRobin)
-        .cluster(Cluster::Failover { retries: 2 })
-        .timeout(Duration::from_secs(5))
-        .build()
-        .unwrap();
+    let channel = round_robin_failover(&nodes);
     let client = client(channel);
     let total = 12_000;
     let done = Arc::new(AtomicUsize::new(0));
@@ -320,13 +325,7 @@ async fn failover_survives_a_killed_provider_without_a_failed_call() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_call_that_is_not_idempotent_never_runs_twice() {
     let mut nodes = providers(3).await;
-    let channel = Channel::builder()
-        .endpoints(addresses(&nodes, &[100, 100, 100]))
-        .load_balance(Balance::RoundRobin)
-        .cluster(Cluster::Failover { retries: 2 })
-        .timeout(Duration::from_secs(5))
-        .build()
-        .unwrap();
+    let channel = round_robin_failover(&nodes);
     let client = client(channel);
     let total = 6_000u64;
     let next = Arc::new(AtomicU64::new(0));

@@ -30,15 +30,8 @@ impl Drop for Child {
 
 #[test]
 fn provider_and_consumer_talk_across_processes() {
-    let mut provider = Child(
-        Command::new(example("provider"))
-            .args(["--addr", "127.0.0.1:0", "--label", "it-provider", "--registry", "memory://"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start provider"),
-    );
-    let mut lines = BufReader::new(provider.0.stdout.take().unwrap()).lines();
+    let (mut provider, mut lines) =
+        provider(&["--addr", "127.0.0.1:0", "--label", "it-provider", "--registry", "memory://"]);
     let first = lines.next().expect("provider prints its address").unwrap();
     let addr = first.rsplit(' ').next().unwrap().to_string();
     assert!(first.starts_with("provider it-provider listening on 127.0.0.1:"), "{first}");
@@ -87,17 +80,23 @@ fn the_demo_prints_real_replies() {
     }
 }
 
-/// Starts a provider registered in `registry`; returns it and its address.
-fn registered_provider(label: &str, registry: &str) -> (Child, String) {
+/// Starts the provider example with `args`; returns it and its stdout's lines.
+fn provider(args: &[&str]) -> (Child, std::io::Lines<BufReader<std::process::ChildStdout>>) {
     let mut provider = Child(
         Command::new(example("provider"))
-            .args(["--label", label, "--registry", registry])
+            .args(args)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
             .expect("start provider"),
     );
-    let mut lines = BufReader::new(provider.0.stdout.take().unwrap()).lines();
+    let lines = BufReader::new(provider.0.stdout.take().unwrap()).lines();
+    (provider, lines)
+}
+
+/// Starts a provider registered in `registry`; returns it and its address.
+fn registered_provider(label: &str, registry: &str) -> (Child, String) {
+    let (provider, mut lines) = provider(&["--label", label, "--registry", registry]);
     let first = lines.next().expect("provider prints its address").unwrap();
     (provider, first.rsplit(' ').next().unwrap().to_string())
 }

@@ -1,11 +1,12 @@
-use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use etcd_client::{Client, ConnectOptions, EventType, GetOptions, PutOptions, WatchOptions};
 use tokio::sync::{mpsc, watch};
-use tokio_util::sync::{CancellationToken, DropGuard};
+use tokio_util::sync::CancellationToken;
 
+use crate::registrations::{first_write, Registrations};
 use crate::{BoxFuture, Instance, InstanceSet, InstanceStream, Registry, RegistryError};
 
 /// Key prefix under which registrations live, unless configured.
@@ -14,9 +15,6 @@ pub const DEFAULT_PREFIX: &str = "/rpc";
 pub const DEFAULT_TTL: Duration = Duration::from_secs(10);
 /// Wait between attempts while etcd is unreachable.
 const RETRY: Duration = Duration::from_millis(500);
-/// How long `register` waits for the first write before reporting the registry unavailable
-/// (the registration keeps being retried in the background).
-const FIRST_WRITE: Duration = Duration::from_secs(5);
 
 /// Registrations in etcd (`etcd://host:port`): each instance is a key
 /// `<prefix>/<service>/providers/<protocol>_<address>_<version>_<group>` holding the instance
@@ -33,7 +31,7 @@ struct Inner {
     client: Client,
     prefix: String,
     ttl: Duration,
-    registrations: Mutex<HashMap<String, DropGuard>>,
+    registrations: Registrations,
 }
 
 impl EtcdRegistry {
@@ -52,7 +50,7 @@ impl EtcdRegistry {
                 client,
                 prefix: prefix.trim_end_matches('/').to_string(),
                 ttl,
-                registrations: Mutex::new(HashMap::new()),
+                registrations: Registrations::default(),
             }),
         })
     }
@@ -75,27 +73,17 @@ impl Registry for EtcdRegistry {
             let key = self.key(&instance);
             let value = serde_json::to_vec(&instance).map_err(|e| RegistryError::Invalid(e.to_string()))?;
             let stop = CancellationToken::new();
-            let (written, mut first) = watch::channel(false);
+            let (written, first) = watch::channel(false);
             tokio::spawn(keep_registered(self.inner.clone(), key.clone(), value, stop.clone(), written));
-            let previous =
-                self.inner.registrations.lock().unwrap_or_else(PoisonError::into_inner).insert(key, stop.drop_guard());
-            drop(previous);
-            let taken = matches!(tokio::time::timeout(FIRST_WRITE, first.wait_for(|w| *w)).await, Ok(Ok(_)));
-            if taken {
-                Ok(())
-            } else {
-                Err(RegistryError::Unavailable(
-                    "etcd did not take the registration yet; retrying in the background".into(),
-                ))
-            }
+            self.inner.registrations.insert(key, stop);
+            first_write(first, "etcd").await
         })
     }
 
     fn deregister(&self, instance: &Instance) -> BoxFuture<'_, Result<(), RegistryError>> {
         let key = self.key(instance);
         Box::pin(async move {
-            let registration = self.inner.registrations.lock().unwrap_or_else(PoisonError::into_inner).remove(&key);
-            drop(registration);
+            self.inner.registrations.remove(&key);
             let mut client = self.inner.client.clone();
             client
                 .delete(key.as_str(), None)

@@ -1,12 +1,12 @@
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use futures_util::StreamExt;
 use tokio::sync::mpsc;
-use tokio_util::sync::{CancellationToken, DropGuard};
+use tokio_util::sync::CancellationToken;
 
+use crate::registrations::Registrations;
 use crate::{BoxFuture, Instance, InstanceSet, InstanceStream, Registry, RegistryError};
 
 /// How long a record lives without a heartbeat, unless configured.
@@ -37,8 +37,8 @@ pub struct FileRegistry {
 struct Inner {
     root: PathBuf,
     ttl: Duration,
-    /// Heartbeat tasks of this process's registrations, by record path; dropping one stops it.
-    heartbeats: Mutex<HashMap<PathBuf, DropGuard>>,
+    /// Heartbeat tasks of this process's registrations, by record path.
+    heartbeats: Registrations,
 }
 
 /// A record as stored: the instance and when its provider last said it is alive.
@@ -65,7 +65,7 @@ impl FileRegistry {
     /// A registry in `root` whose records live `ttl` without a heartbeat.
     pub fn with_ttl(root: impl Into<PathBuf>, ttl: Duration) -> FileRegistry {
         let ttl = ttl.max(Duration::from_millis(100));
-        FileRegistry { inner: Arc::new(Inner { root: root.into(), ttl, heartbeats: Mutex::new(HashMap::new()) }) }
+        FileRegistry { inner: Arc::new(Inner { root: root.into(), ttl, heartbeats: Registrations::default() }) }
     }
 
     pub fn root(&self) -> &Path {
@@ -95,9 +95,7 @@ impl Registry for FileRegistry {
             write_record(&path, &instance, ttl).await?;
             let stop = CancellationToken::new();
             tokio::spawn(heartbeat(path.clone(), instance, ttl, stop.clone()));
-            let previous =
-                self.inner.heartbeats.lock().unwrap_or_else(PoisonError::into_inner).insert(path, stop.drop_guard());
-            drop(previous);
+            self.inner.heartbeats.insert(path.display().to_string(), stop);
             Ok(())
         })
     }
@@ -105,8 +103,7 @@ impl Registry for FileRegistry {
     fn deregister(&self, instance: &Instance) -> BoxFuture<'_, Result<(), RegistryError>> {
         let path = self.record_path(instance);
         Box::pin(async move {
-            let heartbeat = self.inner.heartbeats.lock().unwrap_or_else(PoisonError::into_inner).remove(&path);
-            drop(heartbeat);
+            self.inner.heartbeats.remove(&path.display().to_string());
             match tokio::fs::remove_file(&path).await {
                 Ok(()) => Ok(()),
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),

@@ -13,6 +13,7 @@ pub(crate) mod etcd;
 pub(crate) mod file;
 mod instance;
 mod memory;
+mod registrations;
 mod registry;
 mod static_list;
 mod url;

@@ -1,5 +1,5 @@
-use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use percent_encoding::{percent_decode_str, utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
@@ -9,14 +9,13 @@ use zookeeper_client as zk;
 // Links the tokio spawner zookeeper-client finds through `spawns`.
 use spawns as _;
 
+use crate::registrations::{first_write, Registrations};
 use crate::{BoxFuture, Instance, InstanceSet, InstanceStream, Registry, RegistryError};
 
 /// Session timeout, unless configured: a provider that dies disappears after about this long.
 pub const DEFAULT_SESSION_TIMEOUT: Duration = Duration::from_secs(10);
 /// Wait between attempts while ZooKeeper is unreachable.
 const RETRY: Duration = Duration::from_millis(500);
-/// How long `register` waits for the first write before reporting the registry unavailable.
-const FIRST_WRITE: Duration = Duration::from_secs(5);
 
 /// What Java's `URLEncoder` leaves alone, as Dubbo encodes provider URLs into node names.
 const URL_ENCODED: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'*');
@@ -38,7 +37,7 @@ pub struct ZookeeperRegistry {
 
 struct Inner {
     session: watch::Receiver<Session>,
-    registrations: Mutex<HashMap<String, DropGuard>>,
+    registrations: Registrations,
     _keeper: DropGuard,
 }
 
@@ -50,7 +49,7 @@ impl ZookeeperRegistry {
         let stop = CancellationToken::new();
         tokio::spawn(keep_session(cluster.to_string(), timeout, sessions, stop.clone()));
         Ok(ZookeeperRegistry {
-            inner: Arc::new(Inner { session, registrations: Mutex::new(HashMap::new()), _keeper: stop.drop_guard() }),
+            inner: Arc::new(Inner { session, registrations: Registrations::default(), _keeper: stop.drop_guard() }),
         })
     }
 }
@@ -170,20 +169,11 @@ impl Registry for ZookeeperRegistry {
                 utf8_percent_encode(&provider_url(&instance), URL_ENCODED)
             );
             let stop = CancellationToken::new();
-            let (written, mut first) = watch::channel(false);
+            let (written, first) = watch::channel(false);
             tokio::spawn(keep_node(self.inner.session.clone(), path.clone(), stop.clone(), written));
             let key = node_key(&instance);
-            let previous =
-                self.inner.registrations.lock().unwrap_or_else(PoisonError::into_inner).insert(key, stop.drop_guard());
-            drop(previous);
-            let taken = matches!(tokio::time::timeout(FIRST_WRITE, first.wait_for(|w| *w)).await, Ok(Ok(_)));
-            if taken {
-                Ok(())
-            } else {
-                Err(RegistryError::Unavailable(
-                    "zookeeper did not take the registration yet; retrying in the background".into(),
-                ))
-            }
+            self.inner.registrations.insert(key, stop);
+            first_write(first, "zookeeper").await
         })
     }
 
@@ -192,8 +182,7 @@ impl Registry for ZookeeperRegistry {
         let instance = instance.clone();
         Box::pin(async move {
             // Stopping the keeper deletes the node.
-            let registration = self.inner.registrations.lock().unwrap_or_else(PoisonError::into_inner).remove(&key);
-            drop(registration);
+            self.inner.registrations.remove(&key);
             let dir = providers_path(&instance.service);
             let session = self.inner.session.borrow().clone();
             let Some((_, client)) = session else { return Ok(()) };

@@ -35,19 +35,77 @@ fn wait_listening(port: u16, what: &str, child: &mut Child) {
     }
 }
 
+/// A server process the tests own: started with `command`, waited for on `port`, killed
+/// (data kept) by `stop`, started again on the same port and data by `restart`, and killed
+/// with its directory removed on drop.
+struct Daemon {
+    name: &'static str,
+    port: u16,
+    dir: PathBuf,
+    command: Box<dyn Fn() -> Command + Send>,
+    child: Option<Child>,
+}
+
+impl Daemon {
+    fn start(name: &'static str, port: u16, dir: PathBuf, command: impl Fn() -> Command + Send + 'static) -> Daemon {
+        let mut daemon = Daemon { name, port, dir, command: Box::new(command), child: None };
+        daemon.launch();
+        daemon
+    }
+
+    fn launch(&mut self) {
+        let mut child = (self.command)()
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("start {} ({e}); scripts/test.sh installs it from Debian", self.name));
+        wait_listening(self.port, self.name, &mut child);
+        self.child = Some(child);
+    }
+
+    fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    fn restart(&mut self) {
+        self.stop();
+        self.launch();
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        self.stop();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
 /// An etcd server (one member) on loopback.
 pub struct Etcd {
     pub client_port: u16,
-    peer_port: u16,
-    dir: PathBuf,
-    child: Option<Child>,
+    daemon: Daemon,
 }
 
 impl Etcd {
     pub fn start() -> Etcd {
-        let mut etcd = Etcd { client_port: free_port(), peer_port: free_port(), dir: temp_dir("etcd"), child: None };
-        etcd.launch();
-        etcd
+        let (client_port, peer_port, dir) = (free_port(), free_port(), temp_dir("etcd"));
+        let data = dir.join("data");
+        let daemon = Daemon::start("etcd", client_port, dir, move || {
+            let client = format!("http://127.0.0.1:{client_port}");
+            let peer = format!("http://127.0.0.1:{peer_port}");
+            let mut command = Command::new(binary("etcd", &["/usr/bin/etcd"]));
+            command
+                .args(["--name", "test", "--data-dir"])
+                .arg(&data)
+                .args(["--listen-client-urls", &client, "--advertise-client-urls", &client])
+                .args(["--listen-peer-urls", &peer, "--initial-advertise-peer-urls", &peer])
+                .args(["--initial-cluster", &format!("test={peer}"), "--log-level", "error"]);
+            command
+        });
+        Etcd { client_port, daemon }
     }
 
     /// `etcd://127.0.0.1:port`, for `rpc_registry::connect`.
@@ -55,100 +113,53 @@ impl Etcd {
         format!("etcd://127.0.0.1:{}", self.client_port)
     }
 
-    fn launch(&mut self) {
-        let client = format!("http://127.0.0.1:{}", self.client_port);
-        let peer = format!("http://127.0.0.1:{}", self.peer_port);
-        let mut child = Command::new(binary("etcd", &["/usr/bin/etcd"]))
-            .args(["--name", "test", "--data-dir"])
-            .arg(self.dir.join("data"))
-            .args(["--listen-client-urls", &client, "--advertise-client-urls", &client])
-            .args(["--listen-peer-urls", &peer, "--initial-advertise-peer-urls", &peer])
-            .args(["--initial-cluster", &format!("test={peer}"), "--log-level", "error"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start etcd (install Debian's etcd-server; scripts/test.sh does)");
-        wait_listening(self.client_port, "etcd", &mut child);
-        self.child = Some(child);
-    }
-
     /// Kills the server (its data stays).
     pub fn stop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
+        self.daemon.stop();
     }
 
     /// Starts it again on the same ports and data.
     pub fn restart(&mut self) {
-        self.stop();
-        self.launch();
-    }
-}
-
-impl Drop for Etcd {
-    fn drop(&mut self) {
-        self.stop();
-        let _ = std::fs::remove_dir_all(&self.dir);
+        self.daemon.restart();
     }
 }
 
 /// A standalone ZooKeeper server on loopback, with a short tick so sessions expire fast.
 pub struct Zookeeper {
     pub port: u16,
-    dir: PathBuf,
-    child: Option<Child>,
+    daemon: Daemon,
 }
 
 impl Zookeeper {
     pub fn start() -> Zookeeper {
-        let mut zookeeper = Zookeeper { port: free_port(), dir: temp_dir("zookeeper"), child: None };
+        let (port, dir) = (free_port(), temp_dir("zookeeper"));
         let config = format!(
-            "tickTime=200\nminSessionTimeout=400\ndataDir={}\nclientPort={}\nclientPortAddress=127.0.0.1\nadmin.enableServer=false\n4lw.commands.whitelist=ruok\n",
-            zookeeper.dir.join("data").display(),
-            zookeeper.port
+            "tickTime=200\nminSessionTimeout=400\ndataDir={}\nclientPort={port}\nclientPortAddress=127.0.0.1\nadmin.enableServer=false\n4lw.commands.whitelist=ruok\n",
+            dir.join("data").display(),
         );
-        std::fs::write(zookeeper.dir.join("zoo.cfg"), config).expect("write zoo.cfg");
-        zookeeper.launch();
-        zookeeper
+        let config_path = dir.join("zoo.cfg");
+        std::fs::write(&config_path, config).expect("write zoo.cfg");
+        let daemon = Daemon::start("zookeeper", port, dir, move || {
+            let mut command = Command::new(binary("java", &["/usr/bin/java"]));
+            command
+                .args(["-Xmx256m", "-cp", &zookeeper_classpath(), "org.apache.zookeeper.server.ZooKeeperServerMain"])
+                .arg(&config_path);
+            command
+        });
+        Zookeeper { port, daemon }
     }
 
-    /// `zookeeper://127.0.0.1:port`, for `rpc_registry::connect`.
+    /// `zookeeper://127.0.0.1:port?session=2s`, for `rpc_registry::connect`.
     pub fn url(&self) -> String {
         format!("zookeeper://127.0.0.1:{}?session=2s", self.port)
     }
 
-    fn launch(&mut self) {
-        let classpath = zookeeper_classpath();
-        let mut child = Command::new(binary("java", &["/usr/bin/java"]))
-            .args(["-Xmx256m", "-cp", &classpath, "org.apache.zookeeper.server.ZooKeeperServerMain"])
-            .arg(self.dir.join("zoo.cfg"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start ZooKeeper (install Debian's zookeeper; scripts/test.sh does)");
-        wait_listening(self.port, "zookeeper", &mut child);
-        self.child = Some(child);
-    }
-
     pub fn stop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
+        self.daemon.stop();
     }
 
     pub fn restart(&mut self) {
-        self.stop();
-        self.launch();
-    }
-}
-
-impl Drop for Zookeeper {
-    fn drop(&mut self) {
-        self.stop();
-        let _ = std::fs::remove_dir_all(&self.dir);
+        self.daemon.restart();
     }
 }
 
