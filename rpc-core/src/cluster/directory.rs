@@ -188,7 +188,9 @@ impl Directory {
                 }
                 None if endpoints.iter().any(|e: &Arc<Endpoint>| e.address() == instance.address) => {}
                 None => {
-                    endpoints.push(Arc::new(Endpoint::new(instance, &self.settings.pool, self.settings.breaker)));
+                    let track_latency = self.settings.balances.contains(&Balance::PeakEwma);
+                    let endpoint = Endpoint::new(instance, &self.settings.pool, self.settings.breaker, track_latency);
+                    endpoints.push(Arc::new(endpoint));
                 }
             }
         }

@@ -37,13 +37,14 @@ pub struct EndpointInfo {
 }
 
 impl Endpoint {
-    pub(crate) fn new(instance: &Instance, pool: &PoolConfig, breaker: BreakerConfig) -> Endpoint {
+    /// `track_latency`: keep the peak-EWMA estimate (only the peak-EWMA balancer reads it).
+    pub(crate) fn new(instance: &Instance, pool: &PoolConfig, breaker: BreakerConfig, track_latency: bool) -> Endpoint {
         Endpoint {
             address: instance.address.clone(),
             weight: AtomicU32::new(instance.weight),
             up_since: up_since(instance),
             breaker: CircuitBreaker::new(breaker),
-            load: Load::default(),
+            load: Load::new(track_latency),
             pool: Pool::new(instance.address.clone(), pool),
             ring_points: Mutex::new(None),
         }

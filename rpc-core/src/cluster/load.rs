@@ -19,21 +19,28 @@ pub(crate) struct Load {
     updated_ns: AtomicU64,
     calls: AtomicU64,
     epoch: Instant,
+    /// Whether a balancer reads the latency estimate (peak-EWMA); if not, it is not kept.
+    track_latency: bool,
 }
 
 impl Default for Load {
     fn default() -> Self {
+        Load::new(true)
+    }
+}
+
+impl Load {
+    pub(crate) fn new(track_latency: bool) -> Self {
         Load {
             in_flight: AtomicU32::new(0),
             rtt_ns: AtomicU64::new((DEFAULT_RTT.as_nanos() as f64).to_bits()),
             updated_ns: AtomicU64::new(0),
             calls: AtomicU64::new(0),
             epoch: Instant::now(),
+            track_latency,
         }
     }
-}
 
-impl Load {
     pub(crate) fn in_flight(&self) -> u32 {
         self.in_flight.load(Ordering::Relaxed)
     }
@@ -81,7 +88,9 @@ impl InFlight<'_> {
     pub(crate) fn finish(self) -> (Duration, Instant) {
         let now = Instant::now();
         let rtt = now.saturating_duration_since(self.started);
-        self.load.observe(rtt, now);
+        if self.load.track_latency {
+            self.load.observe(rtt, now);
+        }
         (rtt, now)
     }
 }

@@ -89,15 +89,17 @@ impl Core {
     }
 
     /// Sends `request` to a reserved endpoint, tracking its load and feeding its breaker.
+    /// `start` is now (passed in so a caller that just read the clock need not read it again).
     pub(crate) async fn send(
         &self,
         snapshot: &Snapshot,
         reserved: Reserved,
         request: &Request,
+        start: Instant,
     ) -> Result<Response, Status> {
         let endpoint = &snapshot.endpoints[reserved.index];
         let mut probe = ProbeGuard { snapshot, index: reserved.index, permit: Some(reserved.permit) };
-        let in_flight = endpoint.load.start(Instant::now());
+        let in_flight = endpoint.load.start(start);
         let result = match endpoint.pool.call(request.clone(), self.settings.connect_timeout).await {
             Ok(reply) => reply.await,
             Err(status) => Err(status),
@@ -116,9 +118,10 @@ impl Core {
         balancer: usize,
         request: &Request,
         tried: &mut Tried,
+        start: Instant,
     ) -> Result<Response, Status> {
         let reserved = self.reserve(snapshot, balancer, request, tried)?;
-        self.send(snapshot, reserved, request).await
+        self.send(snapshot, reserved, request, start).await
     }
 }
 

@@ -1,3 +1,5 @@
+use std::time::Instant;
+
 use crate::cluster::service::{Core, Tried};
 use crate::{Code, Request, Response, Status};
 
@@ -5,11 +7,13 @@ use crate::{Code, Request, Response, Status};
 /// deadline has time left and the retry budget pays.
 pub(super) async fn run(core: &Core, balancer: usize, request: &Request, retries: usize) -> Result<Response, Status> {
     let snapshot = core.directory.ready_snapshot(request.deadline()).await?;
-    core.budget.deposit(std::time::Instant::now());
+    // One clock read serves the budget and the first attempt's latency.
+    let mut now = Instant::now();
+    core.budget.deposit(now);
     let mut tried = Tried::new();
     let mut attempt = 0;
     loop {
-        let status = match core.attempt(&snapshot, balancer, request, &mut tried).await {
+        let status = match core.attempt(&snapshot, balancer, request, &mut tried, now).await {
             Ok(response) => return Ok(response),
             Err(status) => status,
         };
@@ -17,10 +21,11 @@ pub(super) async fn run(core: &Core, balancer: usize, request: &Request, retries
         if attempt > retries || !retriable(&status, request) {
             return Err(status);
         }
-        if request.deadline().is_some_and(|d| d <= std::time::Instant::now()) {
+        now = Instant::now();
+        if request.deadline().is_some_and(|d| d <= now) {
             return Err(status);
         }
-        if !core.budget.withdraw(std::time::Instant::now()) {
+        if !core.budget.withdraw(now) {
             let message = format!("{} (not retried: retry budget exhausted)", status.message());
             return Err(Status::new(status.code(), message));
         }
