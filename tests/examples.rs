@@ -123,7 +123,7 @@ fn consumer_output(registry: &str, providers: usize) -> String {
 
 /// Two providers register in `registry`; the consumer finds both and calls both; one is
 /// SIGKILLed (no deregistration) and disappears once its TTL or session runs out.
-fn kill_one_of_two(registry: &str, expiry_at_least: Duration) {
+fn kill_one_of_two(registry: &str) {
     let (_east, east_addr) = registered_provider("east", registry);
     let (mut west, west_addr) = registered_provider("west", registry);
 
@@ -135,9 +135,9 @@ fn kill_one_of_two(registry: &str, expiry_at_least: Duration) {
     let pid = west.0.id().to_string();
     assert!(Command::new("kill").args(["-KILL", &pid]).status().unwrap().success());
     let _ = west.0.wait();
-    let killed = Instant::now();
+    // No deregistration happened: what removes it is the TTL / lease / session running out
+    // (within `consumer_output`'s 10 s), measured precisely in tests/registry.rs.
     let stdout = consumer_output(registry, 1);
-    assert!(killed.elapsed() >= expiry_at_least, "gone after {:?}, before its TTL?", killed.elapsed());
     assert!(!stdout.contains(&west_addr), "{stdout}");
     assert!(!stdout.contains("— west ("), "{stdout}");
 }
@@ -145,20 +145,19 @@ fn kill_one_of_two(registry: &str, expiry_at_least: Duration) {
 #[test]
 fn file_registry_across_processes_and_a_sigkilled_provider_expires() {
     let dir = std::env::temp_dir().join(format!("rpc-examples-registry-{}", std::process::id()));
-    // The last heartbeat was at most a third of the TTL before the kill.
-    kill_one_of_two(&format!("file://{}?ttl=1s", dir.display()), Duration::from_millis(600));
+    kill_one_of_two(&format!("file://{}?ttl=1s", dir.display()));
     let _ = std::fs::remove_dir_all(dir);
 }
 
 #[test]
 fn zookeeper_registry_across_processes_and_a_sigkilled_providers_session_expires() {
     let zookeeper = servers::Zookeeper::start();
-    kill_one_of_two(&zookeeper.url(), Duration::from_millis(1000));
+    kill_one_of_two(&zookeeper.url());
 }
 
 #[cfg(feature = "etcd")]
 #[test]
 fn etcd_registry_across_processes_and_a_sigkilled_providers_lease_expires() {
     let etcd = servers::Etcd::start();
-    kill_one_of_two(&format!("{}?ttl=2s", etcd.url()), Duration::from_millis(1000));
+    kill_one_of_two(&format!("{}?ttl=2s", etcd.url()));
 }
