@@ -118,32 +118,13 @@ impl Pool {
         self.shared.slots.iter().any(|slot| slot.connection.load().as_ref().is_some_and(|c| c.is_ready()))
     }
 
-    /// Sends `request` on the connection with the fewest calls in flight, waiting (until the
-    /// request's deadline, at most the connect timeout) for one if none is up yet.
-    pub(crate) async fn call(&self, request: Request, connect_timeout: Duration) -> Result<ResponseFuture, Status> {
-        // The common case first: a connection is up (registering for wake-ups takes a lock).
-        if let Some(reply) = self.try_call(&request) {
-            return Ok(reply);
-        }
-        let give_up =
-            request.deadline().map_or(Instant::now() + connect_timeout, |d| d.min(Instant::now() + connect_timeout));
-        loop {
-            let connected = self.shared.connected.notified();
-            tokio::pin!(connected);
-            connected.as_mut().enable();
-            if let Some(reply) = self.try_call(&request) {
-                return Ok(reply);
-            }
-            if !self.is_usable() {
-                return Err(self.unavailable());
-            }
-            if tokio::time::timeout_at(give_up.into(), connected).await.is_err() {
-                return Err(Status::unavailable(format!("no connection to {} yet", self.shared.address)).not_sent());
-            }
-        }
-    }
-
-    fn try_call(&self, request: &Request) -> Option<ResponseFuture> {
+    /// Sends `request` on the connection with the fewest calls in flight, if one is up — the
+    /// common case, with no future of its own; otherwise hands the request back for
+    /// [`call_when_connected`](Self::call_when_connected).
+    // Returned and consumed at once by the caller; boxing the request would be an allocation
+    // per call on the hot path.
+    #[allow(clippy::result_large_err)]
+    pub(crate) fn try_call(&self, request: Request) -> Result<ResponseFuture, Request> {
         let mut best = None;
         let mut fewest = usize::MAX;
         for slot in self.shared.slots.iter() {
@@ -156,7 +137,37 @@ impl Pool {
                 }
             }
         }
-        best.and_then(|guard| guard.as_ref().map(|connection| connection.call(request.clone())))
+        match best.as_ref().and_then(|guard| guard.as_ref()) {
+            Some(connection) => Ok(connection.call(request)),
+            None => Err(request),
+        }
+    }
+
+    /// Sends `request` once a connection is up, waiting until the request's deadline (at most
+    /// the connect timeout); fails at once if the endpoint is unreachable.
+    pub(crate) async fn call_when_connected(
+        &self,
+        mut request: Request,
+        connect_timeout: Duration,
+    ) -> Result<ResponseFuture, Status> {
+        let give_up =
+            request.deadline().map_or(Instant::now() + connect_timeout, |d| d.min(Instant::now() + connect_timeout));
+        loop {
+            // Registered before trying, so a connection made in between still wakes us.
+            let connected = self.shared.connected.notified();
+            tokio::pin!(connected);
+            connected.as_mut().enable();
+            request = match self.try_call(request) {
+                Ok(reply) => return Ok(reply),
+                Err(request) => request,
+            };
+            if !self.is_usable() {
+                return Err(self.unavailable());
+            }
+            if tokio::time::timeout_at(give_up.into(), connected).await.is_err() {
+                return Err(Status::unavailable(format!("no connection to {} yet", self.shared.address)).not_sent());
+            }
+        }
     }
 
     fn unavailable(&self) -> Status {

@@ -100,7 +100,11 @@ impl Core {
         let endpoint = &snapshot.endpoints[reserved.index];
         let mut probe = ProbeGuard { snapshot, index: reserved.index, permit: Some(reserved.permit) };
         let in_flight = endpoint.load.start(start);
-        let result = match endpoint.pool.call(request.clone(), self.settings.connect_timeout).await {
+        let reply = match endpoint.pool.try_call(request.clone()) {
+            Ok(reply) => Ok(reply),
+            Err(request) => endpoint.pool.call_when_connected(request, self.settings.connect_timeout).await,
+        };
+        let result = match reply {
             Ok(reply) => reply.await,
             Err(status) => Err(status),
         };
