@@ -56,7 +56,7 @@
 
 pub use rpc_core::{
     server, transport, Attachments, BoundServer, BoxFuture, CallContext, CallFuture, CallOptions, Channel,
-    ChannelBuilder, Code, MethodDescriptor, Request, Response, Router, RpcService, SerializationId, Server,
+    ChannelBuilder, Code, MethodDescriptor, Protocol, Request, Response, Router, RpcService, SerializationId, Server,
     ServerBuilder, ServerConfig, ServiceDescriptor, Status,
 };
 pub use rpc_macros::service;

@@ -6,6 +6,7 @@ mod client;
 pub mod cluster;
 mod context;
 mod descriptor;
+pub mod grpc;
 mod request;
 mod response;
 pub mod server;
@@ -22,6 +23,7 @@ pub use rpc_codec::{Attachments, SerializationId};
 pub use server::router::{BoxFuture, CallFuture, CALL_FUTURE_INLINE};
 pub use server::{BoundServer, Router, RpcService, Server, ServerBuilder, ServerConfig};
 pub use status::{Code, Status};
+pub use transport::Protocol;
 
 /// Re-exports for the `rpc` facade's generated-code support; not a stable API.
 #[doc(hidden)]

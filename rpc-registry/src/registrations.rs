@@ -1,3 +1,6 @@
+// The waiting helpers serve only the remote backends (etcd, ZooKeeper features).
+#![cfg_attr(not(any(feature = "etcd", feature = "zookeeper")), allow(dead_code, unused_imports))]
+
 use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;

@@ -11,6 +11,7 @@ use rpc::{CallContext, Status};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+pub mod greeter;
 pub mod servers;
 
 /// A message usable with every serialization: prost for protobuf, serde for msgpack/JSON.

@@ -15,7 +15,7 @@ use crate::cluster::service::{ClusterClient, ClusterSettings, Core, MethodSettin
 use crate::cluster::{
     discover, Balance, BreakerConfig, Cluster, Directory, Discover, EndpointInfo, MethodConfig, PoolConfig, RetryBudget,
 };
-use crate::transport::{Connection, ConnectionConfig, ResponseFuture};
+use crate::transport::{Connection, ConnectionConfig, Protocol, ResponseFuture};
 use crate::{BoxFuture, Request, Response, Status};
 
 /// A client's handle to a service: a `tower::Service<Request>` that is cheap to clone and
@@ -74,6 +74,8 @@ pub struct ChannelBuilder {
     methods: HashMap<String, MethodConfig>,
     version: Option<String>,
     group: Option<String>,
+    /// Set explicitly by [`ChannelBuilder::protocol`].
+    protocol: Option<Protocol>,
 }
 
 impl ChannelBuilder {
@@ -97,6 +99,14 @@ impl ChannelBuilder {
     }
     pub fn config(mut self, config: ConnectionConfig) -> Self {
         self.config = config;
+        self
+    }
+    /// The wire protocol: the binary protocol (default) or gRPC over HTTP/2, which also
+    /// reaches plain gRPC servers (tonic, grpc-go, grpc-java…). A cluster channel that sets
+    /// none speaks to each provider the protocol it registered (`rpc`, `grpc`, `tri`).
+    pub fn protocol(mut self, protocol: Protocol) -> Self {
+        self.config.protocol = protocol;
+        self.protocol = Some(protocol);
         self
     }
 
@@ -228,7 +238,7 @@ impl ChannelBuilder {
                 breaker: self.breaker,
                 version: self.version,
                 group: self.group,
-                protocol: "rpc".into(),
+                protocol: self.protocol,
             },
         );
         let core = Core {

@@ -12,6 +12,7 @@ use tracing::Instrument;
 
 use super::balance::{self, Balance, Candidates, Picker};
 use super::{BreakerConfig, Discover, Endpoint, EndpointInfo, PoolConfig};
+use crate::transport::Protocol;
 use crate::{Request, Status};
 
 /// What the directory needs to turn instances into endpoints and balancers.
@@ -22,10 +23,12 @@ pub(crate) struct DirectorySettings {
     pub(crate) warmup: Duration,
     pub(crate) pool: PoolConfig,
     pub(crate) breaker: BreakerConfig,
-    /// Only instances of this version / group (when set) and of this protocol are used.
+    /// Only instances of this version / group (when set) are used.
     pub(crate) version: Option<String>,
     pub(crate) group: Option<String>,
-    pub(crate) protocol: String,
+    /// The protocol to speak to every endpoint; `None`: the one each instance registered
+    /// (instances of protocols we do not speak are ignored).
+    pub(crate) protocol: Option<Protocol>,
 }
 
 /// The live endpoint set of a cluster channel. A task follows the discovery stream and, on
@@ -170,7 +173,7 @@ impl Directory {
 
     fn accepts(&self, instance: &Instance) -> bool {
         let s = &self.settings;
-        instance.protocol == s.protocol
+        Protocol::from_registry_name(&instance.protocol).is_some()
             && s.version.as_ref().is_none_or(|v| v.is_empty() || *v == instance.version)
             && s.group.as_ref().is_none_or(|g| *g == instance.group)
     }
@@ -189,7 +192,10 @@ impl Directory {
                 None if endpoints.iter().any(|e: &Arc<Endpoint>| e.address() == instance.address) => {}
                 None => {
                     let track_latency = self.settings.balances.contains(&Balance::PeakEwma);
-                    let endpoint = Endpoint::new(instance, &self.settings.pool, self.settings.breaker, track_latency);
+                    let protocol = self.settings.protocol.or(Protocol::from_registry_name(&instance.protocol));
+                    let mut pool = self.settings.pool.clone();
+                    pool.connection.protocol = protocol.unwrap_or_default();
+                    let endpoint = Endpoint::new(instance, &pool, self.settings.breaker, track_latency);
                     endpoints.push(Arc::new(endpoint));
                 }
             }

@@ -12,6 +12,7 @@ use tower::layer::util::{Identity, Stack};
 use tower::{BoxError, Layer, Service};
 use tracing::Instrument;
 
+use super::accept::serve_accepted;
 use super::connection::{serve_connection, Lifecycle};
 use super::registration::Registration;
 use super::{Router, RpcService, ServerConfig};
@@ -201,6 +202,9 @@ where
         let BoundServer { listener, builder } = self;
         let local = listener.local_addr()?;
         let registered = builder.registration.register(&builder.router, local).await;
+        // The gRPC transport asks the router whether a service exists (gRPC answers an
+        // unknown one UNIMPLEMENTED, the binary protocol NOT_FOUND).
+        let router = builder.router.clone();
         let service = builder.layer.layer(builder.router);
         let config = Arc::new(builder.config);
         let lifecycle = Lifecycle { shutdown: CancellationToken::new(), force: CancellationToken::new() };
@@ -218,8 +222,7 @@ where
                             tracing::debug!(%peer, error = %e, "could not set TCP_NODELAY");
                         }
                         let span = tracing::debug_span!("rpc.server.connection", %peer);
-                        let (read, write) = stream.into_split();
-                        let task = serve_connection(read, write, service.clone(), config.clone(), lifecycle.clone());
+                        let task = serve_accepted(stream, service.clone(), router.clone(), config.clone(), lifecycle.clone());
                         connections.spawn(task.instrument(span));
                     }
                     Err(e) => {

@@ -64,7 +64,7 @@ fn request_from_frame(frame: Frame) -> Result<Request, Status> {
 
 /// The service's answer to `request`, cancelled at its deadline, with panics caught.
 /// Built from combinators rather than an `async fn`, whose state would keep the request twice.
-fn call<S>(service: S, request: Request) -> impl Future<Output = Result<Response, Status>> + Send
+pub(crate) fn call<S>(service: S, request: Request) -> impl Future<Output = Result<Response, Status>> + Send
 where
     S: Service<Request, Response = Response> + Send,
     S::Error: Into<BoxError>,

@@ -73,7 +73,7 @@ impl Router {
 
     /// The service for `request`: exact version and group; a request without a version takes
     /// the first service of that name in its group.
-    fn find(&self, request: &Request) -> Result<&Arc<dyn RpcService>, Status> {
+    pub(crate) fn find(&self, request: &Request) -> Result<&Arc<dyn RpcService>, Status> {
         let candidates = self.routes.get(request.service()).map(Vec::as_slice).unwrap_or_default();
         candidates
             .iter()

@@ -14,6 +14,38 @@ pub struct ConnectionConfig {
     pub max_frame_size: usize,
     /// Frames queued for the write loop before callers wait (backpressure).
     pub write_queue: usize,
+    /// The wire protocol to speak.
+    pub protocol: Protocol,
+}
+
+/// A client's wire protocol. A server speaks both on one port.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Protocol {
+    /// The multiplexed binary protocol (docs/PROTOCOL.md): the fastest.
+    #[default]
+    Binary,
+    /// gRPC over HTTP/2 (h2c): reaches any gRPC server, and `rpc` servers too.
+    Grpc,
+}
+
+impl Protocol {
+    /// The protocol a registry instance names: `grpc`, `tri` (Dubbo 3's Triple) or `h2` for
+    /// gRPC, `rpc` (or `dubbo`) for the binary protocol.
+    pub fn from_registry_name(name: &str) -> Option<Protocol> {
+        match name {
+            "rpc" | "dubbo" => Some(Protocol::Binary),
+            "grpc" | "tri" | "h2" => Some(Protocol::Grpc),
+            _ => None,
+        }
+    }
+
+    /// The name a provider registers for this protocol.
+    pub fn registry_name(self) -> &'static str {
+        match self {
+            Protocol::Binary => "rpc",
+            Protocol::Grpc => "grpc",
+        }
+    }
 }
 
 impl Default for ConnectionConfig {
@@ -23,6 +55,7 @@ impl Default for ConnectionConfig {
             heartbeat_interval: Some(Duration::from_secs(15)),
             max_frame_size: DEFAULT_MAX_FRAME_SIZE,
             write_queue: 1024,
+            protocol: Protocol::Binary,
         }
     }
 }

@@ -1,260 +1,147 @@
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
-use std::task::{ready, Context, Poll};
-use std::time::{Duration, Instant};
+use std::task::{Context, Poll};
 
-use futures_util::StreamExt;
 use pin_project_lite::pin_project;
-use rpc_codec::{Flags, Frame, FrameCodec, Inbound, RejectReason, SerializationId};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpStream, ToSocketAddrs};
-use tokio::sync::mpsc;
-use tokio_util::codec::FramedRead;
-use tracing::Instrument;
 
-use super::pending::{Pending, SlotGuard};
-use super::{write_loop, ConnectionConfig, IdleTimer};
-use crate::{Code, Request, Response, Status};
+use super::binary::{BinaryConnection, BinaryResponseFuture};
+use super::{ConnectionConfig, Protocol};
+use crate::grpc::GrpcConnection;
+use crate::{BoxFuture, Request, Response, Status};
 
-/// A client's multiplexed connection to one provider. Cheap to clone; all clones share one
-/// socket, and many calls may be in flight at once, answered in any order.
-///
-/// When the last clone is dropped the write half is shut down, and the provider closes the
-/// connection once it has answered what was in flight.
+/// A client's connection to one provider, in the protocol its configuration names: the
+/// multiplexed binary protocol (the default) or gRPC over HTTP/2. Cheap to clone; clones
+/// share the connection, and many calls may be in flight at once.
 #[derive(Clone)]
 pub struct Connection {
-    queue: mpsc::Sender<Frame>,
-    pending: Arc<Pending>,
-    next_id: Arc<AtomicU64>,
-    codec: FrameCodec,
+    kind: Kind,
+}
+
+#[derive(Clone)]
+enum Kind {
+    Binary(BinaryConnection),
+    Grpc(GrpcConnection),
 }
 
 impl Connection {
-    /// Connects to the first reachable address of `addr`.
+    /// Connects to the first reachable address of `addr`, speaking `config.protocol`.
     pub async fn connect(addr: impl ToSocketAddrs, config: &ConnectionConfig) -> Result<Connection, Status> {
         let stream = tokio::time::timeout(config.connect_timeout, connect_any(addr))
             .await
             .map_err(|_| Status::unavailable(format!("connect timed out after {:?}", config.connect_timeout)))??;
         let peer = stream.peer_addr().map_or_else(|_| "?".to_string(), |a| a.to_string());
         stream.set_nodelay(true).map_err(|e| Status::unavailable(format!("set TCP_NODELAY on {peer}: {e}")))?;
-        let (read, write) = stream.into_split();
-        Ok(Connection::from_halves(read, write, peer, config))
+        let kind = match config.protocol {
+            Protocol::Binary => Kind::Binary(BinaryConnection::from_tcp(stream, peer, config)),
+            Protocol::Grpc => {
+                let handshake = GrpcConnection::handshake(stream, peer, config);
+                let connection = tokio::time::timeout(config.connect_timeout, handshake).await.map_err(|_| {
+                    Status::unavailable(format!("HTTP/2 handshake timed out after {:?}", config.connect_timeout))
+                })??;
+                Kind::Grpc(connection)
+            }
+        };
+        Ok(Connection { kind })
     }
 
-    /// A connection over any byte stream already open to a provider: an in-memory duplex in
-    /// tests and benchmarks, a Unix socket. `peer` names it in errors and traces.
+    /// A binary-protocol connection over any byte stream already open to a provider: an
+    /// in-memory duplex in tests and benchmarks, a Unix socket. `peer` names it in errors.
     pub fn from_io<IO>(io: IO, peer: impl Into<String>, config: &ConnectionConfig) -> Connection
     where
         IO: AsyncRead + AsyncWrite + Send + 'static,
     {
-        let (read, write) = tokio::io::split(io);
-        Connection::from_halves(read, write, peer.into(), config)
-    }
-
-    fn from_halves<R, W>(read: R, write: W, peer: String, config: &ConnectionConfig) -> Connection
-    where
-        R: AsyncRead + Unpin + Send + 'static,
-        W: AsyncWrite + Unpin + Send + 'static,
-    {
-        let codec = FrameCodec::new(config.max_frame_size);
-        let pending = Pending::new(peer.clone());
-        let (queue, outbound) = mpsc::channel(config.write_queue.max(1));
-
-        let span = tracing::debug_span!("rpc.connection", peer = %peer);
-        let writer_pending = pending.clone();
-        let writer = write_loop(write, codec.clone(), outbound, config.heartbeat_interval, pending.stop_writer.clone());
-        tokio::spawn(
-            async move {
-                if let Err(e) = writer.await {
-                    writer_pending.close(format!("write failed: {e}"));
-                }
-            }
-            .instrument(span.clone()),
-        );
-        tokio::spawn(read_loop(read, codec.clone(), pending.clone(), config.heartbeat_interval).instrument(span));
-        Connection { queue, pending, next_id: Arc::new(AtomicU64::new(1)), codec }
+        Connection { kind: Kind::Binary(BinaryConnection::from_io(io, peer, config)) }
     }
 
     /// The provider's address.
     pub fn peer(&self) -> &str {
-        &self.pending.peer
+        match &self.kind {
+            Kind::Binary(c) => c.peer(),
+            Kind::Grpc(c) => c.peer(),
+        }
+    }
+
+    /// The protocol this connection speaks.
+    pub fn protocol(&self) -> Protocol {
+        match &self.kind {
+            Kind::Binary(_) => Protocol::Binary,
+            Kind::Grpc(_) => Protocol::Grpc,
+        }
     }
 
     /// Closed for good (peer gone, protocol error, dead peer). A connection whose provider is
     /// shutting down is not closed yet but refuses new calls.
     pub fn is_closed(&self) -> bool {
-        self.pending.is_closed()
+        match &self.kind {
+            Kind::Binary(c) => c.is_closed(),
+            Kind::Grpc(c) => c.is_closed(),
+        }
     }
 
     /// Whether a new call would be sent (neither closed nor told to go away).
     pub fn is_ready(&self) -> bool {
-        self.pending.refuse_new_calls().is_none()
+        match &self.kind {
+            Kind::Binary(c) => c.is_ready(),
+            Kind::Grpc(c) => c.is_ready(),
+        }
     }
 
-    /// Sends `request` and waits for its reply until the request's deadline.
-    ///
-    /// The checks, the frame and the pending slot are done before the returned future is
-    /// first polled, and the frame is queued with `try_send`; the future itself only waits for
-    /// the reply. That keeps it small — callers move it by value, and a large one showed up as
-    /// memmove in the client's profile.
-    ///
-    /// Errors raised before the request was handed to the writer are marked
-    /// [`Status::not_sent`], so the cluster client knows a retry cannot run it twice.
+    /// Sends `request` and waits for its reply until the request's deadline. Errors raised
+    /// before the request left are marked [`Status::not_sent`], so the cluster client knows
+    /// a retry cannot run it twice.
     pub fn call(&self, request: Request) -> ResponseFuture {
-        self.start(request).unwrap_or_else(|status| ResponseFuture::done(Err(status.not_sent())))
+        match &self.kind {
+            Kind::Binary(c) => ResponseFuture::Binary { reply: c.call(request) },
+            Kind::Grpc(c) => ResponseFuture::Grpc { reply: c.call(request) },
+        }
     }
 
     /// Calls in flight on this connection (sent or queued, not yet answered).
     pub fn in_flight(&self) -> usize {
-        self.pending.in_flight()
+        match &self.kind {
+            Kind::Binary(c) => c.in_flight(),
+            Kind::Grpc(c) => c.in_flight(),
+        }
     }
 
     /// Resolves once the connection is closed for good.
     pub async fn closed(&self) {
-        self.pending.closed.cancelled().await
-    }
-
-    fn start(&self, request: Request) -> Result<ResponseFuture, Status> {
-        if let Some(refusal) = self.pending.refuse_new_calls() {
-            return Err(refusal);
-        }
-        let deadline = request.deadline();
-        if deadline.is_some_and(|d| d <= Instant::now()) {
-            return Err(Status::deadline_exceeded("deadline passed before the call was sent"));
-        }
-        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        let oneway = request.oneway;
-        let frame = self.request_frame(id, request)?;
-        if oneway {
-            return Ok(match self.try_enqueue(frame, deadline)? {
-                None => ResponseFuture::done(Ok(Response::default())),
-                Some(queued) => ResponseFuture::Sending { queued, then: None },
-            });
-        }
-        let slot = self.pending.insert(id);
-        if self.pending.is_closed() {
-            // Closed between the first check and the insert: the drain may have missed us.
-            return Err(self.pending.closed_status());
-        }
-        Ok(match self.try_enqueue(frame, deadline)? {
-            None => ResponseFuture::waiting(slot, deadline),
-            Some(queued) => ResponseFuture::Sending { queued, then: Some((slot, deadline)) },
-        })
-    }
-
-    /// Queues `frame` if there is room now; otherwise returns the (boxed) wait for room.
-    fn try_enqueue(&self, frame: Frame, deadline: Option<Instant>) -> Result<Option<Queued>, Status> {
-        match self.queue.try_send(frame) {
-            Ok(()) => Ok(None),
-            Err(mpsc::error::TrySendError::Closed(_)) => Err(self.pending.closed_status()),
-            Err(mpsc::error::TrySendError::Full(frame)) => {
-                let (queue, pending) = (self.queue.clone(), self.pending.clone());
-                Ok(Some(Box::pin(async move {
-                    let send = queue.send(frame);
-                    let sent = match deadline {
-                        Some(deadline) => tokio::time::timeout_at(deadline.into(), send).await.map_err(|_| {
-                            Status::deadline_exceeded("deadline passed while waiting to send (write queue full)")
-                                .not_sent()
-                        })?,
-                        None => send.await,
-                    };
-                    sent.map_err(|_| pending.closed_status().not_sent())
-                })))
-            }
-        }
-    }
-
-    fn request_frame(&self, id: u64, request: Request) -> Result<Frame, Status> {
-        let remaining = request.remaining();
-        let mut metadata = request.metadata;
-        metadata.timeout = remaining;
-        let flags = if request.oneway { Flags::REQUEST | Flags::ONEWAY } else { Flags::REQUEST };
-        let frame = Frame {
-            flags,
-            serialization: request.serialization as u8,
-            status: 0,
-            request_id: id,
-            metadata,
-            body: request.body,
-        };
-        match self.codec.encoded_len(&frame) {
-            Ok(_) => Ok(frame),
-            Err(e) => Err(Status::resource_exhausted(format!("request not sent: {e}"))),
+        match &self.kind {
+            Kind::Binary(c) => c.closed().await,
+            Kind::Grpc(c) => c.closed().await,
         }
     }
 }
 
 impl std::fmt::Debug for Connection {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Connection").field("peer", &self.pending.peer).field("closed", &self.is_closed()).finish()
+        f.debug_struct("Connection")
+            .field("peer", &self.peer())
+            .field("protocol", &self.protocol())
+            .field("closed", &self.is_closed())
+            .finish()
     }
 }
-
-/// A wait for room in a full write queue.
-type Queued = Pin<Box<dyn Future<Output = Result<(), Status>> + Send>>;
 
 pin_project! {
-    /// The reply to one call: what [`Connection::call`] returns. A named type rather than a
-    /// boxed future, so a `Channel` call allocates nothing for it.
+    /// The reply to one call: what [`Connection::call`] returns. The binary protocol's is a
+    /// named future (no allocation per call); gRPC's is boxed.
     #[project = ResponseProj]
     pub enum ResponseFuture {
-        Done { result: Option<Result<Response, Status>> },
-        /// Waiting for room in a full write queue; then, unless oneway, for the reply.
-        Sending { queued: Queued, then: Option<(SlotGuard, Option<Instant>)> },
-        Waiting { slot: SlotGuard },
-        WaitingUntil { slot: SlotGuard, #[pin] deadline: tokio::time::Sleep },
-    }
-}
-
-impl ResponseFuture {
-    fn done(result: Result<Response, Status>) -> ResponseFuture {
-        ResponseFuture::Done { result: Some(result) }
-    }
-
-    fn waiting(slot: SlotGuard, deadline: Option<Instant>) -> ResponseFuture {
-        match deadline {
-            Some(deadline) => {
-                ResponseFuture::WaitingUntil { slot, deadline: tokio::time::sleep_until(deadline.into()) }
-            }
-            None => ResponseFuture::Waiting { slot },
-        }
+        Binary { #[pin] reply: BinaryResponseFuture },
+        Grpc { reply: BoxFuture<Result<Response, Status>> },
     }
 }
 
 impl Future for ResponseFuture {
     type Output = Result<Response, Status>;
 
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        loop {
-            match self.as_mut().project() {
-                ResponseProj::Done { result } => {
-                    return Poll::Ready(result.take().unwrap_or_else(|| Err(Status::internal("reply polled twice"))));
-                }
-                ResponseProj::Sending { queued, then } => {
-                    let sent = ready!(queued.as_mut().poll(cx));
-                    let next = match (sent, then.take()) {
-                        (Err(status), _) => ResponseFuture::done(Err(status)),
-                        (Ok(()), None) => ResponseFuture::done(Ok(Response::default())),
-                        (Ok(()), Some((slot, deadline))) => ResponseFuture::waiting(slot, deadline),
-                    };
-                    self.set(next);
-                }
-                ResponseProj::Waiting { slot } => {
-                    let reply = ready!(slot.poll_reply(cx));
-                    return Poll::Ready(reply.and_then(response_from_frame));
-                }
-                ResponseProj::WaitingUntil { slot, deadline } => {
-                    if let Poll::Ready(reply) = slot.poll_reply(cx) {
-                        return Poll::Ready(reply.and_then(response_from_frame));
-                    }
-                    ready!(deadline.poll(cx));
-                    let status =
-                        Status::deadline_exceeded(format!("no reply from {} before the deadline", slot.pending.peer));
-                    return Poll::Ready(Err(status));
-                }
-            }
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.project() {
+            ResponseProj::Binary { reply } => reply.poll(cx),
+            ResponseProj::Grpc { reply } => reply.as_mut().poll(cx),
         }
     }
 }
@@ -270,67 +157,4 @@ async fn connect_any(addr: impl ToSocketAddrs) -> Result<TcpStream, Status> {
         }
     }
     Err(Status::unavailable(last_error.unwrap_or_else(|| "address resolved to nothing".into())))
-}
-
-/// A reply frame as the caller's result: status 0 is success, any other status an error whose
-/// body is the message.
-fn response_from_frame(frame: Frame) -> Result<Response, Status> {
-    if frame.status != Code::Ok as u8 {
-        let status = Status::new(Code::from_u8(frame.status), String::from_utf8_lossy(&frame.body));
-        let not_run = frame.metadata.attachments.get(super::NOT_RUN_ATTACHMENT).is_some();
-        return Err(if not_run { status.not_sent() } else { status });
-    }
-    let serialization = SerializationId::try_from(frame.serialization)
-        .map_err(|e| Status::internal(format!("reply carries an unusable serialization: {e}")))?;
-    Ok(Response { serialization, body: frame.body, attachments: frame.metadata.attachments, swallowed: None })
-}
-
-/// Reads replies and events until the stream ends, then fails whatever still waits. With
-/// `heartbeat`, a peer silent for three intervals (our heartbeats unanswered) is presumed dead.
-async fn read_loop<R: AsyncRead + Unpin>(
-    read: R,
-    codec: FrameCodec,
-    pending: Arc<Pending>,
-    heartbeat: Option<Duration>,
-) {
-    let mut frames = FramedRead::new(read, codec);
-    let period = heartbeat.unwrap_or(Duration::MAX / 4);
-    let silence = IdleTimer::after_periods(period, 3);
-    tokio::pin!(silence);
-    let reason = loop {
-        let next = tokio::select! {
-            biased;
-            next = frames.next() => next,
-            () = silence.as_mut().expired(), if heartbeat.is_some() => {
-                break format!("no frame for {:?} (heartbeats unanswered): peer presumed dead", period * 3);
-            }
-        };
-        silence.as_mut().activity();
-        match next {
-            None => break "closed by the provider".to_string(),
-            Some(Err(rpc_codec::CodecError::Io(e))) => break format!("connection lost: {e}"),
-            Some(Err(e)) => {
-                tracing::warn!(peer = %pending.peer, error = %e, "closing connection on a protocol error");
-                break format!("protocol error: {e}");
-            }
-            Some(Ok(Inbound::Frame(frame))) => {
-                if let Some(kind) = frame.event_kind() {
-                    if kind == rpc_codec::EventKind::GoAway {
-                        pending.go_away();
-                    }
-                } else if !frame.flags.is_request() {
-                    pending.complete(frame.request_id, Ok(frame));
-                }
-            }
-            Some(Ok(Inbound::Rejected { header, reason })) => {
-                let status = match reason {
-                    RejectReason::TooLarge { .. } => Status::resource_exhausted(format!("reply refused: {reason}")),
-                    RejectReason::BadMetadata(_) => Status::internal(format!("reply unreadable: {reason}")),
-                };
-                pending.complete(header.request_id, Err(status));
-            }
-        }
-    };
-    tracing::debug!(peer = %pending.peer, %reason, "connection closed");
-    pending.close(reason);
 }

@@ -1,9 +1,11 @@
-//! Multiplexed TCP: one connection carries many calls in flight, matched by request id.
+//! Client connections: the multiplexed binary protocol over TCP (one connection carries many
+//! calls in flight, matched by request id) or gRPC over HTTP/2 (see [`crate::grpc`]).
 //!
 //! Only the write loop touches a socket's write half, so a caller that gives up mid-call can
 //! never leave half a frame on the wire: cancellation drops a queued frame or a pending slot,
 //! not bytes.
 
+mod binary;
 mod config;
 mod connection;
 mod idle_timer;
@@ -11,7 +13,7 @@ mod pending;
 mod reply_slot;
 mod write_loop;
 
-pub use config::ConnectionConfig;
+pub use config::{ConnectionConfig, Protocol};
 pub use connection::{Connection, ResponseFuture};
 pub(crate) use idle_timer::IdleTimer;
 pub(crate) use write_loop::{write_batch, write_loop};

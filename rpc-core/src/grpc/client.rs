@@ -1,0 +1,223 @@
+//! The consumer side of gRPC over HTTP/2: one HTTP/2 connection (h2c, prior knowledge) to a
+//! provider — an `rpc` server or any gRPC server — with calls multiplexed as streams.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+use bytes::Bytes;
+use http::header::{HeaderValue, CONTENT_TYPE, TE};
+use http::{HeaderMap, Method, StatusCode};
+use http_body_util::{BodyExt, Limited};
+use hyper::client::conn::http2::SendRequest;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use rpc_codec::SerializationId;
+use tokio::net::TcpStream;
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
+
+use super::body::UnaryBody;
+use super::headers::{self, ContentType};
+use super::message;
+use crate::transport::ConnectionConfig;
+use crate::{BoxFuture, Request, Response, Status};
+
+/// A client's HTTP/2 connection to one provider. Cheap to clone; clones share the connection.
+#[derive(Clone)]
+pub(crate) struct GrpcConnection {
+    sender: SendRequest<UnaryBody>,
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    peer: String,
+    /// Cancelled when the connection task ends (peer gone, GOAWAY and drained, dead peer).
+    closed: CancellationToken,
+    in_flight: AtomicUsize,
+    max_message: usize,
+}
+
+impl GrpcConnection {
+    /// Performs the HTTP/2 handshake on `stream` and starts the task that drives it. With a
+    /// heartbeat interval, HTTP/2 PINGs detect a dead peer (no answer within three intervals).
+    pub(crate) async fn handshake(
+        stream: TcpStream,
+        peer: String,
+        config: &ConnectionConfig,
+    ) -> Result<GrpcConnection, Status> {
+        let mut builder = hyper::client::conn::http2::Builder::new(TokioExecutor::new());
+        builder.timer(TokioTimer::new());
+        if let Some(interval) = config.heartbeat_interval {
+            builder.keep_alive_interval(interval).keep_alive_timeout(interval * 3).keep_alive_while_idle(true);
+        }
+        let (sender, connection) = builder
+            .handshake(TokioIo::new(stream))
+            .await
+            .map_err(|e| Status::unavailable(format!("HTTP/2 handshake with {peer}: {e}")))?;
+        let closed = CancellationToken::new();
+        let span = tracing::debug_span!("rpc.grpc.connection", peer = %peer);
+        let done = closed.clone();
+        tokio::spawn(
+            async move {
+                if let Err(e) = connection.await {
+                    tracing::debug!(error = %e, "HTTP/2 connection ended");
+                }
+                done.cancel();
+            }
+            .instrument(span),
+        );
+        let shared =
+            Arc::new(Shared { peer, closed, in_flight: AtomicUsize::new(0), max_message: config.max_frame_size });
+        Ok(GrpcConnection { sender, shared })
+    }
+
+    pub(crate) fn peer(&self) -> &str {
+        &self.shared.peer
+    }
+
+    pub(crate) fn is_closed(&self) -> bool {
+        self.shared.closed.is_cancelled() || self.sender.is_closed()
+    }
+
+    /// Neither closed nor told to go away (hyper stops accepting streams after GOAWAY).
+    pub(crate) fn is_ready(&self) -> bool {
+        !self.is_closed() && self.sender.is_ready()
+    }
+
+    pub(crate) fn in_flight(&self) -> usize {
+        self.shared.in_flight.load(Ordering::Relaxed)
+    }
+
+    pub(crate) async fn closed(&self) {
+        self.shared.closed.cancelled().await
+    }
+
+    /// Sends `request` as one gRPC unary call and waits for the reply until its deadline.
+    pub(crate) fn call(&self, request: Request) -> BoxFuture<Result<Response, Status>> {
+        let prepared = self.prepare(request);
+        let (mut sender, shared) = (self.sender.clone(), self.shared.clone());
+        Box::pin(async move {
+            let (http_request, serialization, deadline) = prepared?;
+            if !sender.is_ready() {
+                return Err(Status::unavailable(format!("HTTP/2 connection to {} is closing", shared.peer)).not_sent());
+            }
+            shared.in_flight.fetch_add(1, Ordering::Relaxed);
+            let _in_flight = InFlight(&shared.in_flight);
+            let exchange = exchange(&mut sender, http_request, serialization, &shared);
+            match deadline {
+                Some(deadline) => tokio::time::timeout_at(deadline.into(), exchange).await.unwrap_or_else(|_| {
+                    Err(Status::deadline_exceeded(format!("no reply from {} before the deadline", shared.peer)))
+                }),
+                None => exchange.await,
+            }
+        })
+    }
+
+    /// The HTTP/2 request for `request`; errors here are raised before anything was sent.
+    fn prepare(
+        &self,
+        request: Request,
+    ) -> Result<(http::Request<UnaryBody>, SerializationId, Option<Instant>), Status> {
+        let deadline = request.deadline();
+        let remaining = request.remaining();
+        if remaining.is_some_and(|r| r.is_zero()) {
+            return Err(Status::deadline_exceeded("deadline passed before the call was sent").not_sent());
+        }
+        if request.body.len() > self.shared.max_message {
+            return Err(Status::resource_exhausted(format!(
+                "request not sent: message of {} bytes over the limit of {}",
+                request.body.len(),
+                self.shared.max_message
+            ))
+            .not_sent());
+        }
+        let uri = format!("http://{}/{}/{}", self.shared.peer, request.service(), request.method());
+        let data = message::encode(&request.body).map_err(Status::not_sent)?;
+        let mut http_request = http::Request::new(UnaryBody::new(Some(data), None));
+        *http_request.method_mut() = Method::POST;
+        *http_request.uri_mut() =
+            uri.parse().map_err(|e| Status::invalid_argument(format!("bad call path {uri}: {e}")).not_sent())?;
+        let headers = http_request.headers_mut();
+        headers.insert(CONTENT_TYPE, headers::content_type_value(request.serialization));
+        headers.insert(TE, HeaderValue::from_static("trailers"));
+        if let Some(remaining) = remaining {
+            if let Ok(value) = HeaderValue::from_str(&headers::format_timeout(remaining)) {
+                headers.insert(headers::GRPC_TIMEOUT, value);
+            }
+        }
+        for (name, value) in [(headers::SERVICE_VERSION, request.version()), (headers::SERVICE_GROUP, request.group())] {
+            if let (false, Ok(value)) = (value.is_empty(), HeaderValue::from_str(value)) {
+                headers.insert(name, value);
+            }
+        }
+        headers::put_attachments(headers, request.attachments());
+        Ok((http_request, request.serialization, deadline))
+    }
+}
+
+/// Decrements the in-flight count when the call ends, however it ends.
+struct InFlight<'a>(&'a AtomicUsize);
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// One request and its reply: headers (a trailers-only error ends here), the message, then
+/// the trailers' status.
+async fn exchange(
+    sender: &mut SendRequest<UnaryBody>,
+    request: http::Request<UnaryBody>,
+    serialization: SerializationId,
+    shared: &Shared,
+) -> Result<Response, Status> {
+    let reply = sender.send_request(request).await.map_err(|e| {
+        let status = Status::unavailable(format!("HTTP/2 call to {} failed: {e}", shared.peer));
+        // hyper reports a request it never wrote (connection closed first) as canceled.
+        if e.is_canceled() {
+            status.not_sent()
+        } else {
+            status
+        }
+    })?;
+    let (parts, body) = reply.into_parts();
+    if let Some(status) = headers::status_from(&parts.headers) {
+        // Trailers-only: no message follows.
+        status?;
+        return Err(Status::internal(format!("{} answered OK without a reply message", shared.peer)));
+    }
+    if parts.status != StatusCode::OK {
+        return Err(headers::status_from_http(parts.status));
+    }
+    let serialization = match headers::content_type(&parts.headers) {
+        ContentType::Grpc(reply_serialization) => reply_serialization,
+        // Some servers answer `application/grpc+proto` for any request; trust ours otherwise.
+        _ => serialization,
+    };
+    let limit = shared.max_message.saturating_add(2 * message::PREFIX_LEN);
+    let collected = Limited::new(body, limit).collect().await.map_err(|e| {
+        if e.is::<http_body_util::LengthLimitError>() {
+            Status::resource_exhausted(format!("reply over the limit of {} bytes", shared.max_message))
+        } else {
+            Status::unavailable(format!("reply from {} broken off: {e}", shared.peer))
+        }
+    })?;
+    let trailers = collected.trailers().cloned().unwrap_or_default();
+    match headers::status_from(&trailers) {
+        Some(Ok(())) => {}
+        Some(Err(status)) => return Err(status),
+        None => return Err(Status::internal(format!("reply from {} ended without grpc-status", shared.peer))),
+    }
+    let body: Bytes = message::decode_unary(collected.to_bytes(), "reply").map_err(|s| Status::internal(s.message()))?;
+    let mut response = Response::new(serialization, body);
+    response.attachments = headers::attachments_from(&without_reserved(parts.headers)).unwrap_or_default();
+    Ok(response)
+}
+
+/// Reply headers minus what HTTP/2 and gRPC put there themselves.
+fn without_reserved(mut headers: HeaderMap) -> HeaderMap {
+    headers.remove("date");
+    headers.remove("server");
+    headers
+}

@@ -1,0 +1,220 @@
+//! The provider side of gRPC over HTTP/2: one hyper connection per accepted socket, each
+//! request turned into a [`Request`] and run through the same service stack as the binary
+//! protocol.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Instant;
+
+use bytes::Bytes;
+use http::{HeaderMap, HeaderValue, Method, StatusCode};
+use http_body_util::{BodyExt, Limited};
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use rpc_codec::{Metadata, SerializationId};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tower::{BoxError, Service};
+use tracing::Instrument;
+
+use super::body::UnaryBody;
+use super::headers::{self, ContentType};
+use super::message;
+use crate::server::{dispatch, Lifecycle, Router, ServerConfig};
+use crate::{BoxFuture, Request, Response, Status};
+
+/// Serves one HTTP/2 connection (prior knowledge: the client's preface has been sniffed, not
+/// consumed) until the client closes it or the server shuts down: on shutdown it sends
+/// GOAWAY, lets open streams finish, and is cut when the grace period ends.
+pub(crate) async fn serve_http2<S, IO>(
+    io: IO,
+    service: S,
+    router: Router,
+    config: Arc<ServerConfig>,
+    lifecycle: Lifecycle,
+)
+where
+    IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    S: Service<Request, Response = Response> + Clone + Send + 'static,
+    S::Error: Into<BoxError>,
+    S::Future: Send,
+{
+    let handler = GrpcHandler { service, router, max_message: config.max_frame_size };
+    let connection = hyper::server::conn::http2::Builder::new(TokioExecutor::new())
+        .max_concurrent_streams(config.write_queue.min(u32::MAX as usize) as u32)
+        .serve_connection(TokioIo::new(io), handler);
+    tokio::pin!(connection);
+    let ended = tokio::select! {
+        ended = connection.as_mut() => ended,
+        _ = lifecycle.shutdown.cancelled() => {
+            connection.as_mut().graceful_shutdown();
+            tokio::select! {
+                ended = connection.as_mut() => ended,
+                _ = lifecycle.force.cancelled() => return,
+            }
+        }
+    };
+    if let Err(e) = ended {
+        tracing::debug!(error = %e, "HTTP/2 connection ended with an error");
+    }
+}
+
+/// Turns HTTP/2 requests into calls on `service`.
+#[derive(Clone)]
+struct GrpcHandler<S> {
+    service: S,
+    router: Router,
+    max_message: usize,
+}
+
+impl<S> hyper::service::Service<http::Request<Incoming>> for GrpcHandler<S>
+where
+    S: Service<Request, Response = Response> + Clone + Send + 'static,
+    S::Error: Into<BoxError>,
+    S::Future: Send,
+{
+    type Response = http::Response<UnaryBody>;
+    type Error = Infallible;
+    type Future = BoxFuture<Result<http::Response<UnaryBody>, Infallible>>;
+
+    fn call(&self, request: http::Request<Incoming>) -> Self::Future {
+        let (service, router, max_message) = (self.service.clone(), self.router.clone(), self.max_message);
+        let span = tracing::debug_span!("rpc.server.grpc", path = request.uri().path());
+        Box::pin(async move { Ok(handle(service, router, max_message, request).await) }.instrument(span))
+    }
+}
+
+async fn handle<S>(
+    service: S,
+    router: Router,
+    max_message: usize,
+    request: http::Request<Incoming>,
+) -> http::Response<UnaryBody>
+where
+    S: Service<Request, Response = Response> + Send,
+    S::Error: Into<BoxError>,
+    S::Future: Send,
+{
+    let (parts, body) = request.into_parts();
+    if parts.method != Method::POST {
+        return plain_http(StatusCode::METHOD_NOT_ALLOWED);
+    }
+    let serialization = match headers::content_type(&parts.headers) {
+        ContentType::Grpc(serialization) => serialization,
+        ContentType::NotGrpc => return plain_http(StatusCode::UNSUPPORTED_MEDIA_TYPE),
+        ContentType::UnknownSubtype(name) => {
+            let status = Status::unimplemented(format!(
+                "content type application/grpc+{name}: no such serialization here (proto, json, msgpack)"
+            ));
+            return trailers_only(SerializationId::Protobuf, &status);
+        }
+    };
+    let result = match request_from(&parts, body, serialization, max_message).await {
+        // gRPC's code for an unknown service is UNIMPLEMENTED (the router says NOT_FOUND).
+        Ok(request) => match router.find(&request) {
+            Ok(_) => dispatch::call(service, request).await,
+            Err(status) => Err(Status::unimplemented(status.message())),
+        },
+        Err(status) => Err(status),
+    };
+    match result {
+        Ok(response) => reply(serialization, response),
+        Err(status) => {
+            tracing::debug!(code = %status.code(), message = status.message(), "call failed");
+            trailers_only(serialization, &status)
+        }
+    }
+}
+
+/// The call an HTTP/2 request describes, its body read in full (up to `max_message`).
+async fn request_from(
+    parts: &http::request::Parts,
+    body: Incoming,
+    serialization: SerializationId,
+    max_message: usize,
+) -> Result<Request, Status> {
+    let (service, method) = parts
+        .uri
+        .path()
+        .strip_prefix('/')
+        .and_then(|path| path.split_once('/'))
+        .filter(|(service, method)| !service.is_empty() && !method.is_empty() && !method.contains('/'))
+        .ok_or_else(|| Status::unimplemented(format!("path {} is not /service/method", parts.uri.path())))?;
+    let deadline = match parts.headers.get(headers::GRPC_TIMEOUT) {
+        None => None,
+        Some(value) => {
+            let timeout = value.to_str().ok().and_then(headers::parse_timeout).ok_or_else(|| {
+                Status::invalid_argument(format!("grpc-timeout {value:?} is not 1 to 8 digits and a unit"))
+            })?;
+            Some(Instant::now() + timeout)
+        }
+    };
+    let mut metadata = Metadata::call(service.to_string(), method.to_string());
+    metadata.attachments = headers::attachments_from(&parts.headers)?;
+    if let Some(version) = text_header(&parts.headers, headers::SERVICE_VERSION) {
+        metadata.version = version.into();
+    }
+    if let Some(group) = text_header(&parts.headers, headers::SERVICE_GROUP) {
+        metadata.group = group.into();
+    }
+    let body = read_body(body, max_message, deadline).await?;
+    let message = message::decode_unary(body, "request")?;
+    Ok(Request::from_parts(metadata, serialization, false, message, deadline))
+}
+
+fn text_header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers.get(name).and_then(|v| v.to_str().ok()).filter(|v| !v.is_empty())
+}
+
+/// The whole request body: `ResourceExhausted` past `max_message` (plus its prefix), without
+/// buffering the rest; `DeadlineExceeded` if it is still arriving at the deadline.
+async fn read_body(body: Incoming, max_message: usize, deadline: Option<Instant>) -> Result<Bytes, Status> {
+    let limit = max_message.saturating_add(2 * message::PREFIX_LEN);
+    let collect = Limited::new(body, limit).collect();
+    let collected = match deadline {
+        Some(deadline) => tokio::time::timeout_at(deadline.into(), collect)
+            .await
+            .map_err(|_| Status::deadline_exceeded("deadline passed while the request arrived; not run"))?,
+        None => collect.await,
+    };
+    match collected {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(e) if e.is::<http_body_util::LengthLimitError>() => Err(Status::resource_exhausted(format!(
+            "request message over the limit of {max_message} bytes; not run"
+        ))),
+        Err(e) => Err(Status::cancelled(format!("request body broken off: {e}"))),
+    }
+}
+
+/// A successful reply: headers (with the reply's attachments), one message, `grpc-status: 0`.
+fn reply(serialization: SerializationId, response: Response) -> http::Response<UnaryBody> {
+    let data = match message::encode(&response.body) {
+        Ok(data) => data,
+        Err(status) => return trailers_only(serialization, &status),
+    };
+    let mut reply = http::Response::new(UnaryBody::new(Some(data), Some(ok_trailers())));
+    let headers = reply.headers_mut();
+    headers.insert(http::header::CONTENT_TYPE, headers::content_type_value(serialization));
+    headers::put_attachments(headers, &response.attachments);
+    reply
+}
+
+fn ok_trailers() -> HeaderMap {
+    let mut trailers = HeaderMap::with_capacity(1);
+    trailers.insert(headers::GRPC_STATUS, HeaderValue::from_static("0"));
+    trailers
+}
+
+/// An error as gRPC's trailers-only response: status 200, the status in the headers, no body.
+fn trailers_only(serialization: SerializationId, status: &Status) -> http::Response<UnaryBody> {
+    let mut reply = http::Response::new(UnaryBody::empty());
+    let headers = reply.headers_mut();
+    headers.insert(http::header::CONTENT_TYPE, headers::content_type_value(serialization));
+    headers::put_status(headers, status);
+    reply
+}
+
+fn plain_http(status: StatusCode) -> http::Response<UnaryBody> {
+    let mut reply = http::Response::new(UnaryBody::empty());
+    *reply.status_mut() = status;
+    reply
+}
