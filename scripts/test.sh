@@ -14,6 +14,9 @@ command -v protoc >/dev/null || missing+=(protobuf-compiler)
 [ -x /usr/bin/etcd ] || command -v etcd >/dev/null || missing+=(etcd-server)
 [ -f /usr/share/java/zookeeper.jar ] || missing+=(zookeeper)
 command -v java >/dev/null || missing+=(default-jre-headless)
+# Python with venv: the gRPC interop test runs Python's grpcio client.
+command -v python3 >/dev/null || missing+=(python3)
+python3 -c 'import venv, ensurepip' 2>/dev/null || missing+=(python3-venv)
 if [ ${#missing[@]} -gt 0 ]; then
     echo "== installing ${missing[*]}"
     SUDO=""
@@ -23,6 +26,16 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 # Debian starts the servers it installs; the tests run their own, so stop those.
 if command -v systemctl >/dev/null && systemctl is-active --quiet etcd 2>/dev/null; then systemctl stop etcd || true; fi
+
+# grpcio from PyPI, in a venv under target/ (kept between runs).
+venv=target/grpc-venv
+if ! "$venv/bin/python" -c 'import grpc' 2>/dev/null; then
+    echo "== installing grpcio into $venv"
+    rm -rf "$venv"
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check grpcio
+fi
+export RPC_TEST_PYTHON="$PWD/$venv/bin/python"
 
 echo "== cargo fmt --check"
 cargo fmt --all --check

@@ -102,7 +102,8 @@ async fn grpc_errors_carry_precise_codes() {
     assert_eq!(unknown_method.code(), tonic::Code::Unimplemented, "{unknown_method:?}");
     assert!(unknown_method.message().contains("SayGoodbye"), "{unknown_method:?}");
 
-    let unknown_service = tonic_call(&mut grpc, "/helloworld.Nobody/SayHello", hello("x", 0), None, None).await.unwrap_err();
+    let unknown_service =
+        tonic_call(&mut grpc, "/helloworld.Nobody/SayHello", hello("x", 0), None, None).await.unwrap_err();
     assert_eq!(unknown_service.code(), tonic::Code::Unimplemented, "{unknown_service:?}");
     assert!(unknown_service.message().contains("helloworld.Nobody"), "{unknown_service:?}");
 
@@ -276,7 +277,8 @@ mod tonic_greeter {
                     return Ok(tonic::Status::unimplemented("no such method").into_http());
                 }
                 let say_hello = tower::service_fn(move |request: tonic::Request<HelloRequest>| async move {
-                    let tenant = request.metadata().get("tenant").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+                    let tenant =
+                        request.metadata().get("tenant").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
                     let has_timeout = request.metadata().get("grpc-timeout").is_some();
                     let request = request.into_inner();
                     if request.name == "fail" {
@@ -304,8 +306,10 @@ mod tonic_greeter {
 async fn an_rpc_client_calls_a_tonic_server() {
     let addr = tonic_greeter::serve("tonic").await;
     let channel = rpc::Channel::builder().protocol(Protocol::Grpc).connect(addr).await.expect("connect to tonic");
-    let options =
-        CallOptions::new().serialization(SerializationId::Protobuf).attachment("tenant", "acme").timeout(Duration::from_secs(2));
+    let options = CallOptions::new()
+        .serialization(SerializationId::Protobuf)
+        .attachment("tenant", "acme")
+        .timeout(Duration::from_secs(2));
     let client = GreeterClient::new(channel).with_options(options);
     let reply = client.say_hello(hello("ada", 0)).await.expect("tonic answers");
     assert_eq!(reply.message, "tonic: Hello ada");

@@ -145,7 +145,8 @@ impl GrpcConnection {
                 headers.insert(headers::GRPC_TIMEOUT, value);
             }
         }
-        for (name, value) in [(headers::SERVICE_VERSION, request.version()), (headers::SERVICE_GROUP, request.group())] {
+        for (name, value) in [(headers::SERVICE_VERSION, request.version()), (headers::SERVICE_GROUP, request.group())]
+        {
             if let (false, Ok(value)) = (value.is_empty(), HeaderValue::from_str(value)) {
                 headers.insert(name, value);
             }
@@ -209,7 +210,8 @@ async fn exchange(
         Some(Err(status)) => return Err(status),
         None => return Err(Status::internal(format!("reply from {} ended without grpc-status", shared.peer))),
     }
-    let body: Bytes = message::decode_unary(collected.to_bytes(), "reply").map_err(|s| Status::internal(s.message()))?;
+    let body: Bytes =
+        message::decode_unary(collected.to_bytes(), "reply").map_err(|s| Status::internal(s.message()))?;
     let mut response = Response::new(serialization, body);
     response.attachments = headers::attachments_from(&without_reserved(parts.headers)).unwrap_or_default();
     Ok(response)

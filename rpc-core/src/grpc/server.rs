@@ -31,8 +31,7 @@ pub(crate) async fn serve_http2<S, IO>(
     router: Router,
     config: Arc<ServerConfig>,
     lifecycle: Lifecycle,
-)
-where
+) where
     IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     S: Service<Request, Response = Response> + Clone + Send + 'static,
     S::Error: Into<BoxError>,
@@ -178,9 +177,9 @@ async fn read_body(body: Incoming, max_message: usize, deadline: Option<Instant>
     };
     match collected {
         Ok(collected) => Ok(collected.to_bytes()),
-        Err(e) if e.is::<http_body_util::LengthLimitError>() => Err(Status::resource_exhausted(format!(
-            "request message over the limit of {max_message} bytes; not run"
-        ))),
+        Err(e) if e.is::<http_body_util::LengthLimitError>() => {
+            Err(Status::resource_exhausted(format!("request message over the limit of {max_message} bytes; not run")))
+        }
         Err(e) => Err(Status::cancelled(format!("request body broken off: {e}"))),
     }
 }

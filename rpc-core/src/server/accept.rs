@@ -20,8 +20,7 @@ pub(crate) async fn serve_accepted<S>(
     router: Router,
     config: Arc<ServerConfig>,
     lifecycle: Lifecycle,
-)
-where
+) where
     S: Service<Request, Response = Response> + Clone + Send + 'static,
     S::Error: Into<BoxError>,
     S::Future: Send,
