@@ -7,11 +7,12 @@ use plotters::prelude::*;
 use crate::report::Point;
 use crate::systems::System;
 
-const COLOURS: [RGBColor; 6] = [
+const COLOURS: [RGBColor; System::ALL.len()] = [
     RGBColor(80, 80, 80),
     RGBColor(214, 39, 40),
     RGBColor(255, 127, 14),
     RGBColor(148, 103, 189),
+    RGBColor(140, 86, 75),
     RGBColor(31, 119, 180),
     RGBColor(44, 160, 44),
 ];

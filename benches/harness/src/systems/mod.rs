@@ -22,6 +22,9 @@ pub enum System {
     /// Our binary protocol, msgpack bodies, through the cluster client (one endpoint, with
     /// its pool, balancer, breaker and failover): the cluster stack's cost over `rpc-msgpack`.
     RpcCluster,
+    /// Our gRPC-over-HTTP/2 transport (protobuf bodies), both ends ours: the server is the
+    /// same `rpc::Server` (it serves both protocols on one port), the client a gRPC channel.
+    RpcGrpc,
     /// tonic (gRPC over HTTP/2, prost).
     Tonic,
     /// tarpc (bincode over length-delimited TCP).
@@ -31,14 +34,22 @@ pub enum System {
 }
 
 impl System {
-    pub const ALL: [System; 6] =
-        [System::Raw, System::RpcMsgpack, System::RpcProtobuf, System::RpcCluster, System::Tarpc, System::Tonic];
+    pub const ALL: [System; 7] = [
+        System::Raw,
+        System::RpcMsgpack,
+        System::RpcProtobuf,
+        System::RpcCluster,
+        System::RpcGrpc,
+        System::Tarpc,
+        System::Tonic,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
             System::RpcMsgpack => "rpc-msgpack",
             System::RpcProtobuf => "rpc-protobuf",
             System::RpcCluster => "rpc-cluster",
+            System::RpcGrpc => "rpc-grpc",
             System::Tonic => "tonic",
             System::Tarpc => "tarpc",
             System::Raw => "raw",
@@ -49,7 +60,9 @@ impl System {
 /// Serves `system` on `listener` until the process ends.
 pub async fn serve(system: System, listener: TcpListener) -> std::io::Result<()> {
     match system {
-        System::RpcMsgpack | System::RpcProtobuf | System::RpcCluster => rpc_binary::serve(listener).await,
+        System::RpcMsgpack | System::RpcProtobuf | System::RpcCluster | System::RpcGrpc => {
+            rpc_binary::serve(listener).await
+        }
         System::Tonic => tonic_grpc::serve(listener).await,
         System::Tarpc => tarpc_bincode::serve(listener).await,
         System::Raw => raw_echo::serve(listener).await,
@@ -71,6 +84,7 @@ impl Client {
             System::RpcMsgpack => Client::Rpc(rpc_binary::Client::connect(addr, SerializationId::MsgPack).await?),
             System::RpcProtobuf => Client::Rpc(rpc_binary::Client::connect(addr, SerializationId::Protobuf).await?),
             System::RpcCluster => Client::Rpc(rpc_binary::Client::cluster(addr).await?),
+            System::RpcGrpc => Client::Rpc(rpc_binary::Client::grpc(addr).await?),
             System::Tonic => Client::Tonic(tonic_grpc::Client::connect(addr).await?),
             System::Tarpc => Client::Tarpc(tarpc_bincode::Client::connect(addr).await?),
             System::Raw => Client::Raw(raw_echo::Client::connect(addr).await?),

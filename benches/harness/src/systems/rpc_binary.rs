@@ -1,9 +1,9 @@
-//! Our framework: `#[rpc::service]` over the binary protocol.
+//! Our framework: `#[rpc::service]` over the binary protocol (and over gRPC, same server).
 
 use std::net::SocketAddr;
 
 use bytes::Bytes;
-use rpc::{CallOptions, Channel, SerializationId, Status};
+use rpc::{CallOptions, Channel, Protocol, SerializationId, Status};
 use tokio::net::TcpListener;
 
 use crate::payload::Payload;
@@ -33,6 +33,13 @@ impl Client {
     pub async fn connect(addr: SocketAddr, serialization: SerializationId) -> Result<Client, String> {
         let channel = Channel::connect(addr).await.map_err(|e| e.to_string())?;
         Ok(Client(EchoClient::new(channel).with_options(CallOptions::new().serialization(serialization))))
+    }
+
+    /// Over gRPC (HTTP/2), protobuf bodies.
+    pub async fn grpc(addr: SocketAddr) -> Result<Client, String> {
+        let channel = Channel::builder().protocol(Protocol::Grpc).connect(addr).await.map_err(|e| e.to_string())?;
+        let options = CallOptions::new().serialization(SerializationId::Protobuf);
+        Ok(Client(EchoClient::new(channel).with_options(options)))
     }
 
     /// Through the cluster client over a one-endpoint list; returns once a call got through.
