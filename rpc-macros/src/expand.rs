@@ -133,6 +133,10 @@ fn client(service: &Service) -> TokenStream {
     let doc = format!(
         "Typed client of `{trait_ident}`: one method per RPC, sent through any `tower::Service<rpc::Request>` (an `rpc::Channel` by default)."
     );
+    let default_options = match &service.serialization {
+        Some(variant) => quote!(::rpc::CallOptions::new().serialization(::rpc::SerializationId::#variant)),
+        None => quote!(::rpc::CallOptions::default()),
+    };
     let methods = service.methods.iter().map(|method| {
         let Method { ident, wire_name, oneway, docs, ok, err, .. } = method;
         let params = method.args.iter().map(|(name, ty)| quote!(#name: #ty));
@@ -201,8 +205,9 @@ fn client(service: &Service) -> TokenStream {
         where
             S: ::rpc::__private::Service<::rpc::Request, Response = ::rpc::Response, Error = ::rpc::Status> + ::core::clone::Clone,
         {
+            /// A client over `inner`, with the service's default call options.
             pub fn new(inner: S) -> Self {
-                Self { inner, options: ::rpc::CallOptions::default() }
+                Self { inner, options: #default_options }
             }
 
             /// A client sharing this one's channel whose calls use `options` (timeout,

@@ -13,6 +13,8 @@ pub struct Service {
     /// Name on the wire; the trait's name unless `name = "…"` is given.
     pub name: String,
     pub version: String,
+    /// The client's default serialization (`serialization = "protobuf"` etc.); msgpack unless given.
+    pub serialization: Option<Ident>,
     pub methods: Vec<Method>,
 }
 
@@ -36,13 +38,25 @@ impl Service {
     pub fn from_trait(args: TokenStream, mut item: ItemTrait) -> syn::Result<Service> {
         let mut name = item.ident.to_string();
         let mut version = String::new();
+        let mut serialization = None;
         let parser = syn::meta::parser(|meta| {
             if meta.path.is_ident("name") {
                 name = meta.value()?.parse::<LitStr>()?.value();
             } else if meta.path.is_ident("version") {
                 version = meta.value()?.parse::<LitStr>()?.value();
+            } else if meta.path.is_ident("serialization") {
+                let value = meta.value()?.parse::<LitStr>()?;
+                let variant = match value.value().as_str() {
+                    "msgpack" => "MsgPack",
+                    "json" => "Json",
+                    "protobuf" => "Protobuf",
+                    _ => return Err(syn::Error::new(value.span(), "expected \"msgpack\", \"json\" or \"protobuf\"")),
+                };
+                serialization = Some(Ident::new(variant, value.span()));
             } else {
-                return Err(meta.error("unknown service option; expected `name = \"…\"` or `version = \"…\"`"));
+                return Err(meta.error(
+                    "unknown service option; expected `name = \"…\"`, `version = \"…\"` or `serialization = \"…\"`",
+                ));
             }
             Ok(())
         });
@@ -66,7 +80,7 @@ impl Service {
                 }
             }
         }
-        Ok(Service { item, name, version, methods })
+        Ok(Service { item, name, version, serialization, methods })
     }
 }
 

@@ -1,0 +1,49 @@
+//! Runs the generator on small `.proto` files (needs protoc, as any prost build does).
+
+use std::path::PathBuf;
+
+fn scratch(name: &str, proto: &str) -> (PathBuf, PathBuf) {
+    let dir = std::env::temp_dir().join(format!("rpc-build-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join(format!("{name}.proto"));
+    std::fs::write(&file, proto).unwrap();
+    (dir, file)
+}
+
+fn compile(dir: &PathBuf, file: &PathBuf) -> std::io::Result<()> {
+    let mut config = prost_build::Config::new();
+    config.out_dir(dir);
+    rpc_build::compile_with_config(config, &[file], &[dir])
+}
+
+#[test]
+fn a_unary_service_becomes_an_rpc_service_trait() {
+    let (dir, file) = scratch(
+        "unary",
+        r#"syntax = "proto3"; package demo.v1;
+        // Says hi.
+        service Hi { rpc Say (Word) returns (Word) { option idempotency_level = NO_SIDE_EFFECTS; } rpc Shout (Word) returns (Word); }
+        message Word { string text = 1; }"#,
+    );
+    compile(&dir, &file).unwrap();
+    let generated = std::fs::read_to_string(dir.join("demo.v1.rs")).unwrap();
+    assert!(generated.contains("/// Says hi."), "{generated}");
+    assert!(generated.contains(r#"#[::rpc::service(name = "demo.v1.Hi", serialization = "protobuf")]"#), "{generated}");
+    assert!(generated.contains(r#"#[rpc(name = "Say", idempotent)]"#), "{generated}");
+    assert!(generated.contains(r#"#[rpc(name = "Shout")]"#), "{generated}");
+    assert!(generated.contains("async fn say(&self, request: Word) -> ::core::result::Result<Word, ::rpc::Status>;"));
+}
+
+#[test]
+fn streaming_methods_are_refused_by_name() {
+    let (dir, file) = scratch(
+        "streaming",
+        r#"syntax = "proto3"; package demo;
+        service Feed { rpc Watch (Word) returns (stream Word); rpc Ok (Word) returns (Word); }
+        message Word { string text = 1; }"#,
+    );
+    let error = compile(&dir, &file).unwrap_err();
+    assert_eq!(error.kind(), std::io::ErrorKind::Unsupported);
+    assert!(error.to_string().contains("demo.Feed/Watch is a streaming method"), "{error}");
+}
