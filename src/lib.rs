@@ -56,8 +56,8 @@
 
 pub use rpc_core::{
     server, transport, Attachments, BoundServer, BoxFuture, CallContext, CallFuture, CallOptions, Channel,
-    ChannelBuilder, Code, MethodDescriptor, Protocol, Request, Response, Router, RpcService, SerializationId, Server,
-    ServerBuilder, ServerConfig, ServiceDescriptor, Status,
+    ChannelBuilder, Code, MessageStream, MethodDescriptor, MethodKind, Protocol, Request, Response, Router, RpcService,
+    SerializationId, Server, ServerBuilder, ServerConfig, ServiceDescriptor, Status, Streaming, StreamingService,
 };
 pub use rpc_macros::service;
 
@@ -76,7 +76,7 @@ pub mod prelude {
 /// Support for generated code; not a stable API.
 #[doc(hidden)]
 pub mod __private {
-    pub use bytes::BytesMut;
+    pub use bytes::{Bytes, BytesMut};
     pub use rpc_codec::{__deserialize, __serialize};
     pub use rpc_core::__private::ToSocketAddrs;
     pub use rpc_core::__private::{Service, ServiceExt};
@@ -173,6 +173,48 @@ pub mod __private {
                 ),
             ))
         }
+    }
+
+    pub use futures_core::Stream;
+
+    /// The one request message of a server-streaming call (or the one reply of a
+    /// client-streaming call): the stream's first item; none is `InvalidArgument`.
+    pub async fn first_message(
+        mut messages: crate::MessageStream,
+        service: &ServiceDescriptor,
+        method: &str,
+        what: &str,
+    ) -> Result<bytes::Bytes, Status> {
+        use futures_util::StreamExt;
+        match messages.next().await {
+            Some(message) => message,
+            None => Err(Status::invalid_argument(format!(
+                "{}/{method}: the {what} stream carried no message",
+                service.name
+            ))),
+        }
+    }
+
+    /// A stream of exactly one message.
+    pub fn single_message(message: bytes::Bytes) -> crate::MessageStream {
+        Box::pin(futures_util::stream::once(std::future::ready(Ok(message))))
+    }
+
+    /// Serializes a caller's stream of values as it is polled.
+    pub fn encode_stream<T, S, F>(values: S, encode: F) -> crate::MessageStream
+    where
+        S: Stream<Item = T> + Send + 'static,
+        F: Fn(&T) -> Result<bytes::Bytes, Status> + Send + 'static,
+    {
+        use futures_util::StreamExt;
+        Box::pin(values.map(move |value| encode(&value)))
+    }
+
+    pub fn streaming_only(service: &ServiceDescriptor, method: &str) -> Status {
+        Status::unimplemented(format!(
+            "{}/{method} is a streaming method: call it as a stream (over gRPC)",
+            service.name
+        ))
     }
 
     pub fn unknown_method(service: &ServiceDescriptor, method: &str) -> Status {

@@ -1,11 +1,11 @@
 /// What `#[rpc::service]` knows of a service: its name, version and methods.
 ///
 /// ```
-/// use rpc_core::{MethodDescriptor, ServiceDescriptor};
+/// use rpc_core::{MethodDescriptor, MethodKind, ServiceDescriptor};
 /// static GREETER: ServiceDescriptor = ServiceDescriptor {
 ///     name: "demo.Greeter",
 ///     version: "1.0.0",
-///     methods: &[MethodDescriptor { name: "hello", idempotent: true, oneway: false }],
+///     methods: &[MethodDescriptor { name: "hello", idempotent: true, oneway: false, kind: MethodKind::Unary }],
 /// };
 /// assert!(GREETER.method("hello").unwrap().idempotent);
 /// assert!(GREETER.method("bye").is_none());
@@ -28,6 +28,8 @@ pub struct MethodDescriptor {
     pub idempotent: bool,
     /// The caller expects no reply.
     pub oneway: bool,
+    /// Unary, or which side streams.
+    pub kind: crate::MethodKind,
 }
 
 impl ServiceDescriptor {

@@ -11,6 +11,7 @@ mod request;
 mod response;
 pub mod server;
 mod status;
+pub mod streaming;
 pub mod transport;
 
 pub use call_options::CallOptions;
@@ -23,6 +24,7 @@ pub use rpc_codec::{Attachments, SerializationId};
 pub use server::router::{BoxFuture, CallFuture, CALL_FUTURE_INLINE};
 pub use server::{BoundServer, Router, RpcService, Server, ServerBuilder, ServerConfig};
 pub use status::{Code, Status};
+pub use streaming::{MessageStream, MethodKind, Streaming, StreamingService};
 pub use transport::Protocol;
 
 /// Re-exports for the `rpc` facade's generated-code support; not a stable API.

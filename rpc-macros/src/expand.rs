@@ -113,7 +113,8 @@ fn descriptor(service: &Service) -> TokenStream {
     let doc = format!("What `{}` offers on the wire: name, version and methods.", service.item.ident);
     let methods = service.methods.iter().map(|m| {
         let (wire, idempotent, oneway) = (&m.wire_name, m.idempotent, m.oneway);
-        quote!(::rpc::MethodDescriptor { name: #wire, idempotent: #idempotent, oneway: #oneway })
+        let kind = format_ident!("{}", m.kind());
+        quote!(::rpc::MethodDescriptor { name: #wire, idempotent: #idempotent, oneway: #oneway, kind: ::rpc::MethodKind::#kind })
     });
     quote! {
         #[doc = #doc]
@@ -130,6 +131,7 @@ fn client(service: &Service) -> TokenStream {
     let trait_ident = &service.item.ident;
     let client = format_ident!("{}Client", trait_ident);
     let descriptor = descriptor_ident(service);
+    let streaming_client = streaming_client(service);
     let doc = format!(
         "Typed client of `{trait_ident}`: one method per RPC, sent through any `tower::Service<rpc::Request>` (an `rpc::Channel` by default)."
     );
@@ -137,7 +139,7 @@ fn client(service: &Service) -> TokenStream {
         Some(variant) => quote!(::rpc::CallOptions::new().serialization(::rpc::SerializationId::#variant)),
         None => quote!(::rpc::CallOptions::default()),
     };
-    let methods = service.methods.iter().map(|method| {
+    let methods = service.methods.iter().filter(|m| !m.is_streaming()).map(|method| {
         let Method { ident, wire_name, oneway, docs, ok, err, .. } = method;
         let params = method.args.iter().map(|(name, ty)| quote!(#name: #ty));
         let (args_type, args_pattern) = args_value(method);
@@ -226,6 +228,92 @@ fn client(service: &Service) -> TokenStream {
 
             #(#methods)*
         }
+
+        #streaming_client
+    }
+}
+
+/// The client's streaming methods, for transports that carry streams.
+fn streaming_client(service: &Service) -> TokenStream {
+    let streaming: Vec<&Method> = service.methods.iter().filter(|m| m.is_streaming()).collect();
+    if streaming.is_empty() {
+        return TokenStream::new();
+    }
+    let client = format_ident!("{}Client", service.item.ident);
+    let descriptor = descriptor_ident(service);
+    let methods = streaming.iter().map(|method| {
+        let Method { ident, wire_name, docs, err, ok, .. } = method;
+        let (params, outbound) = match &method.input_stream {
+            Some(item) => {
+                let (name, _) = &method.args[0];
+                let params =
+                    quote!(#name: impl ::rpc::__private::Stream<Item = #item> + ::core::marker::Send + 'static);
+                let outbound = quote! {
+                    let __rpc_outbound = ::rpc::__private::encode_stream(#name, move |__rpc_value: &#item| {
+                        let mut __rpc_body = ::rpc::__private::BytesMut::new();
+                        ::rpc::__private::__serialize!(__rpc_serialization, #item, __rpc_value, &mut __rpc_body)
+                            .map_err(|e| ::rpc::__private::args_encode_error(&#descriptor, #wire_name, e))?;
+                        ::core::result::Result::Ok(__rpc_body.freeze())
+                    });
+                };
+                (params, outbound)
+            }
+            None => {
+                let params = method.args.iter().map(|(name, ty)| quote!(#name: #ty));
+                let (args_type, args_pattern) = args_value(method);
+                let outbound = quote! {
+                    let __rpc_args: #args_type = #args_pattern;
+                    let mut __rpc_body = ::rpc::__private::BytesMut::new();
+                    ::rpc::__private::__serialize!(__rpc_serialization, #args_type, &__rpc_args, &mut __rpc_body)
+                        .map_err(|e| ::rpc::__private::args_encode_error(&#descriptor, #wire_name, e))?;
+                    let __rpc_outbound = ::rpc::__private::single_message(__rpc_body.freeze());
+                };
+                (quote!(#(#params),*), outbound)
+            }
+        };
+        let (returns, reply) = match &method.output_stream {
+            Some(item) => (
+                quote!(::rpc::Streaming<#item>),
+                quote! {
+                    ::core::result::Result::Ok(::rpc::Streaming::decode(__rpc_replies, move |__rpc_bytes| {
+                        ::rpc::__private::__deserialize!(__rpc_serialization, #item, __rpc_bytes)
+                            .map_err(|e| ::rpc::__private::reply_decode_error(&#descriptor, #wire_name, e))
+                    }))
+                },
+            ),
+            None => (
+                quote!(#ok),
+                quote! {
+                    let __rpc_reply =
+                        ::rpc::__private::first_message(__rpc_replies, &#descriptor, #wire_name, "reply").await?;
+                    ::rpc::__private::__deserialize!(__rpc_serialization, #ok, &__rpc_reply)
+                        .map_err(|e| ::rpc::__private::reply_decode_error(&#descriptor, #wire_name, e))
+                        .map_err(::core::convert::From::from)
+                },
+            ),
+        };
+        quote! {
+            #(#docs)*
+            pub async fn #ident(&self, #params) -> ::core::result::Result<#returns, #err> {
+                let __rpc_serialization = self.options.get_serialization();
+                #outbound
+                let __rpc_request =
+                    self.options.request(&#descriptor, #wire_name, false, ::rpc::__private::Bytes::new());
+                let __rpc_replies =
+                    ::rpc::StreamingService::call_streaming(&self.inner, __rpc_request, __rpc_outbound).await?;
+                #reply
+            }
+        }
+    });
+    quote! {
+        impl<S> #client<S>
+        where
+            S: ::rpc::__private::Service<::rpc::Request, Response = ::rpc::Response, Error = ::rpc::Status>
+                + ::rpc::StreamingService
+                + ::core::clone::Clone,
+        {
+            #(#methods)*
+        }
     }
 }
 
@@ -237,6 +325,14 @@ fn server(service: &Service) -> TokenStream {
     let doc = format!("Serves a `{trait_ident}` implementation: add it to an `rpc::Server`.");
     let arms = service.methods.iter().map(|method| {
         let Method { ident, wire_name, ok, .. } = method;
+        if method.is_streaming() {
+            return quote! {
+                #wire_name => {
+                    let __rpc_status = ::rpc::__private::streaming_only(&#descriptor, #wire_name);
+                    ::rpc::CallFuture::from(::core::future::ready(::core::result::Result::Err(__rpc_status)))
+                }
+            };
+        }
         let (args_type, args_pattern) = args_value(method);
         let arg_names = method.args.iter().map(|(name, _)| name);
         let unit: Type = syn::parse_quote!(());
@@ -269,6 +365,7 @@ fn server(service: &Service) -> TokenStream {
             }
         }
     });
+    let call_streaming = server_streaming(service);
     quote! {
         #[doc = #doc]
         #vis struct #server<T> {
@@ -304,6 +401,90 @@ fn server(service: &Service) -> TokenStream {
                         let __rpc_status = ::rpc::__private::unknown_method(&#descriptor, __rpc_other);
                         ::rpc::CallFuture::from(::core::future::ready(::core::result::Result::Err(__rpc_status)))
                     }
+                }
+            }
+
+            #call_streaming
+        }
+    }
+}
+
+/// `RpcService::call_streaming` for a service with streaming methods (nothing otherwise: the
+/// default answers `Unimplemented`).
+fn server_streaming(service: &Service) -> TokenStream {
+    let streaming: Vec<&Method> = service.methods.iter().filter(|m| m.is_streaming()).collect();
+    if streaming.is_empty() {
+        return TokenStream::new();
+    }
+    let descriptor = descriptor_ident(service);
+    let arms = streaming.iter().map(|method| {
+        let Method { ident, wire_name, ok, .. } = method;
+        let arg_names = method.args.iter().map(|(name, _)| name);
+        let input = match &method.input_stream {
+            Some(item) => {
+                let (name, _) = &method.args[0];
+                quote! {
+                    let #name: ::rpc::Streaming<#item> = ::rpc::Streaming::decode(__rpc_inbound, move |__rpc_bytes| {
+                        ::rpc::__private::__deserialize!(__rpc_serialization, #item, __rpc_bytes)
+                            .map_err(|e| ::rpc::__private::args_decode_error(&#descriptor, #wire_name, e))
+                    });
+                }
+            }
+            None => {
+                let (args_type, args_pattern) = args_value(method);
+                quote! {
+                    let __rpc_first =
+                        ::rpc::__private::first_message(__rpc_inbound, &#descriptor, #wire_name, "request").await?;
+                    let #args_pattern: #args_type =
+                        ::rpc::__private::__deserialize!(__rpc_serialization, #args_type, &__rpc_first)
+                            .map_err(|e| ::rpc::__private::args_decode_error(&#descriptor, #wire_name, e))?;
+                }
+            }
+        };
+        let output = match &method.output_stream {
+            Some(item) => quote! {
+                ::core::result::Result::Ok(__rpc_result.encode(move |__rpc_value: &#item| {
+                    let mut __rpc_body = ::rpc::__private::BytesMut::new();
+                    ::rpc::__private::__serialize!(__rpc_serialization, #item, __rpc_value, &mut __rpc_body)
+                        .map_err(|e| ::rpc::__private::reply_encode_error(&#descriptor, #wire_name, e))?;
+                    ::core::result::Result::Ok(__rpc_body.freeze())
+                }))
+            },
+            None => quote! {
+                let mut __rpc_body = ::rpc::__private::BytesMut::new();
+                ::rpc::__private::__serialize!(__rpc_serialization, #ok, &__rpc_result, &mut __rpc_body)
+                    .map_err(|e| ::rpc::__private::reply_encode_error(&#descriptor, #wire_name, e))?;
+                ::core::result::Result::Ok(::rpc::__private::single_message(__rpc_body.freeze()))
+            },
+        };
+        quote! {
+            #wire_name => {
+                let mut __rpc_request = __rpc_request;
+                let __rpc_serialization = __rpc_request.serialization;
+                let __rpc_context = ::rpc::CallContext::take_from(&mut __rpc_request);
+                ::std::boxed::Box::pin(async move {
+                    #input
+                    let __rpc_result = __rpc_context
+                        .scope(__rpc_inner.#ident(#(#arg_names),*))
+                        .await
+                        .map_err(::core::convert::Into::<::rpc::Status>::into)?;
+                    #output
+                })
+            }
+        }
+    });
+    quote! {
+        fn call_streaming(
+            &self,
+            __rpc_request: ::rpc::Request,
+            __rpc_inbound: ::rpc::MessageStream,
+        ) -> ::rpc::BoxFuture<::core::result::Result<::rpc::MessageStream, ::rpc::Status>> {
+            let __rpc_inner = self.inner.clone();
+            match __rpc_request.method() {
+                #(#arms)*
+                __rpc_other => {
+                    let __rpc_status = ::rpc::__private::unknown_method(&#descriptor, __rpc_other);
+                    ::std::boxed::Box::pin(::core::future::ready(::core::result::Result::Err(__rpc_status)))
                 }
             }
         }

@@ -32,6 +32,26 @@ pub struct Method {
     pub err: Type,
     /// The whole declared output type.
     pub output: Type,
+    /// `T` when the (only) argument is `Streaming<T>`: the caller streams.
+    pub input_stream: Option<Type>,
+    /// `T` when the result is `Streaming<T>`: the provider streams.
+    pub output_stream: Option<Type>,
+}
+
+impl Method {
+    pub fn is_streaming(&self) -> bool {
+        self.input_stream.is_some() || self.output_stream.is_some()
+    }
+
+    /// The descriptor's `MethodKind` variant.
+    pub fn kind(&self) -> &'static str {
+        match (self.input_stream.is_some(), self.output_stream.is_some()) {
+            (false, false) => "Unary",
+            (true, false) => "ClientStreaming",
+            (false, true) => "ServerStreaming",
+            (true, true) => "Bidirectional",
+        }
+    }
 }
 
 impl Service {
@@ -163,8 +183,36 @@ impl Method {
                 "a oneway rpc method returns `Result<(), E>`: its caller gets no reply",
             ));
         }
+        let input_stream = match args.as_slice() {
+            [(_, ty)] => streaming_item(ty),
+            args => {
+                if let Some((_, ty)) = args.iter().find(|(_, ty)| streaming_item(ty).is_some()) {
+                    return Err(syn::Error::new(
+                        ty.span(),
+                        "a `Streaming<T>` argument must be the method's only argument",
+                    ));
+                }
+                None
+            }
+        };
+        let output_stream = streaming_item(&ok);
+        if oneway && (input_stream.is_some() || output_stream.is_some()) {
+            return Err(syn::Error::new(sig.ident.span(), "a streaming rpc method cannot be oneway"));
+        }
         let docs = function.attrs.iter().filter(|a| a.path().is_ident("doc")).cloned().collect();
-        Ok(Method { ident: sig.ident.clone(), wire_name, idempotent, oneway, docs, args, ok, err, output })
+        Ok(Method {
+            ident: sig.ident.clone(),
+            wire_name,
+            idempotent,
+            oneway,
+            docs,
+            args,
+            ok,
+            err,
+            output,
+            input_stream,
+            output_stream,
+        })
     }
 }
 
@@ -213,6 +261,20 @@ fn result_types(ty: &Type) -> Option<(Type, Type)> {
     });
     let (ok, err) = (types.next()?, types.next()?);
     types.next().is_none().then_some((ok, err))
+}
+
+/// `T` of `Streaming<T>` (any path ending in `Streaming`, e.g. `rpc::Streaming<T>`).
+fn streaming_item(ty: &Type) -> Option<Type> {
+    let Type::Path(path) = ty else { return None };
+    let last = path.path.segments.last()?;
+    if last.ident != "Streaming" {
+        return None;
+    }
+    let PathArguments::AngleBracketed(generics) = &last.arguments else { return None };
+    match generics.args.iter().collect::<Vec<_>>().as_slice() {
+        [GenericArgument::Type(item)] => Some(item.clone()),
+        _ => None,
+    }
 }
 
 fn is_unit(ty: &Type) -> bool {

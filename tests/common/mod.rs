@@ -12,6 +12,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 pub mod greeter;
+pub mod numbers;
 pub mod servers;
 
 /// A message usable with every serialization: prost for protobuf, serde for msgpack/JSON.

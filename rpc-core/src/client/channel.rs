@@ -16,7 +16,7 @@ use crate::cluster::{
     discover, Balance, BreakerConfig, Cluster, Directory, Discover, EndpointInfo, MethodConfig, PoolConfig, RetryBudget,
 };
 use crate::transport::{Connection, ConnectionConfig, Protocol, ResponseFuture};
-use crate::{BoxFuture, Request, Response, Status};
+use crate::{BoxFuture, MessageStream, Request, Response, Status, StreamingService};
 
 /// A client's handle to a service: a `tower::Service<Request>` that is cheap to clone and
 /// always ready — no `tower::buffer`, no lock on the call path.
@@ -326,6 +326,34 @@ impl Future for ChannelFuture {
         match self.project() {
             ChannelFutureProj::Direct { reply } => reply.poll(cx),
             ChannelFutureProj::Cluster { reply } => reply.as_mut().poll(cx),
+        }
+    }
+}
+
+impl StreamingService for Channel {
+    /// Opens a streaming call: over gRPC (a direct channel built with
+    /// [`Protocol::Grpc`](crate::Protocol::Grpc), or a cluster endpoint that speaks it).
+    fn call_streaming(
+        &self,
+        mut request: Request,
+        outbound: MessageStream,
+    ) -> BoxFuture<Result<MessageStream, Status>> {
+        match &self.inner.route {
+            Route::Direct(connection) => {
+                if request.deadline().is_none() {
+                    if let Some(timeout) = self.inner.default_timeout {
+                        request = request.with_timeout(timeout);
+                    }
+                }
+                let span = tracing::debug_span!(
+                    "rpc.stream",
+                    service = request.service(),
+                    method = request.method(),
+                    peer = connection.peer()
+                );
+                Box::pin(connection.call_streaming(request, outbound).instrument(span))
+            }
+            Route::Cluster(cluster) => cluster.call_streaming(request, outbound, self.inner.default_timeout),
         }
     }
 }

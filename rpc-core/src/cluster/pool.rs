@@ -118,13 +118,8 @@ impl Pool {
         self.shared.slots.iter().any(|slot| slot.connection.load().as_ref().is_some_and(|c| c.is_ready()))
     }
 
-    /// Sends `request` on the connection with the fewest calls in flight, if one is up — the
-    /// common case, with no future of its own; otherwise hands the request back for
-    /// [`call_when_connected`](Self::call_when_connected).
-    // Returned and consumed at once by the caller; boxing the request would be an allocation
-    // per call on the hot path.
-    #[allow(clippy::result_large_err)]
-    pub(crate) fn try_call(&self, request: Request) -> Result<ResponseFuture, Request> {
+    /// The ready connection with the fewest calls in flight, if one is up.
+    fn best(&self) -> Option<arc_swap::Guard<Option<Arc<Connection>>>> {
         let mut best = None;
         let mut fewest = usize::MAX;
         for slot in self.shared.slots.iter() {
@@ -137,7 +132,17 @@ impl Pool {
                 }
             }
         }
-        match best.as_ref().and_then(|guard| guard.as_ref()) {
+        best
+    }
+
+    /// Sends `request` on the connection with the fewest calls in flight, if one is up — the
+    /// common case, with no future of its own; otherwise hands the request back for
+    /// [`call_when_connected`](Self::call_when_connected).
+    // Returned and consumed at once by the caller; boxing the request would be an allocation
+    // per call on the hot path.
+    #[allow(clippy::result_large_err)]
+    pub(crate) fn try_call(&self, request: Request) -> Result<ResponseFuture, Request> {
+        match self.best().as_ref().and_then(|guard| guard.as_ref()) {
             Some(connection) => Ok(connection.call(request)),
             None => Err(request),
         }
@@ -147,20 +152,29 @@ impl Pool {
     /// the connect timeout); fails at once if the endpoint is unreachable.
     pub(crate) async fn call_when_connected(
         &self,
-        mut request: Request,
+        request: Request,
         connect_timeout: Duration,
     ) -> Result<ResponseFuture, Status> {
-        let give_up =
-            request.deadline().map_or(Instant::now() + connect_timeout, |d| d.min(Instant::now() + connect_timeout));
+        let connection = self.connection(request.deadline(), connect_timeout).await?;
+        Ok(connection.call(request))
+    }
+
+    /// A ready connection (the least loaded), waiting for one until `deadline` (at most the
+    /// connect timeout); fails at once if the endpoint is unreachable.
+    pub(crate) async fn connection(
+        &self,
+        deadline: Option<Instant>,
+        connect_timeout: Duration,
+    ) -> Result<Arc<Connection>, Status> {
+        let give_up = deadline.map_or(Instant::now() + connect_timeout, |d| d.min(Instant::now() + connect_timeout));
         loop {
             // Registered before trying, so a connection made in between still wakes us.
             let connected = self.shared.connected.notified();
             tokio::pin!(connected);
             connected.as_mut().enable();
-            request = match self.try_call(request) {
-                Ok(reply) => return Ok(reply),
-                Err(request) => request,
-            };
+            if let Some(connection) = self.best().and_then(|guard| guard.as_ref().cloned()) {
+                return Ok(connection);
+            }
             if !self.is_usable() {
                 return Err(self.unavailable());
             }

@@ -10,7 +10,7 @@ use tracing::Instrument;
 use super::breaker::Permit;
 use super::directory::{Directory, Snapshot};
 use super::mode::{self, Budget, Cluster, FailbackQueue};
-use crate::{BoxFuture, Request, Response, Status};
+use crate::{BoxFuture, MessageStream, Request, Response, Status};
 
 /// What a call to one method uses: its cluster mode, balancer (an index into the directory's
 /// balancers), default timeout and idempotency override.
@@ -163,6 +163,45 @@ impl ClusterClient {
 
     pub(crate) fn directory(&self) -> &Arc<Directory> {
         &self.core.directory
+    }
+
+    /// Opens a streaming call on one endpoint the method's balancer picks. No retries: the
+    /// outbound stream is consumed as it is sent, so it cannot be replayed elsewhere. The
+    /// endpoint's breaker hears whether the stream opened.
+    pub(crate) fn call_streaming(
+        &self,
+        mut request: Request,
+        outbound: MessageStream,
+        default_timeout: Option<Duration>,
+    ) -> BoxFuture<Result<MessageStream, Status>> {
+        let settings = self.core.settings.method(request.method());
+        if request.deadline().is_none() {
+            if let Some(timeout) = settings.timeout.or(default_timeout) {
+                request = request.with_timeout(timeout);
+            }
+        }
+        let span = tracing::debug_span!("rpc.stream", service = request.service(), method = request.method());
+        let core = self.core.clone();
+        Box::pin(
+            async move {
+                let snapshot = core.directory.ready_snapshot(request.deadline()).await?;
+                let reserved = core.reserve(&snapshot, settings.balancer, &request, &mut Tried::new())?;
+                let endpoint = &snapshot.endpoints[reserved.index];
+                let mut probe =
+                    ProbeGuard { snapshot: &snapshot, index: reserved.index, permit: Some(reserved.permit) };
+                let in_flight = endpoint.load.start(Instant::now());
+                let opened = match endpoint.pool.connection(request.deadline(), core.settings.connect_timeout).await {
+                    Ok(connection) => connection.call_streaming(request, outbound).await,
+                    Err(status) => Err(status),
+                };
+                let (latency, now) = in_flight.finish();
+                if let Some(permit) = probe.permit.take() {
+                    endpoint.breaker.record(permit, opened.as_ref().err().map(Status::code), latency, now);
+                }
+                opened
+            }
+            .instrument(span),
+        )
     }
 
     pub(crate) fn call(

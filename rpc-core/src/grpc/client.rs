@@ -16,16 +16,17 @@ use tokio::net::TcpStream;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
-use super::body::UnaryBody;
+use super::body::{GrpcBody, MessageBody};
 use super::headers::{self, ContentType};
 use super::message;
+use super::reader::MessageReader;
 use crate::transport::ConnectionConfig;
-use crate::{BoxFuture, Request, Response, Status};
+use crate::{BoxFuture, MessageStream, Request, Response, Status};
 
 /// A client's HTTP/2 connection to one provider. Cheap to clone; clones share the connection.
 #[derive(Clone)]
 pub(crate) struct GrpcConnection {
-    sender: SendRequest<UnaryBody>,
+    sender: SendRequest<GrpcBody>,
     shared: Arc<Shared>,
 }
 
@@ -113,11 +114,45 @@ impl GrpcConnection {
         })
     }
 
-    /// The HTTP/2 request for `request`; errors here are raised before anything was sent.
-    fn prepare(
+    /// Opens a streaming call: `outbound` becomes the request body, sent as the peer's
+    /// flow-control window allows; once the reply headers arrive, their messages come back as
+    /// a stream that ends with the trailers' status. Dropping that stream resets the call.
+    pub(crate) fn call_streaming(
         &self,
         request: Request,
-    ) -> Result<(http::Request<UnaryBody>, SerializationId, Option<Instant>), Status> {
+        outbound: MessageStream,
+    ) -> BoxFuture<Result<MessageStream, Status>> {
+        let prepared = self.prepare(request);
+        let (mut sender, shared) = (self.sender.clone(), self.shared.clone());
+        Box::pin(async move {
+            let (mut http_request, _, deadline) = prepared?;
+            *http_request.body_mut() = GrpcBody::Stream(MessageBody::new(outbound, false, None));
+            if !sender.is_ready() {
+                return Err(Status::unavailable(format!("HTTP/2 connection to {} is closing", shared.peer)).not_sent());
+            }
+            let send = sender.send_request(http_request);
+            let reply = match deadline {
+                Some(deadline) => tokio::time::timeout_at(deadline.into(), send).await.map_err(|_| {
+                    Status::deadline_exceeded(format!("no reply headers from {} before the deadline", shared.peer))
+                })?,
+                None => send.await,
+            }
+            .map_err(|e| send_error(&shared, e))?;
+            let (parts, body) = reply.into_parts();
+            if let Some(status) = headers::status_from(&parts.headers) {
+                status?;
+                return Ok(Box::pin(futures_util::stream::empty()) as MessageStream);
+            }
+            if parts.status != StatusCode::OK {
+                return Err(headers::status_from_http(parts.status));
+            }
+            let reader = MessageReader::new(body, shared.max_message, true, "reply stream", deadline);
+            Ok(Box::pin(reader) as MessageStream)
+        })
+    }
+
+    /// The HTTP/2 request for `request`; errors here are raised before anything was sent.
+    fn prepare(&self, request: Request) -> Result<(http::Request<GrpcBody>, SerializationId, Option<Instant>), Status> {
         let deadline = request.deadline();
         let remaining = request.remaining();
         if remaining.is_some_and(|r| r.is_zero()) {
@@ -133,7 +168,7 @@ impl GrpcConnection {
         }
         let uri = format!("http://{}/{}/{}", self.shared.peer, request.service(), request.method());
         let data = message::encode(&request.body).map_err(Status::not_sent)?;
-        let mut http_request = http::Request::new(UnaryBody::new(Some(data), None));
+        let mut http_request = http::Request::new(GrpcBody::unary(Some(data), None));
         *http_request.method_mut() = Method::POST;
         *http_request.uri_mut() =
             uri.parse().map_err(|e| Status::invalid_argument(format!("bad call path {uri}: {e}")).not_sent())?;
@@ -168,20 +203,12 @@ impl Drop for InFlight<'_> {
 /// One request and its reply: headers (a trailers-only error ends here), the message, then
 /// the trailers' status.
 async fn exchange(
-    sender: &mut SendRequest<UnaryBody>,
-    request: http::Request<UnaryBody>,
+    sender: &mut SendRequest<GrpcBody>,
+    request: http::Request<GrpcBody>,
     serialization: SerializationId,
     shared: &Shared,
 ) -> Result<Response, Status> {
-    let reply = sender.send_request(request).await.map_err(|e| {
-        let status = Status::unavailable(format!("HTTP/2 call to {} failed: {e}", shared.peer));
-        // hyper reports a request it never wrote (connection closed first) as canceled.
-        if e.is_canceled() {
-            status.not_sent()
-        } else {
-            status
-        }
-    })?;
+    let reply = sender.send_request(request).await.map_err(|e| send_error(shared, e))?;
     let (parts, body) = reply.into_parts();
     if let Some(status) = headers::status_from(&parts.headers) {
         // Trailers-only: no message follows.
@@ -215,6 +242,16 @@ async fn exchange(
     let mut response = Response::new(serialization, body);
     response.attachments = headers::attachments_from(&without_reserved(parts.headers)).unwrap_or_default();
     Ok(response)
+}
+
+fn send_error(shared: &Shared, error: hyper::Error) -> Status {
+    let status = Status::unavailable(format!("HTTP/2 call to {} failed: {error}", shared.peer));
+    // hyper reports a request it never wrote (connection closed first) as canceled.
+    if error.is_canceled() {
+        status.not_sent()
+    } else {
+        status
+    }
 }
 
 /// Reply headers minus what HTTP/2 and gRPC put there themselves.

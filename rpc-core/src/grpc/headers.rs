@@ -136,7 +136,9 @@ pub(crate) fn put_attachments(headers: &mut HeaderMap, attachments: &Attachments
         if is_reserved(&key) {
             continue;
         }
-        let binary = key.ends_with("-bin") || HeaderValue::from_str(value).is_err();
+        // gRPC's ASCII values are printable ASCII; anything else travels base64 under `-bin`.
+        let printable = value.bytes().all(|b| (0x20..0x7f).contains(&b));
+        let binary = key.ends_with("-bin") || !printable;
         let (name, value) = if binary {
             let name = if key.ends_with("-bin") { key } else { format!("{key}-bin") };
             (name, HeaderValue::from_str(&base64::engine::general_purpose::STANDARD_NO_PAD.encode(value)))

@@ -10,13 +10,20 @@ pub(crate) const PREFIX_LEN: usize = 5;
 
 /// `message` with its prefix, ready to send as DATA.
 pub(crate) fn encode(message: &[u8]) -> Result<Bytes, Status> {
+    let mut out = BytesMut::with_capacity(PREFIX_LEN + message.len());
+    encode_into(message, &mut out)?;
+    Ok(out.freeze())
+}
+
+/// Appends `message` with its prefix to `out`.
+pub(crate) fn encode_into(message: &[u8], out: &mut BytesMut) -> Result<(), Status> {
     let len = u32::try_from(message.len())
         .map_err(|_| Status::resource_exhausted(format!("message of {} bytes exceeds gRPC's 4 GiB", message.len())))?;
-    let mut out = BytesMut::with_capacity(PREFIX_LEN + message.len());
+    out.reserve(PREFIX_LEN + message.len());
     out.put_u8(0);
     out.put_u32(len);
     out.extend_from_slice(message);
-    Ok(out.freeze())
+    Ok(())
 }
 
 /// The single message of a unary call's body. Total over any input: a truncated prefix or

@@ -12,6 +12,7 @@ mod body;
 mod client;
 mod headers;
 mod message;
+mod reader;
 mod server;
 
 pub(crate) use client::GrpcConnection;

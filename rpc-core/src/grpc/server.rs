@@ -3,10 +3,12 @@
 //! protocol.
 
 use std::convert::Infallible;
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::Bytes;
+use futures_util::FutureExt;
 use http::{HeaderMap, HeaderValue, Method, StatusCode};
 use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
@@ -16,9 +18,10 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tower::{BoxError, Service};
 use tracing::Instrument;
 
-use super::body::UnaryBody;
+use super::body::{GrpcBody, MessageBody};
 use super::headers::{self, ContentType};
 use super::message;
+use super::reader::MessageReader;
 use crate::server::{dispatch, Lifecycle, Router, ServerConfig};
 use crate::{BoxFuture, Request, Response, Status};
 
@@ -71,9 +74,9 @@ where
     S::Error: Into<BoxError>,
     S::Future: Send,
 {
-    type Response = http::Response<UnaryBody>;
+    type Response = http::Response<GrpcBody>;
     type Error = Infallible;
-    type Future = BoxFuture<Result<http::Response<UnaryBody>, Infallible>>;
+    type Future = BoxFuture<Result<http::Response<GrpcBody>, Infallible>>;
 
     fn call(&self, request: http::Request<Incoming>) -> Self::Future {
         let (service, router, max_message) = (self.service.clone(), self.router.clone(), self.max_message);
@@ -87,7 +90,7 @@ async fn handle<S>(
     router: Router,
     max_message: usize,
     request: http::Request<Incoming>,
-) -> http::Response<UnaryBody>
+) -> http::Response<GrpcBody>
 where
     S: Service<Request, Response = Response> + Send,
     S::Error: Into<BoxError>,
@@ -107,12 +110,24 @@ where
             return trailers_only(SerializationId::Protobuf, &status);
         }
     };
-    let result = match request_from(&parts, body, serialization, max_message).await {
-        // gRPC's code for an unknown service is UNIMPLEMENTED (the router says NOT_FOUND).
-        Ok(request) => match router.find(&request) {
-            Ok(_) => dispatch::call(service, request).await,
-            Err(status) => Err(Status::unimplemented(status.message())),
-        },
+    let request = match request_head(&parts, serialization) {
+        Ok(request) => request,
+        Err(status) => return trailers_only(serialization, &status),
+    };
+    // gRPC's code for an unknown service is UNIMPLEMENTED (the router says NOT_FOUND).
+    let kind = match router.method_kind(&request) {
+        Ok(kind) => kind,
+        Err(status) => return trailers_only(serialization, &Status::unimplemented(status.message())),
+    };
+    if kind.is_streaming() {
+        return streaming(router, request, body, serialization, max_message).await;
+    }
+    let result = match unary_message(body, max_message, request.deadline()).await {
+        Ok(message) => {
+            let mut request = request;
+            request.body = message;
+            dispatch::call(service, request).await
+        }
         Err(status) => Err(status),
     };
     match result {
@@ -124,13 +139,37 @@ where
     }
 }
 
-/// The call an HTTP/2 request describes, its body read in full (up to `max_message`).
-async fn request_from(
-    parts: &http::request::Parts,
+/// A streaming call: the request body becomes the handler's inbound messages as they arrive,
+/// and its reply messages are sent as it yields them, both under HTTP/2 flow control. When
+/// the client goes away hyper drops both streams, which cancels the handler's work.
+async fn streaming(
+    router: Router,
+    request: Request,
     body: Incoming,
     serialization: SerializationId,
     max_message: usize,
-) -> Result<Request, Status> {
+) -> http::Response<GrpcBody> {
+    let deadline = request.deadline();
+    let inbound = Box::pin(MessageReader::new(body, max_message, false, "request stream", deadline));
+    let start = AssertUnwindSafe(router.call_streaming(request, inbound)).catch_unwind();
+    let started = match deadline {
+        Some(deadline) => tokio::time::timeout_at(deadline.into(), start).await.unwrap_or_else(|_| {
+            Ok(Err(Status::deadline_exceeded("deadline passed before the stream started; it was cancelled")))
+        }),
+        None => start.await,
+    };
+    let messages = match started {
+        Ok(Ok(messages)) => messages,
+        Ok(Err(status)) => return trailers_only(serialization, &status),
+        Err(_) => return trailers_only(serialization, &Status::internal("streaming handler panicked")),
+    };
+    let mut reply = http::Response::new(GrpcBody::Stream(MessageBody::new(messages, true, deadline)));
+    reply.headers_mut().insert(http::header::CONTENT_TYPE, headers::content_type_value(serialization));
+    reply
+}
+
+/// The call an HTTP/2 request names (its message, if unary, is read separately).
+fn request_head(parts: &http::request::Parts, serialization: SerializationId) -> Result<Request, Status> {
     let (service, method) = parts
         .uri
         .path()
@@ -155,9 +194,13 @@ async fn request_from(
     if let Some(group) = text_header(&parts.headers, headers::SERVICE_GROUP) {
         metadata.group = group.into();
     }
+    Ok(Request::from_parts(metadata, serialization, false, Bytes::new(), deadline))
+}
+
+/// The one message of a unary call's body.
+async fn unary_message(body: Incoming, max_message: usize, deadline: Option<Instant>) -> Result<Bytes, Status> {
     let body = read_body(body, max_message, deadline).await?;
-    let message = message::decode_unary(body, "request")?;
-    Ok(Request::from_parts(metadata, serialization, false, message, deadline))
+    message::decode_unary(body, "request")
 }
 
 fn text_header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
@@ -185,12 +228,12 @@ async fn read_body(body: Incoming, max_message: usize, deadline: Option<Instant>
 }
 
 /// A successful reply: headers (with the reply's attachments), one message, `grpc-status: 0`.
-fn reply(serialization: SerializationId, response: Response) -> http::Response<UnaryBody> {
+fn reply(serialization: SerializationId, response: Response) -> http::Response<GrpcBody> {
     let data = match message::encode(&response.body) {
         Ok(data) => data,
         Err(status) => return trailers_only(serialization, &status),
     };
-    let mut reply = http::Response::new(UnaryBody::new(Some(data), Some(ok_trailers())));
+    let mut reply = http::Response::new(GrpcBody::unary(Some(data), Some(ok_trailers())));
     let headers = reply.headers_mut();
     headers.insert(http::header::CONTENT_TYPE, headers::content_type_value(serialization));
     headers::put_attachments(headers, &response.attachments);
@@ -204,16 +247,16 @@ fn ok_trailers() -> HeaderMap {
 }
 
 /// An error as gRPC's trailers-only response: status 200, the status in the headers, no body.
-fn trailers_only(serialization: SerializationId, status: &Status) -> http::Response<UnaryBody> {
-    let mut reply = http::Response::new(UnaryBody::empty());
+fn trailers_only(serialization: SerializationId, status: &Status) -> http::Response<GrpcBody> {
+    let mut reply = http::Response::new(GrpcBody::empty());
     let headers = reply.headers_mut();
     headers.insert(http::header::CONTENT_TYPE, headers::content_type_value(serialization));
     headers::put_status(headers, status);
     reply
 }
 
-fn plain_http(status: StatusCode) -> http::Response<UnaryBody> {
-    let mut reply = http::Response::new(UnaryBody::empty());
+fn plain_http(status: StatusCode) -> http::Response<GrpcBody> {
+    let mut reply = http::Response::new(GrpcBody::empty());
     *reply.status_mut() = status;
     reply
 }

@@ -4,7 +4,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use crate::{Request, Response, ServiceDescriptor, Status};
+use crate::{MessageStream, MethodKind, Request, Response, ServiceDescriptor, Status};
 
 /// A boxed, `Send` future owning what it needs: the easy `Future` type for a server layer.
 pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
@@ -33,6 +33,17 @@ pub type CallFuture = stackfuture::StackFuture<'static, Result<Response, Status>
 pub trait RpcService: Send + Sync + 'static {
     fn descriptor(&self) -> &'static ServiceDescriptor;
     fn call(&self, request: Request) -> CallFuture;
+
+    /// Runs a streaming method: `request` names it (its body is unused), `inbound` carries
+    /// the caller's messages (exactly one for a server-streaming method). Resolves to the
+    /// reply messages (one for a client-streaming method). Services without streaming
+    /// methods keep this default.
+    fn call_streaming(&self, request: Request, inbound: MessageStream) -> BoxFuture<Result<MessageStream, Status>> {
+        drop(inbound);
+        let status =
+            Status::unimplemented(format!("{} has no streaming method {:?}", self.descriptor().name, request.method()));
+        Box::pin(ready(Err(status)))
+    }
 }
 
 #[derive(Clone)]
@@ -80,6 +91,26 @@ impl Router {
             .find(|r| r.group == request.group() && (request.version().is_empty() || r.version == request.version()))
             .map(|r| &r.service)
             .ok_or_else(|| self.not_found(request))
+    }
+
+    /// What `request`'s method takes and returns; `Unary` for a method the service lacks (the
+    /// unary path then answers `Unimplemented`).
+    pub(crate) fn method_kind(&self, request: &Request) -> Result<MethodKind, Status> {
+        let service = self.find(request)?;
+        Ok(service.descriptor().method(request.method()).map_or(MethodKind::Unary, |m| m.kind))
+    }
+
+    /// Runs a streaming call on the service `request` names. Server layers do not apply:
+    /// they are `tower::Service`s of whole requests.
+    pub(crate) fn call_streaming(
+        &self,
+        request: Request,
+        inbound: MessageStream,
+    ) -> BoxFuture<Result<MessageStream, Status>> {
+        match self.find(&request) {
+            Ok(service) => service.call_streaming(request, inbound),
+            Err(status) => Box::pin(ready(Err(status))),
+        }
     }
 
     fn not_found(&self, request: &Request) -> Status {

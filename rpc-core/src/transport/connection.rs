@@ -9,7 +9,7 @@ use tokio::net::{TcpStream, ToSocketAddrs};
 use super::binary::{BinaryConnection, BinaryResponseFuture};
 use super::{ConnectionConfig, Protocol};
 use crate::grpc::GrpcConnection;
-use crate::{BoxFuture, Request, Response, Status};
+use crate::{BoxFuture, MessageStream, Request, Response, Status};
 
 /// A client's connection to one provider, in the protocol its configuration names: the
 /// multiplexed binary protocol (the default) or gRPC over HTTP/2. Cheap to clone; clones
@@ -95,6 +95,28 @@ impl Connection {
         match &self.kind {
             Kind::Binary(c) => ResponseFuture::Binary { reply: c.call(request) },
             Kind::Grpc(c) => ResponseFuture::Grpc { reply: c.call(request) },
+        }
+    }
+
+    /// Opens a streaming call (see [`StreamingService`](crate::StreamingService)). Streams
+    /// travel over gRPC; on a binary-protocol connection this fails with `Unimplemented`.
+    pub fn call_streaming(
+        &self,
+        request: Request,
+        outbound: MessageStream,
+    ) -> BoxFuture<Result<MessageStream, Status>> {
+        match &self.kind {
+            Kind::Grpc(c) => c.call_streaming(request, outbound),
+            Kind::Binary(c) => {
+                let status = Status::unimplemented(format!(
+                    "{}/{}: streaming calls need a gRPC connection (Protocol::Grpc); {} speaks the binary protocol",
+                    request.service(),
+                    request.method(),
+                    c.peer()
+                ))
+                .not_sent();
+                Box::pin(std::future::ready(Err(status)))
+            }
         }
     }
 

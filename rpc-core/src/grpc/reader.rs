@@ -1,0 +1,137 @@
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+use bytes::{Buf, Bytes, BytesMut};
+use futures_core::Stream;
+use http_body::Body;
+use hyper::body::Incoming;
+
+use super::{headers, message};
+use crate::Status;
+
+/// The messages of an incoming HTTP/2 body, split as their bytes arrive. Reading is what
+/// returns flow-control credit to the peer, so a consumer that stops polling stops the
+/// sender. A message over `max_message` fails the stream (`ResourceExhausted`) before it is
+/// buffered. On a reply (`expect_status`), the trailers' `grpc-status` ends the stream: an
+/// error status is the last item.
+pub(crate) struct MessageReader {
+    body: Incoming,
+    buffer: BytesMut,
+    max_message: usize,
+    expect_status: bool,
+    what: &'static str,
+    deadline: Option<Pin<Box<tokio::time::Sleep>>>,
+    done: bool,
+}
+
+impl MessageReader {
+    pub(crate) fn new(
+        body: Incoming,
+        max_message: usize,
+        expect_status: bool,
+        what: &'static str,
+        deadline: Option<Instant>,
+    ) -> MessageReader {
+        MessageReader {
+            body,
+            buffer: BytesMut::new(),
+            max_message,
+            expect_status,
+            what,
+            deadline: deadline.map(|d| Box::pin(tokio::time::sleep_until(d.into()))),
+            done: false,
+        }
+    }
+
+    /// The next whole message in the buffer, if one has fully arrived.
+    fn split_message(&mut self) -> Result<Option<Bytes>, Status> {
+        if self.buffer.len() < message::PREFIX_LEN {
+            return Ok(None);
+        }
+        let len = u32::from_be_bytes([self.buffer[1], self.buffer[2], self.buffer[3], self.buffer[4]]) as usize;
+        match self.buffer[0] {
+            0 => {}
+            1 => return Err(Status::unimplemented(format!("{}: compressed messages are not supported", self.what))),
+            flag => return Err(Status::invalid_argument(format!("{}: bad compressed flag {flag}", self.what))),
+        }
+        if len > self.max_message {
+            return Err(Status::resource_exhausted(format!(
+                "{}: message of {len} bytes over the limit of {}",
+                self.what, self.max_message
+            )));
+        }
+        if self.buffer.len() < message::PREFIX_LEN + len {
+            self.buffer.reserve(message::PREFIX_LEN + len - self.buffer.len());
+            return Ok(None);
+        }
+        self.buffer.advance(message::PREFIX_LEN);
+        Ok(Some(self.buffer.split_to(len).freeze()))
+    }
+
+    fn fail(&mut self, status: Status) -> Poll<Option<Result<Bytes, Status>>> {
+        self.done = true;
+        Poll::Ready(Some(Err(status)))
+    }
+}
+
+impl Stream for MessageReader {
+    type Item = Result<Bytes, Status>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = &mut *self;
+        if this.done {
+            return Poll::Ready(None);
+        }
+        loop {
+            match this.split_message() {
+                Ok(Some(message)) => return Poll::Ready(Some(Ok(message))),
+                Ok(None) => {}
+                Err(status) => return this.fail(status),
+            }
+            if let Some(deadline) = this.deadline.as_mut() {
+                if deadline.as_mut().poll(cx).is_ready() {
+                    return this.fail(Status::deadline_exceeded(format!("{}: deadline passed mid-stream", this.what)));
+                }
+            }
+            let frame = match Pin::new(&mut this.body).poll_frame(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(frame) => frame,
+            };
+            match frame {
+                Some(Ok(frame)) => match frame.into_data() {
+                    Ok(data) => this.buffer.extend_from_slice(&data),
+                    Err(frame) => {
+                        if let Some(Err(status)) = frame.trailers_ref().and_then(headers::status_from) {
+                            return this.fail(status);
+                        }
+                        if frame.trailers_ref().is_some_and(|t| headers::status_from(t).is_some()) {
+                            this.expect_status = false;
+                        }
+                    }
+                },
+                Some(Err(e)) => {
+                    let cause = std::error::Error::source(&e).map(|c| format!(": {c}")).unwrap_or_default();
+                    return this.fail(Status::cancelled(format!("{}: stream broken off: {e}{cause}", this.what)));
+                }
+                None => {
+                    this.done = true;
+                    if !this.buffer.is_empty() {
+                        return Poll::Ready(Some(Err(Status::invalid_argument(format!(
+                            "{}: stream ended inside a message",
+                            this.what
+                        )))));
+                    }
+                    if this.expect_status {
+                        return Poll::Ready(Some(Err(Status::internal(format!(
+                            "{}: stream ended without grpc-status",
+                            this.what
+                        )))));
+                    }
+                    return Poll::Ready(None);
+                }
+            }
+        }
+    }
+}
