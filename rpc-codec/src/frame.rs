@@ -23,6 +23,11 @@ pub enum EventKind {
     Heartbeat,
     /// The sender will accept no new requests on this connection (`0x01`): it is shutting down.
     GoAway,
+    /// The sender gives up the stream with this frame's id (`0x02`): stop sending on it.
+    Cancel,
+    /// The sender consumed this many more messages of the stream with this frame's id
+    /// (`0x03`, then a big-endian u32): the peer may send that many more.
+    Window(u32),
     /// A kind this build does not know; ignored, for forward compatibility.
     Unknown(u8),
 }
@@ -32,6 +37,8 @@ impl EventKind {
         match self {
             EventKind::Heartbeat => 0,
             EventKind::GoAway => 1,
+            EventKind::Cancel => 2,
+            EventKind::Window(_) => 3,
             EventKind::Unknown(code) => code,
         }
     }
@@ -60,6 +67,10 @@ impl Frame {
         let flags = if request { Flags::EVENT | Flags::REQUEST } else { Flags::EVENT };
         let body = match kind {
             EventKind::Heartbeat => Bytes::new(),
+            EventKind::Window(credit) => {
+                let [a, b, c, d] = credit.to_be_bytes();
+                Bytes::copy_from_slice(&[kind.code(), a, b, c, d])
+            }
             other => Bytes::copy_from_slice(&[other.code()]),
         };
         Frame { flags, serialization: 0, status: 0, request_id, metadata: Metadata::default(), body }
@@ -73,7 +84,42 @@ impl Frame {
         Some(match self.body.first() {
             None | Some(0) => EventKind::Heartbeat,
             Some(1) => EventKind::GoAway,
+            Some(2) => EventKind::Cancel,
+            Some(3) => match self.body.get(1..5) {
+                Some(&[a, b, c, d]) => EventKind::Window(u32::from_be_bytes([a, b, c, d])),
+                _ => EventKind::Unknown(3),
+            },
             Some(&other) => EventKind::Unknown(other),
         })
+    }
+
+    /// One message of the stream `request_id`: from the caller (`request`) or the provider.
+    pub fn stream_message(request_id: u64, request: bool, serialization: u8, body: Bytes) -> Frame {
+        let flags = if request { Flags::REQUEST | Flags::STREAM } else { Flags::STREAM };
+        Frame { flags, serialization, status: 0, request_id, metadata: Metadata::default(), body }
+    }
+
+    /// The end of one side of the stream `request_id`. From the provider it carries the
+    /// call's status (0 = ok; otherwise the body is the message).
+    pub fn stream_end(request_id: u64, request: bool, serialization: u8, status: u8, body: Bytes) -> Frame {
+        let base = if request { Flags::REQUEST | Flags::STREAM } else { Flags::STREAM };
+        Frame {
+            flags: base | Flags::END_STREAM,
+            serialization,
+            status,
+            request_id,
+            metadata: Metadata::default(),
+            body,
+        }
+    }
+
+    /// Part of a streaming call (the STREAM flag).
+    pub fn is_stream(&self) -> bool {
+        self.flags.contains(Flags::STREAM)
+    }
+
+    /// The last frame of one side of a stream (the END_STREAM flag).
+    pub fn is_stream_end(&self) -> bool {
+        self.flags.contains(Flags::END_STREAM)
     }
 }

@@ -42,7 +42,14 @@ pub(crate) struct MessageBody {
     deadline: Option<Pin<Box<tokio::time::Sleep>>>,
     /// How the stream ended, held back while the data before it is sent.
     ended: Option<Status>,
+    /// DATA frames made since this body last let its task yield.
+    since_yield: u32,
 }
+
+/// A body whose messages are always ready would keep hyper's task busy for a whole
+/// flow-control window (megabytes) at a time; after this many frames it yields once, so the
+/// connection and other tasks on the thread get their turn.
+const FRAMES_PER_YIELD: u32 = 4;
 
 /// Messages already waiting are sent together in DATA frames of up to this many bytes: a
 /// frame per small message costs framing per message, and h2 peers treat floods of small
@@ -52,7 +59,7 @@ const COALESCE_BYTES: usize = 32 * 1024;
 impl MessageBody {
     pub(crate) fn new(messages: MessageStream, with_status: bool, deadline: Option<Instant>) -> MessageBody {
         let deadline = deadline.map(|d| Box::pin(tokio::time::sleep_until(d.into())));
-        MessageBody { messages: Some(messages), with_status, deadline, ended: None }
+        MessageBody { messages: Some(messages), with_status, deadline, ended: None, since_yield: 0 }
     }
 
     /// Ends the body with `status` (trailers on a reply; a reset on a request).
@@ -91,6 +98,11 @@ impl Body for GrpcBody {
                     return body.end(status);
                 }
                 let Some(messages) = body.messages.as_mut() else { return Poll::Ready(None) };
+                if body.since_yield >= FRAMES_PER_YIELD {
+                    body.since_yield = 0;
+                    cx.waker().wake_by_ref();
+                    return Poll::Pending;
+                }
                 if let Some(deadline) = body.deadline.as_mut() {
                     if deadline.as_mut().poll(cx).is_ready() {
                         return body.end(Status::deadline_exceeded("deadline passed while the stream ran"));
@@ -117,6 +129,7 @@ impl Body for GrpcBody {
                     }
                 }
                 if !data.is_empty() {
+                    body.since_yield += 1;
                     return Poll::Ready(Some(Ok(Frame::data(data.freeze()))));
                 }
                 match body.ended.take() {

@@ -36,7 +36,7 @@ pub(crate) async fn serve_accepted<S>(
         }
         Ok(Ok(1)) => {
             let (read, write) = stream.into_split();
-            serve_connection(read, write, service, config, lifecycle).await;
+            serve_connection(read, write, service, router, config, lifecycle).await;
         }
         Ok(Ok(_)) => tracing::debug!("closed before sending anything"),
         Ok(Err(e)) => tracing::debug!(error = %e, "connection lost before its first byte"),

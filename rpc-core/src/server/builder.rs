@@ -145,10 +145,11 @@ impl<L> ServerBuilder<L> {
         <L::Service as Service<Request>>::Error: Into<BoxError>,
         <L::Service as Service<Request>>::Future: Send,
     {
+        let router = self.router.clone();
         let service = self.layer.layer(self.router);
         let (read, write) = tokio::io::split(io);
         let lifecycle = Lifecycle { shutdown: CancellationToken::new(), force: CancellationToken::new() };
-        serve_connection(read, write, service, Arc::new(self.config), lifecycle).await
+        serve_connection(read, write, service, router, Arc::new(self.config), lifecycle).await
     }
 
     /// Binds `addr` and serves until the process ends.

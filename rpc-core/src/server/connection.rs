@@ -2,7 +2,7 @@ use std::future::Future;
 use std::sync::Arc;
 
 use futures_util::{SinkExt, StreamExt};
-use rpc_codec::{EventKind, Frame, FrameCodec, Inbound, RejectReason};
+use rpc_codec::{EventKind, Flags, Frame, FrameCodec, Inbound, RejectReason};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::mpsc;
 use tokio_util::codec::{FramedRead, FramedWrite};
@@ -11,6 +11,8 @@ use tower::{BoxError, Service};
 
 use super::call_slot::CallSlot;
 use super::dispatch::{dispatch, reply_frame};
+use super::streams::ServerStreams;
+use super::Router;
 use super::ServerConfig;
 use crate::transport::{write_batch, IdleTimer};
 use crate::{Request, Response, Status};
@@ -39,6 +41,7 @@ pub(crate) async fn serve_connection<S, R, W>(
     read: R,
     write: W,
     service: S,
+    router: Router,
     config: Arc<ServerConfig>,
     lifecycle: Lifecycle,
 ) where
@@ -56,6 +59,7 @@ pub(crate) async fn serve_connection<S, R, W>(
     // Replies written to the sink's buffer since the last flush.
     let mut unflushed = false;
     let mut calls = CallSlot::new();
+    let streams = ServerStreams::new(router, config.max_frame_size);
     // Made once per connection, not per frame: a fresh timer or cancellation future on every
     // read showed up in the server's profile.
     let shutdown = lifecycle.shutdown.cancelled();
@@ -132,10 +136,17 @@ pub(crate) async fn serve_connection<S, R, W>(
                         }
                         RejectReason::BadMetadata(_) => Status::invalid_argument(format!("request not run: {reason}")),
                     };
-                    Some(reply_frame(header.request_id, header.serialization, Err(status), &codec))
+                    if header.flags.contains(Flags::STREAM) {
+                        streams.fail(header.request_id, header.serialization, status)
+                    } else {
+                        Some(reply_frame(header.request_id, header.serialization, Err(status), &codec))
+                    }
                 } else {
                     None
                 }
+            }
+            Some(Ok(Inbound::Frame(frame))) if frame.is_stream() || is_stream_event(&frame) => {
+                handle_stream_frame(frame, going_away, &streams, &replies)
             }
             Some(Ok(Inbound::Frame(frame))) => match handle_frame(frame, going_away, &service, &codec) {
                 Handled::Reply(reply) => Some(reply),
@@ -152,7 +163,9 @@ pub(crate) async fn serve_connection<S, R, W>(
             unflushed = true;
         }
     }
-    // Replies of calls still running hold senders; finish when the last is written.
+    // Streams wait on their caller, who is gone: stop them. Replies of calls still running
+    // hold senders; finish when the last is written.
+    streams.cancel_all();
     drop(replies);
     loop {
         tokio::select! {
@@ -169,6 +182,27 @@ pub(crate) async fn serve_connection<S, R, W>(
         }
     }
     let _ = sink.close().await;
+}
+
+fn is_stream_event(frame: &Frame) -> bool {
+    matches!(frame.event_kind(), Some(EventKind::Window(_) | EventKind::Cancel))
+}
+
+/// A stream frame or stream event: the reply to send at once, if any.
+fn handle_stream_frame(
+    frame: Frame,
+    going_away: bool,
+    streams: &ServerStreams,
+    replies: &mpsc::Sender<Frame>,
+) -> Option<Frame> {
+    if let Some(kind) = frame.event_kind() {
+        streams.on_event(frame.request_id, kind);
+        return None;
+    }
+    if !frame.flags.is_request() {
+        return None;
+    }
+    streams.on_frame(frame, going_away, replies)
 }
 
 /// What a decoded frame asks of the connection.

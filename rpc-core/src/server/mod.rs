@@ -18,6 +18,7 @@ mod connection;
 pub(crate) mod dispatch;
 mod registration;
 pub(crate) mod router;
+mod streams;
 
 pub use builder::{BoundServer, Server, ServerBuilder};
 pub use config::ServerConfig;

@@ -5,18 +5,22 @@ use std::sync::Arc;
 use std::task::{ready, Context, Poll};
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
+use dashmap::DashMap;
 use futures_util::StreamExt;
 use pin_project_lite::pin_project;
-use rpc_codec::{Flags, Frame, FrameCodec, Inbound, RejectReason, SerializationId};
+use rpc_codec::{EventKind, Flags, Frame, FrameCodec, Inbound, RejectReason, SerializationId};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, Semaphore};
 use tokio_util::codec::FramedRead;
+use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 use super::pending::{Pending, SlotGuard};
+use super::stream::{self, InboundMessages};
 use super::{write_loop, ConnectionConfig, IdleTimer};
-use crate::{Code, Request, Response, Status};
+use crate::{Code, MessageStream, Request, Response, Status};
 
 /// A client's multiplexed binary-protocol connection to one provider. Cheap to clone; all
 /// clones share one socket, and many calls may be in flight at once, answered in any order.
@@ -27,6 +31,7 @@ use crate::{Code, Request, Response, Status};
 pub(crate) struct BinaryConnection {
     queue: mpsc::Sender<Frame>,
     pending: Arc<Pending>,
+    streams: Arc<ClientStreams>,
     next_id: Arc<AtomicU64>,
     codec: FrameCodec,
 }
@@ -68,8 +73,10 @@ impl BinaryConnection {
             }
             .instrument(span.clone()),
         );
-        tokio::spawn(read_loop(read, codec.clone(), pending.clone(), config.heartbeat_interval).instrument(span));
-        BinaryConnection { queue, pending, next_id: Arc::new(AtomicU64::new(1)), codec }
+        let streams = Arc::new(ClientStreams::default());
+        let reader = read_loop(read, codec.clone(), pending.clone(), streams.clone(), config.heartbeat_interval);
+        tokio::spawn(reader.instrument(span));
+        BinaryConnection { queue, pending, streams, next_id: Arc::new(AtomicU64::new(1)), codec }
     }
 
     /// The provider's address.
@@ -109,6 +116,57 @@ impl BinaryConnection {
     /// Resolves once the connection is closed for good.
     pub(crate) async fn closed(&self) {
         self.pending.closed.cancelled().await
+    }
+
+    /// Opens a stream: an opening frame with the call's metadata, then `outbound`'s messages
+    /// (each within the window the provider grants), then an end frame. Replies arrive on
+    /// the returned stream, which ends with the provider's status; dropping it cancels the
+    /// call at the provider.
+    pub(crate) fn call_streaming(&self, request: Request, outbound: MessageStream) -> Result<MessageStream, Status> {
+        if let Some(refusal) = self.pending.refuse_new_calls() {
+            return Err(refusal.not_sent());
+        }
+        let deadline = request.deadline();
+        if deadline.is_some_and(|d| d <= Instant::now()) {
+            return Err(Status::deadline_exceeded("deadline passed before the stream opened").not_sent());
+        }
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let serialization = request.serialization as u8;
+        let mut open = self.request_frame(id, request).map_err(Status::not_sent)?;
+        open.flags = Flags::REQUEST | Flags::STREAM;
+        let (sender, receiver) = stream::inbox();
+        let credit = Arc::new(Semaphore::new(stream::STREAM_WINDOW as usize));
+        let stop_sending = CancellationToken::new();
+        let entry = ClientStream { inbox: sender.clone(), credit: credit.clone(), stop_sending: stop_sending.clone() };
+        self.streams.open.insert(id, entry);
+        if self.queue.try_send(open).is_err() {
+            self.streams.open.remove(&id);
+            return Err(Status::unavailable(format!(
+                "stream to {} not opened: write queue full or closed",
+                self.peer()
+            ))
+            .not_sent());
+        }
+        let message = move |body| Frame::stream_message(id, true, serialization, body);
+        let local = sender.clone();
+        let end = move |result: Result<(), Status>| match result {
+            Ok(()) => Frame::stream_end(id, true, serialization, 0, Bytes::new()),
+            // The caller's own stream failed (a message did not serialize, or is too large):
+            // the caller hears why, and the provider is told to stop.
+            Err(status) => {
+                let _ = local.try_send(Err(status));
+                Frame::event(id, EventKind::Cancel, false)
+            }
+        };
+        let max_message = self.codec.max_frame_size().saturating_sub(rpc_codec::HEADER_LEN);
+        let pump = stream::pump(outbound, max_message, self.queue.clone(), credit, stop_sending.clone(), message, end);
+        tokio::spawn(pump);
+        let streams = self.streams.clone();
+        let on_drop = Box::new(move || {
+            stop_sending.cancel();
+            streams.open.remove(&id);
+        });
+        Ok(Box::pin(InboundMessages::new(receiver, self.queue.clone(), id, deadline, on_drop)))
     }
 
     fn start(&self, request: Request) -> Result<BinaryResponseFuture, Status> {
@@ -273,6 +331,7 @@ async fn read_loop<R: AsyncRead + Unpin>(
     read: R,
     codec: FrameCodec,
     pending: Arc<Pending>,
+    streams: Arc<ClientStreams>,
     heartbeat: Option<Duration>,
 ) {
     let mut frames = FramedRead::new(read, codec);
@@ -297,9 +356,13 @@ async fn read_loop<R: AsyncRead + Unpin>(
             }
             Some(Ok(Inbound::Frame(frame))) => {
                 if let Some(kind) = frame.event_kind() {
-                    if kind == rpc_codec::EventKind::GoAway {
-                        pending.go_away();
+                    match kind {
+                        EventKind::GoAway => pending.go_away(),
+                        EventKind::Window(_) | EventKind::Cancel => streams.on_event(frame.request_id, kind),
+                        _ => {}
                     }
+                } else if frame.is_stream() {
+                    streams.on_frame(frame);
                 } else if !frame.flags.is_request() {
                     pending.complete(frame.request_id, Ok(frame));
                 }
@@ -309,10 +372,85 @@ async fn read_loop<R: AsyncRead + Unpin>(
                     RejectReason::TooLarge { .. } => Status::resource_exhausted(format!("reply refused: {reason}")),
                     RejectReason::BadMetadata(_) => Status::internal(format!("reply unreadable: {reason}")),
                 };
-                pending.complete(header.request_id, Err(status));
+                if header.flags.contains(Flags::STREAM) {
+                    streams.fail(header.request_id, status);
+                } else {
+                    pending.complete(header.request_id, Err(status));
+                }
             }
         }
     };
     tracing::debug!(peer = %pending.peer, %reason, "connection closed");
+    streams.close(&pending.peer, &reason);
     pending.close(reason);
+}
+
+/// The client's open streams on one connection, by request id.
+#[derive(Default)]
+struct ClientStreams {
+    open: DashMap<u64, ClientStream>,
+}
+
+struct ClientStream {
+    inbox: stream::Inbox,
+    /// Window credit for our messages.
+    credit: Arc<Semaphore>,
+    /// Stops our side (the provider cancelled, or the caller dropped the replies).
+    stop_sending: CancellationToken,
+}
+
+impl ClientStreams {
+    /// A reply message or the provider's end (status 0, or an error whose body is the message).
+    fn on_frame(&self, frame: Frame) {
+        let id = frame.request_id;
+        if !frame.is_stream_end() {
+            let overrun = match self.open.get(&id) {
+                Some(stream) => stream::deliver(&stream.inbox, Ok(frame.body)).err(),
+                None => None,
+            };
+            if let Some(status) = overrun {
+                if let Some((_, stream)) = self.open.remove(&id) {
+                    let _ = stream.inbox.try_send(Err(status));
+                    stream.stop_sending.cancel();
+                }
+            }
+            return;
+        }
+        if let Some((_, stream)) = self.open.remove(&id) {
+            if frame.status != Code::Ok as u8 {
+                let status = Status::new(Code::from_u8(frame.status), String::from_utf8_lossy(&frame.body));
+                let _ = stream.inbox.try_send(Err(status));
+            }
+            stream.stop_sending.cancel();
+        }
+    }
+
+    fn on_event(&self, id: u64, kind: EventKind) {
+        let Some(stream) = self.open.get(&id) else { return };
+        match kind {
+            EventKind::Window(credit) => stream.credit.add_permits(credit.min(stream::STREAM_WINDOW) as usize),
+            // The provider reads no more of ours; its replies may still come.
+            EventKind::Cancel => stream.stop_sending.cancel(),
+            _ => {}
+        }
+    }
+
+    /// A reply frame of stream `id` could not be read: the stream ends with `status`, and the
+    /// provider is told to stop.
+    fn fail(&self, id: u64, status: Status) {
+        if let Some((_, stream)) = self.open.remove(&id) {
+            let _ = stream.inbox.try_send(Err(status));
+            stream.stop_sending.cancel();
+        }
+    }
+
+    /// The connection is gone: every open stream ends with `Unavailable`.
+    fn close(&self, peer: &str, reason: &str) {
+        for entry in self.open.iter() {
+            let status = Status::unavailable(format!("connection to {peer} closed mid-stream: {reason}"));
+            let _ = entry.inbox.try_send(Err(status));
+            entry.stop_sending.cancel();
+        }
+        self.open.clear();
+    }
 }

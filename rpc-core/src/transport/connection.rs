@@ -98,8 +98,8 @@ impl Connection {
         }
     }
 
-    /// Opens a streaming call (see [`StreamingService`](crate::StreamingService)). Streams
-    /// travel over gRPC; on a binary-protocol connection this fails with `Unimplemented`.
+    /// Opens a streaming call (see [`StreamingService`](crate::StreamingService)), over
+    /// either protocol.
     pub fn call_streaming(
         &self,
         request: Request,
@@ -107,16 +107,7 @@ impl Connection {
     ) -> BoxFuture<Result<MessageStream, Status>> {
         match &self.kind {
             Kind::Grpc(c) => c.call_streaming(request, outbound),
-            Kind::Binary(c) => {
-                let status = Status::unimplemented(format!(
-                    "{}/{}: streaming calls need a gRPC connection (Protocol::Grpc); {} speaks the binary protocol",
-                    request.service(),
-                    request.method(),
-                    c.peer()
-                ))
-                .not_sent();
-                Box::pin(std::future::ready(Err(status)))
-            }
+            Kind::Binary(c) => Box::pin(std::future::ready(c.call_streaming(request, outbound))),
         }
     }
 

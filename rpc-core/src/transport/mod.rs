@@ -11,6 +11,7 @@ mod connection;
 mod idle_timer;
 mod pending;
 mod reply_slot;
+pub(crate) mod stream;
 mod write_loop;
 
 pub use config::{ConnectionConfig, Protocol};
