@@ -52,7 +52,56 @@
 //! Method attributes: `#[rpc(idempotent)]` (safe to retry elsewhere), `#[rpc(oneway)]` (no
 //! reply; returns `Result<(), E>`), `#[rpc(name = "Wire")]` (name on the wire). Arguments
 //! and results are any serde types for msgpack/JSON, and `prost::Message`s for protobuf.
-//! Errors are [`Status`] or a type `E: Into<Status> + From<Status>`.
+//! Errors are [`Status`] or a type `E: Into<Status> + From<Status>`. Service options:
+//! `name`, `version`, and `serialization = "protobuf"` (the client's default; msgpack otherwise).
+//!
+//! ## Streaming methods
+//!
+//! A [`Streaming<T>`] argument makes the caller stream (it must be the only argument), a
+//! `Streaming<T>` result makes the provider stream; both make a bidirectional method. The
+//! generated client takes any `Stream<Item = T>` for a streaming argument and returns a
+//! `Streaming<T>` of results. Streams run over either protocol with flow control (a slow
+//! reader stops the sender) and cancellation (dropping a stream stops the other side); over
+//! gRPC they are ordinary gRPC streams. Server layers (`ServerBuilder::layer`) apply to unary
+//! calls only.
+//!
+//! ```
+//! use futures_util::StreamExt;
+//! use rpc::{Status, Streaming};
+//!
+//! #[rpc::service(name = "demo.Numbers")]
+//! pub trait Numbers {
+//!     async fn count(&self, upto: u32) -> Result<Streaming<u32>, Status>;
+//!     async fn sum(&self, numbers: Streaming<u32>) -> Result<u64, Status>;
+//! }
+//!
+//! struct MyNumbers;
+//!
+//! impl Numbers for MyNumbers {
+//!     async fn count(&self, upto: u32) -> Result<Streaming<u32>, Status> {
+//!         Ok(Streaming::iter(0..upto))
+//!     }
+//!     async fn sum(&self, mut numbers: Streaming<u32>) -> Result<u64, Status> {
+//!         let mut sum = 0;
+//!         while let Some(n) = numbers.next().await {
+//!             sum += u64::from(n?);
+//!         }
+//!         Ok(sum)
+//!     }
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let server = rpc::Server::builder().add_service(NumbersServer::new(MyNumbers)).bind("127.0.0.1:0").await?;
+//! let addr = server.local_addr()?;
+//! tokio::spawn(server.serve());
+//!
+//! let client = NumbersClient::connect(addr).await?;
+//! let counted: Vec<u32> = client.count(4).await?.map(|n| n.unwrap()).collect().await;
+//! assert_eq!(counted, [0, 1, 2, 3]);
+//! assert_eq!(client.sum(futures_util::stream::iter(1..=10)).await?, 55);
+//! # Ok(()) }
+//! ```
 
 pub use rpc_core::{
     server, transport, Attachments, BoundServer, BoxFuture, CallContext, CallFuture, CallOptions, Channel,

@@ -21,13 +21,12 @@
 //! prost-build's `ServiceGenerator` is the hook (tonic-prost-build plugs into the same one);
 //! it needs `protoc` at build time, as tonic-build does.
 //!
-//! Streaming methods are refused with an error naming them: `rpc` services are unary for now.
+//! Streaming methods (`stream` on either side) become `rpc::Streaming<T>` arguments or
+//! results, served and called over either protocol like any `rpc` streaming method.
 
-use std::cell::RefCell;
 use std::fmt::Write as _;
 use std::io;
 use std::path::Path;
-use std::rc::Rc;
 
 use prost_build::{Method, Service, ServiceGenerator};
 
@@ -44,21 +43,12 @@ pub fn compile_with_config(
     protos: &[impl AsRef<Path>],
     includes: &[impl AsRef<Path>],
 ) -> io::Result<()> {
-    let errors = Rc::new(RefCell::new(Vec::new()));
-    config.service_generator(Box::new(RpcServices { errors: errors.clone() }));
-    config.compile_protos(protos, includes)?;
-    let errors = errors.borrow();
-    if errors.is_empty() {
-        Ok(())
-    } else {
-        Err(io::Error::new(io::ErrorKind::Unsupported, errors.join("; ")))
-    }
+    config.service_generator(Box::new(RpcServices));
+    config.compile_protos(protos, includes)
 }
 
 /// Writes each service as an `#[rpc::service]` trait.
-struct RpcServices {
-    errors: Rc<RefCell<Vec<String>>>,
-}
+struct RpcServices;
 
 impl ServiceGenerator for RpcServices {
     fn generate(&mut self, service: Service, buf: &mut String) {
@@ -67,12 +57,6 @@ impl ServiceGenerator for RpcServices {
         } else {
             format!("{}.{}", service.package, service.proto_name)
         };
-        for method in service.methods.iter().filter(|m| m.client_streaming || m.server_streaming) {
-            self.errors.borrow_mut().push(format!(
-                "{wire_name}/{} is a streaming method; rpc-build generates unary methods only",
-                method.proto_name
-            ));
-        }
         doc_comments(buf, "", &service.comments.leading);
         let _ = writeln!(buf, "#[::rpc::service(name = \"{wire_name}\", serialization = \"protobuf\")]");
         let _ = writeln!(buf, "pub trait {} {{", service.name);
@@ -90,10 +74,13 @@ fn write_method(buf: &mut String, method: &Method) {
         matches!(method.options.idempotency_level(), IdempotencyLevel::Idempotent | IdempotencyLevel::NoSideEffects);
     let flags = if idempotent { ", idempotent" } else { "" };
     let _ = writeln!(buf, "    #[rpc(name = \"{}\"{flags})]", method.proto_name);
+    let stream = |streaming: bool, ty: &str| if streaming { format!("::rpc::Streaming<{ty}>") } else { ty.to_string() };
     let _ = writeln!(
         buf,
         "    async fn {}(&self, request: {}) -> ::core::result::Result<{}, ::rpc::Status>;",
-        method.name, method.input_type, method.output_type
+        method.name,
+        stream(method.client_streaming, &method.input_type),
+        stream(method.server_streaming, &method.output_type)
     );
 }
 

@@ -36,14 +36,22 @@ fn a_unary_service_becomes_an_rpc_service_trait() {
 }
 
 #[test]
-fn streaming_methods_are_refused_by_name() {
+fn streaming_methods_take_and_return_streams() {
     let (dir, file) = scratch(
         "streaming",
         r#"syntax = "proto3"; package demo;
-        service Feed { rpc Watch (Word) returns (stream Word); rpc Ok (Word) returns (Word); }
+        service Feed { rpc Watch (Word) returns (stream Word); rpc Upload (stream Word) returns (Word); rpc Chat (stream Word) returns (stream Word); }
         message Word { string text = 1; }"#,
     );
-    let error = compile(&dir, &file).unwrap_err();
-    assert_eq!(error.kind(), std::io::ErrorKind::Unsupported);
-    assert!(error.to_string().contains("demo.Feed/Watch is a streaming method"), "{error}");
+    compile(&dir, &file).unwrap();
+    let generated = std::fs::read_to_string(dir.join("demo.rs")).unwrap();
+    let flat: String = generated.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        flat.contains(
+            "async fn watch( &self, request: Word, ) -> ::core::result::Result<::rpc::Streaming<Word>, ::rpc::Status>;"
+        ),
+        "{generated}"
+    );
+    assert!(flat.contains("async fn upload( &self, request: ::rpc::Streaming<Word>, ) -> ::core::result::Result<Word, ::rpc::Status>;"), "{generated}");
+    assert!(flat.contains("async fn chat( &self, request: ::rpc::Streaming<Word>, ) -> ::core::result::Result<::rpc::Streaming<Word>, ::rpc::Status>;"), "{generated}");
 }

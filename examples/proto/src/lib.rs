@@ -24,4 +24,9 @@ impl Greeter for Greetings {
         let calls_so_far = self.calls.fetch_add(1, Ordering::Relaxed) + 1;
         Ok(LetterCount { letters: request.name.chars().filter(|c| c.is_alphabetic()).count() as u32, calls_so_far })
     }
+
+    async fn chat(&self, requests: rpc::Streaming<HelloRequest>) -> Result<rpc::Streaming<HelloReply>, rpc::Status> {
+        use futures_util::StreamExt;
+        Ok(rpc::Streaming::new(requests.map(|request| Ok(HelloReply { message: format!("Hello {}", request?.name) }))))
+    }
 }

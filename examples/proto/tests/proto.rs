@@ -57,4 +57,30 @@ async fn rpc_and_tonic_clients_call_the_generated_service() {
         .unwrap()
         .into_inner();
     assert_eq!((count.letters, count.calls_so_far), (3, 3), "the third CountLetters call on this provider");
+
+    // The bidirectional Chat, from tonic and from the generated client over both protocols.
+    grpc.ready().await.unwrap();
+    let names = futures_util::stream::iter(["a", "b"].map(|name| HelloRequest { name: name.into() }));
+    let mut replies = grpc
+        .streaming(
+            tonic::Request::new(names),
+            PathAndQuery::from_static("/helloworld.Greeter/Chat"),
+            ProstCodec::<HelloRequest, HelloReply>::default(),
+        )
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(replies.message().await.unwrap().unwrap().message, "Hello a");
+    assert_eq!(replies.message().await.unwrap().unwrap().message, "Hello b");
+    assert!(replies.message().await.unwrap().is_none());
+    for protocol in [Protocol::Binary, Protocol::Grpc] {
+        let client = GreeterClient::new(rpc::Channel::builder().protocol(protocol).connect(addr).await.unwrap());
+        let names = futures_util::stream::iter(["x", "y", "z"].map(|name| HelloRequest { name: name.into() }));
+        let replies: Vec<String> = futures_util::StreamExt::collect::<Vec<_>>(client.chat(names).await.unwrap())
+            .await
+            .into_iter()
+            .map(|r| r.unwrap().message)
+            .collect();
+        assert_eq!(replies, ["Hello x", "Hello y", "Hello z"], "{protocol:?}");
+    }
 }

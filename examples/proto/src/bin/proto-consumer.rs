@@ -29,5 +29,10 @@ async fn main() -> Result<(), rpc::Status> {
         "{} ({} letters; call {} to CountLetters) via {protocol:?}",
         reply.message, count.letters, count.calls_so_far
     );
+    let names = ["ada", "grace", "barbara"].map(|name| HelloRequest { name: name.into() });
+    let mut replies = client.chat(futures_util::stream::iter(names)).await?;
+    while let Some(reply) = futures_util::StreamExt::next(&mut replies).await {
+        println!("chat: {}", reply?.message);
+    }
     Ok(())
 }
