@@ -232,3 +232,121 @@ async fn an_oversized_stream_message_ends_that_stream_only() {
         assert_eq!(sum.value, 6, "the connection still serves ({protocol:?})");
     }
 }
+
+/// test.Numbers as tonic serves it (Count, Sum, Double), written out as tonic-build would.
+mod tonic_numbers {
+    use std::convert::Infallible;
+    use std::pin::Pin;
+    use std::task::{Context, Poll};
+
+    use futures_util::{Stream, StreamExt};
+    use tonic::body::Body;
+    use tonic::codegen::http;
+    use tonic_prost::ProstCodec;
+
+    use super::Number;
+
+    type Replies = Pin<Box<dyn Stream<Item = Result<Number, tonic::Status>> + Send>>;
+
+    #[derive(Clone)]
+    pub struct Numbers;
+
+    impl tonic::server::NamedService for Numbers {
+        const NAME: &'static str = "test.Numbers";
+    }
+
+    impl tower::Service<http::Request<Body>> for Numbers {
+        type Response = http::Response<Body>;
+        type Error = Infallible;
+        type Future = tonic::codegen::BoxFuture<Self::Response, Infallible>;
+
+        fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+            Poll::Ready(Ok(()))
+        }
+
+        fn call(&mut self, request: http::Request<Body>) -> Self::Future {
+            Box::pin(async move {
+                let mut grpc = tonic::server::Grpc::new(ProstCodec::<Number, Number>::default());
+                Ok(match request.uri().path() {
+                    "/test.Numbers/Count" => {
+                        let count = tower::service_fn(|request: tonic::Request<Number>| async move {
+                            let upto = request.into_inner().value;
+                            let replies: Replies =
+                                Box::pin(futures_util::stream::iter((0..upto).map(|v| Ok(Number::new(v * 10)))));
+                            Ok::<_, tonic::Status>(tonic::Response::new(replies))
+                        });
+                        grpc.server_streaming(count, request).await
+                    }
+                    "/test.Numbers/Sum" => {
+                        let sum = tower::service_fn(|request: tonic::Request<tonic::Streaming<Number>>| async move {
+                            let mut numbers = request.into_inner();
+                            let mut sum = 0;
+                            while let Some(number) = numbers.message().await? {
+                                sum += number.value;
+                            }
+                            Ok::<_, tonic::Status>(tonic::Response::new(Number::new(sum + 1_000)))
+                        });
+                        grpc.client_streaming(sum, request).await
+                    }
+                    "/test.Numbers/Double" => {
+                        let double =
+                            tower::service_fn(|request: tonic::Request<tonic::Streaming<Number>>| async move {
+                                let replies: Replies =
+                                    Box::pin(request.into_inner().map(|n| n.map(|n| Number::new(n.value * 2))));
+                                Ok::<_, tonic::Status>(tonic::Response::new(replies))
+                            });
+                        grpc.streaming(double, request).await
+                    }
+                    _ => tonic::Status::unimplemented("no such method").into_http(),
+                })
+            })
+        }
+    }
+
+    pub async fn serve() -> std::net::SocketAddr {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let incoming = tonic::transport::server::TcpIncoming::from(listener);
+        tokio::spawn(tonic::transport::Server::builder().add_service(Numbers).serve_with_incoming(incoming));
+        addr
+    }
+}
+
+#[tokio::test]
+async fn the_generated_client_streams_with_a_tonic_server() {
+    let addr = tonic_numbers::serve().await;
+    let client = client(addr, Protocol::Grpc).await;
+    let counted: Vec<u64> = client.count(Number::new(4)).await.unwrap().map(|n| n.unwrap().value).collect().await;
+    assert_eq!(counted, [0, 10, 20, 30], "tonic's server stream");
+    let sum = client.sum(futures_util::stream::iter((1..=10).map(Number::new))).await.unwrap();
+    assert_eq!(sum.value, 1_055, "tonic's client-streaming answer");
+    let doubled: Vec<u64> = client
+        .double(futures_util::stream::iter((1..=5).map(Number::new)))
+        .await
+        .unwrap()
+        .map(|n| n.unwrap().value)
+        .collect()
+        .await;
+    assert_eq!(doubled, [2, 4, 6, 8, 10], "tonic's bidirectional stream");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_provider_that_stops_reading_stops_the_caller() {
+    let (addr, _numbers) = provider().await;
+    for protocol in PROTOCOLS {
+        let client = client(addr, protocol).await;
+        // An endless caller stream whose first value the provider refuses.
+        let endless =
+            futures_util::stream::iter([Number::new(POISON)]).chain(futures_util::stream::repeat(Number::new(1)));
+        let started = Instant::now();
+        let refused = tokio::time::timeout(Duration::from_secs(5), client.sum(endless))
+            .await
+            .expect("the call ends though the caller's stream does not")
+            .unwrap_err();
+        assert_eq!(refused.code(), Code::OutOfRange, "{protocol:?}");
+        assert!(started.elapsed() < Duration::from_secs(2));
+        // The connection is still good for the next call.
+        let sum = client.sum(futures_util::stream::iter((1..=3).map(Number::new))).await.unwrap();
+        assert_eq!(sum.value, 6, "{protocol:?}");
+    }
+}
