@@ -337,3 +337,31 @@ async fn a_cluster_channel_balances_over_tonic_servers() {
     }
     assert_eq!(from_a, 20, "round-robin over two tonic servers");
 }
+
+#[tokio::test]
+async fn a_cluster_channel_speaks_the_protocol_each_provider_registered() {
+    use rpc::registry::{Instance, MemoryRegistry, Registry};
+    // One plain gRPC server (tonic, registered as `grpc`) and one rpc provider (registered
+    // as `rpc`): a channel that names no protocol reaches both, each in its own.
+    let tonic = tonic_greeter::serve("tonic").await;
+    let (ours, _greeter, _server) = greeter_provider(rpc_codec_default_max()).await;
+    let registry = std::sync::Arc::new(MemoryRegistry::new());
+    let mut grpc_instance = Instance::new("helloworld.Greeter", tonic.to_string());
+    grpc_instance.protocol = "grpc".into();
+    registry.register(grpc_instance).await.unwrap();
+    registry.register(Instance::new("helloworld.Greeter", ours.to_string())).await.unwrap();
+    let channel = rpc::Channel::builder()
+        .registry(registry, "helloworld.Greeter")
+        .load_balance(rpc::cluster::Balance::RoundRobin)
+        .timeout(Duration::from_secs(5))
+        .build()
+        .unwrap();
+    assert!(channel.directory().unwrap().wait_for(2, Duration::from_secs(5)).await);
+    let client = GreeterClient::new(channel).with_options(CallOptions::new().serialization(SerializationId::Protobuf));
+    let mut replies = std::collections::HashSet::new();
+    for _ in 0..4 {
+        replies.insert(client.say_hello(hello("ada", 0)).await.expect("both providers answer").message);
+    }
+    let expected: std::collections::HashSet<String> = ["tonic: Hello ada", "Hello ada"].map(String::from).into();
+    assert_eq!(replies, expected, "the tonic server over gRPC, ours over the binary protocol");
+}
