@@ -103,6 +103,17 @@ impl Request {
         self
     }
 
+    /// Sets the deadline to `timeout` from now if the request has none (a default, which an
+    /// explicit deadline overrides).
+    pub fn or_timeout(mut self, timeout: Option<Duration>) -> Request {
+        if self.deadline.is_none() {
+            if let Some(timeout) = timeout {
+                self.deadline = Some(Instant::now() + timeout);
+            }
+        }
+        self
+    }
+
     /// Time left until the deadline (zero once passed), or `None` without a deadline.
     pub fn remaining(&self) -> Option<Duration> {
         self.deadline.map(|d| d.saturating_duration_since(Instant::now()))

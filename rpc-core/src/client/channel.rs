@@ -331,20 +331,13 @@ impl Future for ChannelFuture {
 }
 
 impl StreamingService for Channel {
-    /// Opens a streaming call: over gRPC (a direct channel built with
-    /// [`Protocol::Grpc`](crate::Protocol::Grpc), or a cluster endpoint that speaks it).
-    fn call_streaming(
-        &self,
-        mut request: Request,
-        outbound: MessageStream,
-    ) -> BoxFuture<Result<MessageStream, Status>> {
+    /// Opens a streaming call on the direct connection, or on one endpoint of a cluster
+    /// channel (picked by the method's balancer; streams are not retried), in whichever
+    /// protocol that connection speaks.
+    fn call_streaming(&self, request: Request, outbound: MessageStream) -> BoxFuture<Result<MessageStream, Status>> {
         match &self.inner.route {
             Route::Direct(connection) => {
-                if request.deadline().is_none() {
-                    if let Some(timeout) = self.inner.default_timeout {
-                        request = request.with_timeout(timeout);
-                    }
-                }
+                let request = request.or_timeout(self.inner.default_timeout);
                 let span = tracing::debug_span!(
                     "rpc.stream",
                     service = request.service(),
@@ -367,14 +360,10 @@ impl tower::Service<Request> for Channel {
         Poll::Ready(Ok(()))
     }
 
-    fn call(&mut self, mut request: Request) -> Self::Future {
+    fn call(&mut self, request: Request) -> Self::Future {
         match &self.inner.route {
             Route::Direct(connection) => {
-                if request.deadline().is_none() {
-                    if let Some(timeout) = self.inner.default_timeout {
-                        request = request.with_timeout(timeout);
-                    }
-                }
+                let request = request.or_timeout(self.inner.default_timeout);
                 let span = tracing::debug_span!(
                     "rpc.call",
                     service = request.service(),

@@ -170,16 +170,12 @@ impl ClusterClient {
     /// endpoint's breaker hears whether the stream opened.
     pub(crate) fn call_streaming(
         &self,
-        mut request: Request,
+        request: Request,
         outbound: MessageStream,
         default_timeout: Option<Duration>,
     ) -> BoxFuture<Result<MessageStream, Status>> {
         let settings = self.core.settings.method(request.method());
-        if request.deadline().is_none() {
-            if let Some(timeout) = settings.timeout.or(default_timeout) {
-                request = request.with_timeout(timeout);
-            }
-        }
+        let request = request.or_timeout(settings.timeout.or(default_timeout));
         let span = tracing::debug_span!("rpc.stream", service = request.service(), method = request.method());
         let core = self.core.clone();
         Box::pin(
@@ -206,15 +202,11 @@ impl ClusterClient {
 
     pub(crate) fn call(
         &self,
-        mut request: Request,
+        request: Request,
         default_timeout: Option<Duration>,
     ) -> BoxFuture<Result<Response, Status>> {
         let settings = self.core.settings.method(request.method());
-        if request.deadline().is_none() {
-            if let Some(timeout) = settings.timeout.or(default_timeout) {
-                request = request.with_timeout(timeout);
-            }
-        }
+        let mut request = request.or_timeout(settings.timeout.or(default_timeout));
         if let Some(idempotent) = settings.idempotent {
             request.idempotent = idempotent;
         }

@@ -2,7 +2,8 @@
 //! client-, server- and bidirectional streaming). On the wire a stream is a sequence of
 //! serialized messages ([`MessageStream`]); handlers and callers see typed [`Streaming`]s.
 //!
-//! Streams travel over gRPC (HTTP/2), whose flow control bounds what is buffered: a slow
+//! Streams travel over either protocol with flow control — HTTP/2's windows for gRPC, a
+//! window of messages per direction on the binary protocol (docs/PROTOCOL.md) — so a slow
 //! reader stops the writer instead of growing a queue. Dropping a stream cancels the call
 //! at the other end.
 
