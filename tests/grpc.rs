@@ -237,6 +237,10 @@ async fn the_same_port_serves_both_protocols() {
     }
     let versioned = over_http2.with_options(CallOptions::new().version("9.9.9"));
     assert_eq!(versioned.add(1, 1).await.unwrap_err().code(), Code::Unimplemented, "no such version");
+    let grouped = over_http2.with_options(CallOptions::new().group("canary"));
+    let error = grouped.add(1, 1).await.unwrap_err();
+    assert_eq!(error.code(), Code::Unimplemented, "no such group");
+    assert!(error.message().contains("group canary"), "tri-service-group arrives as the group: {error}");
     let timed = over_http2.with_options(CallOptions::new().timeout(Duration::from_millis(100)));
     assert_eq!(timed.sleep_ms(2_000).await.unwrap_err().code(), Code::DeadlineExceeded);
     let failed = over_http2.fail("boom".into()).await.unwrap_err();

@@ -6,7 +6,9 @@
 //! message; the reply ends with `grpc-status`/`grpc-message` trailers (or is trailers-only
 //! for an error). `grpc-timeout` carries the deadline, custom metadata the attachments
 //! (`-bin` keys base64), `tri-service-version`/`tri-service-group` the version and group.
-//! Codes are gRPC's on both transports, so they map one to one.
+//! Codes are gRPC's on both transports, so they map one to one. Streaming methods are gRPC
+//! streams: messages are read as they arrive and sent as they are made, under HTTP/2 flow
+//! control (see [`crate::streaming`]).
 
 mod body;
 mod client;

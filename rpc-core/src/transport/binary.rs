@@ -73,7 +73,7 @@ impl BinaryConnection {
             }
             .instrument(span.clone()),
         );
-        let streams = Arc::new(ClientStreams::default());
+        let streams = Arc::new(ClientStreams { open: DashMap::new(), control: queue.downgrade() });
         let reader = read_loop(read, codec.clone(), pending.clone(), streams.clone(), config.heartbeat_interval);
         tokio::spawn(reader.instrument(span));
         BinaryConnection { queue, pending, streams, next_id: Arc::new(AtomicU64::new(1)), codec }
@@ -386,9 +386,11 @@ async fn read_loop<R: AsyncRead + Unpin>(
 }
 
 /// The client's open streams on one connection, by request id.
-#[derive(Default)]
 struct ClientStreams {
     open: DashMap<u64, ClientStream>,
+    /// The connection's write queue, for cancel events; weak, so the reader holding this
+    /// does not keep the write half open once the connection's users are gone.
+    control: mpsc::WeakSender<Frame>,
 }
 
 struct ClientStream {
@@ -441,6 +443,9 @@ impl ClientStreams {
         if let Some((_, stream)) = self.open.remove(&id) {
             let _ = stream.inbox.try_send(Err(status));
             stream.stop_sending.cancel();
+            if let Some(control) = self.control.upgrade() {
+                let _ = control.try_send(Frame::event(id, EventKind::Cancel, false));
+            }
         }
     }
 
