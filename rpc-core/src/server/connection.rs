@@ -5,7 +5,7 @@ use futures_util::{SinkExt, StreamExt};
 use rpc_codec::{EventKind, Flags, Frame, FrameCodec, Inbound, RejectReason};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::mpsc;
-use tokio_util::codec::{FramedRead, FramedWrite};
+use tokio_util::codec::FramedRead;
 use tokio_util::sync::CancellationToken;
 use tower::{BoxError, Service};
 
@@ -14,7 +14,7 @@ use super::dispatch::{dispatch, reply_frame};
 use super::streams::ServerStreams;
 use super::Router;
 use super::ServerConfig;
-use crate::transport::{write_batch, IdleTimer};
+use crate::transport::{flush, frame_writer, write_batch, IdleTimer};
 use crate::{Request, Response, Status};
 
 /// Frames a busy connection reads between direct checks for shutdown.
@@ -53,7 +53,7 @@ pub(crate) async fn serve_connection<S, R, W>(
 {
     let codec = FrameCodec::new(config.max_frame_size);
     let mut frames = FramedRead::new(read, codec.clone());
-    let mut sink = FramedWrite::new(write, codec.clone());
+    let mut sink = frame_writer(write, codec.clone());
     let (replies, mut queue) = mpsc::channel(config.write_queue.max(1));
     let mut going_away = false;
     // Replies written to the sink's buffer since the last flush.
@@ -97,7 +97,7 @@ pub(crate) async fn serve_connection<S, R, W>(
             }
             // Nothing more to read: send what was answered inline.
             () = std::future::ready(()), if unflushed => {
-                if sink.flush().await.is_err() {
+                if flush(&mut sink).await.is_err() {
                     return;
                 }
                 unflushed = false;

@@ -17,7 +17,7 @@ mod write_loop;
 pub use config::{ConnectionConfig, Protocol};
 pub use connection::{Connection, ResponseFuture};
 pub(crate) use idle_timer::IdleTimer;
-pub(crate) use write_loop::{write_batch, write_loop};
+pub(crate) use write_loop::{flush, frame_writer, write_batch, write_loop};
 
 /// Attachment on an error reply saying the provider did not run the request (it was going
 /// away): the caller may send it elsewhere even if it is not idempotent.
