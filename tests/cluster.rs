@@ -400,6 +400,46 @@ async fn the_breaker_opens_on_a_failing_provider_and_closes_when_it_heals() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cancelled_call_leaves_no_load_and_returns_its_probe() {
+    let nodes = providers(1).await;
+    let channel = Channel::builder()
+        .endpoints(addresses(&nodes, &[100]))
+        .cluster(Cluster::Failfast)
+        .circuit_breaker(
+            BreakerConfig::default().minimum_calls(5).open_for(Duration::from_millis(200)).half_open_probes(1),
+        )
+        .build()
+        .unwrap();
+    let client = client(channel.clone());
+    let endpoint = |c: &Channel| c.endpoints().into_iter().next().expect("one endpoint");
+    assert_eq!(client.whoami().await.unwrap(), "p0");
+
+    // Callers that give up mid-call are no longer in flight.
+    nodes[0].state.slow_ms.store(2_000, Ordering::SeqCst);
+    nodes[0].set_mode(SLOW);
+    for _ in 0..8 {
+        assert!(tokio::time::timeout(Duration::from_millis(20), client.whoami()).await.is_err());
+    }
+    assert_eq!(endpoint(&channel).in_flight, 0);
+
+    // Open the breaker, wait out the cool-down, then cancel the one half-open probe: the
+    // breaker must let the next call probe instead of waiting for an outcome forever.
+    nodes[0].set_mode(FAILING);
+    for _ in 0..10 {
+        let _ = client.whoami().await;
+    }
+    assert_eq!(endpoint(&channel).breaker, BreakerState::Open);
+    tokio::time::sleep(Duration::from_millis(250)).await;
+    nodes[0].set_mode(SLOW);
+    assert!(tokio::time::timeout(Duration::from_millis(20), client.whoami()).await.is_err());
+    assert_eq!(endpoint(&channel).breaker, BreakerState::HalfOpen);
+    nodes[0].set_mode(NORMAL);
+    assert_eq!(client.whoami().await.unwrap(), "p0", "the cancelled probe was given back");
+    assert_eq!(endpoint(&channel).breaker, BreakerState::Closed);
+    assert_eq!(endpoint(&channel).in_flight, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn all_breakers_open_fails_fast_with_a_clear_message() {
     let nodes = providers(2).await;
     nodes.iter().for_each(|n| n.set_mode(FAILING));

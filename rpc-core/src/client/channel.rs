@@ -8,8 +8,10 @@ use std::time::Duration;
 use pin_project_lite::pin_project;
 use rpc_registry::Registry;
 use tokio::net::ToSocketAddrs;
+use tracing::instrument::Instrumented;
 use tracing::Instrument;
 
+use crate::cluster::call_future::ClusterFuture;
 use crate::cluster::directory::DirectorySettings;
 use crate::cluster::service::{ClusterClient, ClusterSettings, Core, MethodSettings};
 use crate::cluster::{
@@ -312,10 +314,17 @@ impl std::fmt::Debug for ChannelBuilder {
 
 pin_project! {
     /// The reply to a [`Channel`] call.
-    #[project = ChannelFutureProj]
-    pub enum ChannelFuture {
-        Direct { #[pin] reply: tracing::instrument::Instrumented<ResponseFuture> },
-        Cluster { reply: BoxFuture<Result<Response, Status>> },
+    pub struct ChannelFuture {
+        #[pin]
+        route: RouteFuture,
+    }
+}
+
+pin_project! {
+    #[project = RouteFutureProj]
+    enum RouteFuture {
+        Direct { #[pin] reply: Instrumented<ResponseFuture> },
+        Cluster { #[pin] reply: Instrumented<ClusterFuture> },
     }
 }
 
@@ -323,9 +332,9 @@ impl Future for ChannelFuture {
     type Output = Result<Response, Status>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        match self.project() {
-            ChannelFutureProj::Direct { reply } => reply.poll(cx),
-            ChannelFutureProj::Cluster { reply } => reply.as_mut().poll(cx),
+        match self.project().route.project() {
+            RouteFutureProj::Direct { reply } => reply.poll(cx),
+            RouteFutureProj::Cluster { reply } => reply.poll(cx),
         }
     }
 }
@@ -370,11 +379,11 @@ impl tower::Service<Request> for Channel {
                     method = request.method(),
                     peer = connection.peer()
                 );
-                ChannelFuture::Direct { reply: connection.call(request).instrument(span) }
+                ChannelFuture { route: RouteFuture::Direct { reply: connection.call(request).instrument(span) } }
             }
-            Route::Cluster(cluster) => {
-                ChannelFuture::Cluster { reply: cluster.call(request, self.inner.default_timeout) }
-            }
+            Route::Cluster(cluster) => ChannelFuture {
+                route: RouteFuture::Cluster { reply: cluster.call(request, self.inner.default_timeout) },
+            },
         }
     }
 }

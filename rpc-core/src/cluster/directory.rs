@@ -116,6 +116,11 @@ impl Directory {
         directory
     }
 
+    /// The current snapshot, if discovery has delivered a first set (never waits).
+    pub(crate) fn current(&self) -> Option<Arc<Snapshot>> {
+        self.discovered.load(Ordering::Acquire).then(|| self.snapshot.load_full())
+    }
+
     /// The current snapshot, once discovery has delivered a first set (waiting until
     /// `deadline` for it).
     pub(crate) async fn ready_snapshot(&self, deadline: Option<Instant>) -> Result<Arc<Snapshot>, Status> {

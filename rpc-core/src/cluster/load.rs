@@ -57,9 +57,31 @@ impl Load {
 
     /// A call starts at `now`; the guard ends it.
     pub(crate) fn start(&self, now: Instant) -> InFlight<'_> {
+        self.enter();
+        InFlight { load: self, started: now }
+    }
+
+    /// A call starts. Each `enter` needs one [`leave`](Load::leave); [`InFlight`] pairs them
+    /// for a borrowing caller, a future that owns its endpoint pairs them itself.
+    pub(crate) fn enter(&self) {
         self.in_flight.fetch_add(1, Ordering::Relaxed);
         self.calls.fetch_add(1, Ordering::Relaxed);
-        InFlight { load: self, started: now }
+    }
+
+    /// A call ends.
+    pub(crate) fn leave(&self) {
+        self.in_flight.fetch_sub(1, Ordering::Relaxed);
+    }
+
+    /// A call that started at `started` got its reply now: feeds the latency estimate and
+    /// returns the latency and the time.
+    pub(crate) fn replied(&self, started: Instant) -> (Duration, Instant) {
+        let now = Instant::now();
+        let rtt = now.saturating_duration_since(started);
+        if self.track_latency {
+            self.observe(rtt, now);
+        }
+        (rtt, now)
     }
 
     fn observe(&self, rtt: Duration, now: Instant) {
@@ -86,18 +108,13 @@ pub(crate) struct InFlight<'a> {
 impl InFlight<'_> {
     /// Ends the call, feeding its latency to the estimate; returns the latency and the end.
     pub(crate) fn finish(self) -> (Duration, Instant) {
-        let now = Instant::now();
-        let rtt = now.saturating_duration_since(self.started);
-        if self.load.track_latency {
-            self.load.observe(rtt, now);
-        }
-        (rtt, now)
+        self.load.replied(self.started)
     }
 }
 
 impl Drop for InFlight<'_> {
     fn drop(&mut self) {
-        self.load.in_flight.fetch_sub(1, Ordering::Relaxed);
+        self.load.leave();
     }
 }
 

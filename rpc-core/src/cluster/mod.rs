@@ -15,6 +15,7 @@
 mod backoff;
 pub mod balance;
 pub mod breaker;
+pub(crate) mod call_future;
 pub(crate) mod directory;
 pub(crate) mod discover;
 mod endpoint;

@@ -5,9 +5,11 @@ use std::time::Duration;
 use std::time::Instant;
 
 use smallvec::SmallVec;
+use tracing::instrument::Instrumented;
 use tracing::Instrument;
 
 use super::breaker::Permit;
+use super::call_future::ClusterFuture;
 use super::directory::{Directory, Snapshot};
 use super::mode::{self, Budget, Cluster, FailbackQueue};
 use crate::{BoxFuture, MessageStream, Request, Response, Status};
@@ -53,6 +55,18 @@ pub(crate) type Tried = SmallVec<[usize; 4]>;
 pub(crate) struct Reserved {
     index: usize,
     permit: Permit,
+}
+
+impl Reserved {
+    /// The endpoint's index in its snapshot.
+    pub(crate) fn index(&self) -> usize {
+        self.index
+    }
+
+    /// Gives up the reservation, for a caller that sends through its own future.
+    pub(crate) fn into_permit(self) -> Permit {
+        self.permit
+    }
 }
 
 impl Core {
@@ -200,21 +214,29 @@ impl ClusterClient {
         )
     }
 
-    pub(crate) fn call(
-        &self,
-        request: Request,
-        default_timeout: Option<Duration>,
-    ) -> BoxFuture<Result<Response, Status>> {
+    pub(crate) fn call(&self, request: Request, default_timeout: Option<Duration>) -> Instrumented<ClusterFuture> {
         let settings = self.core.settings.method(request.method());
         let mut request = request.or_timeout(settings.timeout.or(default_timeout));
         if let Some(idempotent) = settings.idempotent {
             request.idempotent = idempotent;
         }
         let span = tracing::debug_span!("rpc.call", service = request.service(), method = request.method(), cluster = ?settings.cluster);
+        let retries = match settings.cluster {
+            Cluster::Failover { retries } => Some(retries),
+            Cluster::Failfast => Some(0),
+            _ => None,
+        };
+        let request = match retries {
+            Some(retries) => match ClusterFuture::send_first(&self.core, settings.balancer, request, retries) {
+                Ok(call) => return call.instrument(span),
+                Err(request) => request,
+            },
+            None => request,
+        };
         let this = self.clone();
-        Box::pin(
-            async move { mode::run(&this.core, this.failback.as_ref(), settings.cluster, settings.balancer, request).await }
-                .instrument(span),
-        )
+        ClusterFuture::general(Box::pin(async move {
+            mode::run(&this.core, this.failback.as_ref(), settings.cluster, settings.balancer, request).await
+        }))
+        .instrument(span)
     }
 }

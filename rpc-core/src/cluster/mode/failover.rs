@@ -1,5 +1,6 @@
 use std::time::Instant;
 
+use crate::cluster::directory::Snapshot;
 use crate::cluster::service::{Core, Tried};
 use crate::{Code, Request, Response, Status};
 
@@ -8,29 +9,78 @@ use crate::{Code, Request, Response, Status};
 pub(super) async fn run(core: &Core, balancer: usize, request: &Request, retries: usize) -> Result<Response, Status> {
     let snapshot = core.directory.ready_snapshot(request.deadline()).await?;
     // One clock read serves the budget and the first attempt's latency.
-    let mut now = Instant::now();
+    let now = Instant::now();
     core.budget.deposit(now);
     let mut tried = Tried::new();
-    let mut attempt = 0;
+    let first = core.attempt(&snapshot, balancer, request, &mut tried, now).await;
+    after_first(core, &snapshot, balancer, request, retries, tried, first).await
+}
+
+/// What follows the first attempt's `result` (made on the endpoints in `tried`): the result
+/// itself, or the retries.
+pub(crate) async fn after_first(
+    core: &Core,
+    snapshot: &Snapshot,
+    balancer: usize,
+    request: &Request,
+    retries: usize,
+    tried: Tried,
+    result: Result<Response, Status>,
+) -> Result<Response, Status> {
+    match result {
+        Ok(response) => Ok(response),
+        Err(status) => {
+            let now = may_retry(core, request, status, 1, retries)?;
+            retry(core, snapshot, balancer, request, retries, tried, 1, now).await
+        }
+    }
+}
+
+/// Attempts after the first (`attempts` made so far, on the endpoints in `tried`), until one
+/// succeeds or [`may_retry`] says stop. `now` is the time of the decision to retry.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn retry(
+    core: &Core,
+    snapshot: &Snapshot,
+    balancer: usize,
+    request: &Request,
+    retries: usize,
+    mut tried: Tried,
+    mut attempts: usize,
+    mut now: Instant,
+) -> Result<Response, Status> {
     loop {
-        let status = match core.attempt(&snapshot, balancer, request, &mut tried, now).await {
+        let status = match core.attempt(snapshot, balancer, request, &mut tried, now).await {
             Ok(response) => return Ok(response),
             Err(status) => status,
         };
-        attempt += 1;
-        if attempt > retries || !retriable(&status, request) {
-            return Err(status);
-        }
-        now = Instant::now();
-        if request.deadline().is_some_and(|d| d <= now) {
-            return Err(status);
-        }
-        if !core.budget.withdraw(now) {
-            let message = format!("{} (not retried: retry budget exhausted)", status.message());
-            return Err(Status::new(status.code(), message));
-        }
-        tracing::debug!(attempt, error = %status, "retrying on another endpoint");
+        attempts += 1;
+        now = may_retry(core, request, status, attempts, retries)?;
     }
+}
+
+/// After `attempts` attempts the last of which failed with `status`: the time now if another
+/// may be made, else the error for the caller.
+pub(crate) fn may_retry(
+    core: &Core,
+    request: &Request,
+    status: Status,
+    attempts: usize,
+    retries: usize,
+) -> Result<Instant, Status> {
+    if attempts > retries || !retriable(&status, request) {
+        return Err(status);
+    }
+    let now = Instant::now();
+    if request.deadline().is_some_and(|d| d <= now) {
+        return Err(status);
+    }
+    if !core.budget.withdraw(now) {
+        let message = format!("{} (not retried: retry budget exhausted)", status.message());
+        return Err(Status::new(status.code(), message));
+    }
+    tracing::debug!(attempts, error = %status, "retrying on another endpoint");
+    Ok(now)
 }
 
 /// Whether another endpoint may be tried: always if the request never left this client;

@@ -2,7 +2,7 @@
 
 mod broadcast;
 mod failback;
-mod failover;
+pub(crate) mod failover;
 mod forking;
 mod retry_budget;
 

@@ -1,0 +1,165 @@
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{ready, Context, Poll};
+use std::time::Instant;
+
+use pin_project_lite::pin_project;
+
+use super::breaker::Permit;
+use super::directory::Snapshot;
+use super::mode::failover;
+use super::service::{Core, Tried};
+use crate::transport::ResponseFuture;
+use crate::{BoxFuture, Request, Response, Status};
+
+pin_project! {
+    /// The future of a cluster call.
+    ///
+    /// A failover or failfast call whose endpoint set is known and whose picked endpoint has
+    /// a connection up — nearly every call — is sent before this future exists, and its
+    /// first attempt is polled here in place: no box, no nested async state to move. A
+    /// failed first attempt that may be retried continues on the general (boxed, async)
+    /// path, as do the other cluster modes and calls that would have to wait.
+    #[project = ClusterFutureProj]
+    pub(crate) enum ClusterFuture {
+        First { #[pin] reply: ResponseFuture, attempt: Option<FirstAttempt> },
+        General { call: BoxFuture<Result<Response, Status>> },
+    }
+}
+
+/// What the first attempt keeps to settle its endpoint's books and, if it fails, to retry.
+pub(crate) struct FirstAttempt {
+    core: Arc<Core>,
+    snapshot: Arc<Snapshot>,
+    index: usize,
+    /// The breaker's leave, until the outcome is recorded.
+    permit: Option<Permit>,
+    /// Counted in the endpoint's in-flight load, until the reply.
+    counted: bool,
+    started: Instant,
+    /// A copy kept for a retry; `None` when none may follow.
+    request: Option<Request>,
+    balancer: usize,
+    retries: usize,
+}
+
+impl ClusterFuture {
+    /// Picks an endpoint and sends `request` on it. Polled in place when a connection is up;
+    /// otherwise the general path waits for one. Gives the request back if no endpoint set is
+    /// known yet or no endpoint is available, for the general path to handle from the start.
+    #[allow(clippy::result_large_err)] // consumed at once by the caller
+    pub(crate) fn send_first(
+        core: &Arc<Core>,
+        balancer: usize,
+        request: Request,
+        retries: usize,
+    ) -> Result<ClusterFuture, Request> {
+        let Some(snapshot) = core.directory.current() else { return Err(request) };
+        let mut tried = Tried::new();
+        let Ok(reserved) = core.reserve(&snapshot, balancer, &request, &mut tried) else {
+            return Err(request);
+        };
+        // One clock read serves the budget and the attempt's latency.
+        let started = Instant::now();
+        core.budget.deposit(started);
+        let index = reserved.index();
+        let endpoint = &snapshot.endpoints[index];
+        let kept = (retries > 0).then(|| request.clone());
+        let reply = match endpoint.pool.try_call(request) {
+            Ok(reply) => reply,
+            Err(request) => {
+                // No connection up: the general path waits for one on the same endpoint.
+                let core = core.clone();
+                return Ok(ClusterFuture::General {
+                    call: Box::pin(async move {
+                        let first = core.send(&snapshot, reserved, &request, started).await;
+                        failover::after_first(&core, &snapshot, balancer, &request, retries, tried, first).await
+                    }),
+                });
+            }
+        };
+        endpoint.load.enter();
+        let attempt = FirstAttempt {
+            core: core.clone(),
+            snapshot,
+            index,
+            permit: Some(reserved.into_permit()),
+            counted: true,
+            started,
+            request: kept,
+            balancer,
+            retries,
+        };
+        Ok(ClusterFuture::First { reply, attempt: Some(attempt) })
+    }
+
+    pub(crate) fn general(call: BoxFuture<Result<Response, Status>>) -> ClusterFuture {
+        ClusterFuture::General { call }
+    }
+}
+
+impl FirstAttempt {
+    /// Settles the endpoint's load and breaker with the attempt's outcome.
+    fn settle(&mut self, result: &Result<Response, Status>) {
+        let endpoint = &self.snapshot.endpoints[self.index];
+        let (latency, now) = endpoint.load.replied(self.started);
+        endpoint.load.leave();
+        self.counted = false;
+        if let Some(permit) = self.permit.take() {
+            endpoint.breaker.record(permit, result.as_ref().err().map(Status::code), latency, now);
+        }
+    }
+
+    /// The retries after a failed first attempt, or the caller's error if none may follow.
+    fn retry(mut self, status: Status) -> Result<BoxFuture<Result<Response, Status>>, Status> {
+        let Some(request) = self.request.take() else { return Err(status) };
+        let now = failover::may_retry(&self.core, &request, status, 1, self.retries)?;
+        let mut tried = Tried::new();
+        tried.push(self.index);
+        let (core, snapshot, balancer, retries) =
+            (self.core.clone(), self.snapshot.clone(), self.balancer, self.retries);
+        Ok(Box::pin(async move { failover::retry(&core, &snapshot, balancer, &request, retries, tried, 1, now).await }))
+    }
+}
+
+impl Drop for FirstAttempt {
+    /// A call dropped before its reply leaves the endpoint's load and returns a half-open
+    /// breaker's probe, which would otherwise wait for an outcome that never comes.
+    fn drop(&mut self) {
+        let endpoint = &self.snapshot.endpoints[self.index];
+        if self.counted {
+            endpoint.load.leave();
+        }
+        if let Some(permit) = self.permit.take() {
+            endpoint.breaker.cancel(permit);
+        }
+    }
+}
+
+impl Future for ClusterFuture {
+    type Output = Result<Response, Status>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let retry = match self.as_mut().project() {
+            ClusterFutureProj::General { call } => return call.as_mut().poll(cx),
+            ClusterFutureProj::First { reply, attempt } => {
+                let result = ready!(reply.poll(cx));
+                let Some(mut first) = attempt.take() else {
+                    return Poll::Ready(Err(Status::internal("cluster call polled after it finished")));
+                };
+                first.settle(&result);
+                let status = match result {
+                    Ok(response) => return Poll::Ready(Ok(response)),
+                    Err(status) => status,
+                };
+                match first.retry(status) {
+                    Ok(retry) => retry,
+                    Err(status) => return Poll::Ready(Err(status)),
+                }
+            }
+        };
+        self.set(ClusterFuture::General { call: retry });
+        self.poll(cx)
+    }
+}
