@@ -1,7 +1,7 @@
 use std::future::Future;
 use std::sync::Arc;
 
-use futures_util::{SinkExt, StreamExt};
+use futures_util::StreamExt;
 use rpc_codec::{EventKind, Flags, Frame, FrameCodec, Inbound, RejectReason};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::mpsc;
@@ -14,7 +14,7 @@ use super::dispatch::{dispatch, reply_frame};
 use super::streams::ServerStreams;
 use super::Router;
 use super::ServerConfig;
-use crate::transport::{flush, frame_writer, write_batch, IdleTimer};
+use crate::transport::{write_batch, FrameWriter, IdleTimer};
 use crate::{Request, Response, Status};
 
 /// Frames a busy connection reads between direct checks for shutdown.
@@ -53,7 +53,7 @@ pub(crate) async fn serve_connection<S, R, W>(
 {
     let codec = FrameCodec::new(config.max_frame_size);
     let mut frames = FramedRead::new(read, codec.clone());
-    let mut sink = frame_writer(write, codec.clone());
+    let mut sink = FrameWriter::new(write, codec.clone());
     let (replies, mut queue) = mpsc::channel(config.write_queue.max(1));
     let mut going_away = false;
     // Replies written to the sink's buffer since the last flush.
@@ -97,7 +97,7 @@ pub(crate) async fn serve_connection<S, R, W>(
             }
             // Nothing more to read: send what was answered inline.
             () = std::future::ready(()), if unflushed => {
-                if flush(&mut sink).await.is_err() {
+                if sink.flush().await.is_err() {
                     return;
                 }
                 unflushed = false;
@@ -156,7 +156,7 @@ pub(crate) async fn serve_connection<S, R, W>(
             },
         };
         if let Some(reply) = reply {
-            // Buffered; `feed` writes to the socket only once the buffer is past its boundary.
+            // Buffered; `feed` writes to the socket only once the buffer holds a chunk.
             if sink.feed(reply).await.is_err() {
                 return;
             }

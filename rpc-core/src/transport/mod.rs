@@ -8,6 +8,7 @@
 mod binary;
 mod config;
 mod connection;
+mod frame_writer;
 mod idle_timer;
 mod pending;
 mod reply_slot;
@@ -16,8 +17,9 @@ mod write_loop;
 
 pub use config::{ConnectionConfig, Protocol};
 pub use connection::{Connection, ResponseFuture};
+pub(crate) use frame_writer::FrameWriter;
 pub(crate) use idle_timer::IdleTimer;
-pub(crate) use write_loop::{flush, frame_writer, write_batch, write_loop};
+pub(crate) use write_loop::{write_batch, write_loop};
 
 /// Attachment on an error reply saying the provider did not run the request (it was going
 /// away): the caller may send it elsewhere even if it is not idempotent.

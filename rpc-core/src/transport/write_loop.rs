@@ -1,41 +1,14 @@
 use std::time::Duration;
 
-use futures_util::SinkExt;
 use rpc_codec::{CodecError, EventKind, Frame, FrameCodec};
 use tokio::io::AsyncWrite;
 use tokio::sync::mpsc;
-use tokio_util::codec::FramedWrite;
 use tokio_util::sync::CancellationToken;
 
-use super::IdleTimer;
+use super::{FrameWriter, IdleTimer};
 
 /// Frames encoded per flush at most, so one busy connection cannot starve the flush forever.
 const MAX_BATCH: usize = 256;
-
-/// Encoded bytes a writer gathers before it writes them out in the middle of a batch.
-const WRITE_BOUNDARY: usize = 32 * 1024;
-
-/// A frame writer over `io` that writes when a batch is done or `WRITE_BOUNDARY` bytes are
-/// waiting: fewer, larger write syscalls than the codec framework's 8 KiB default.
-pub(crate) fn frame_writer<W: AsyncWrite>(io: W, codec: FrameCodec) -> FramedWrite<W, FrameCodec> {
-    let mut sink = FramedWrite::new(io, codec);
-    sink.set_backpressure_boundary(WRITE_BOUNDARY);
-    sink
-}
-
-/// Writes out everything encoded so far, then moves the emptied buffer's start back to the
-/// beginning of its allocation (free while it is empty). Without that, a later batch reaches
-/// the allocation's end while it holds unsent frames, and the buffer moves them to make room:
-/// a second copy of every frame on a busy connection, which showed in both ends' profiles.
-pub(crate) async fn flush<W: AsyncWrite + Unpin>(sink: &mut FramedWrite<W, FrameCodec>) -> Result<(), CodecError> {
-    sink.flush().await?;
-    let buffer = sink.write_buffer_mut();
-    if buffer.is_empty() {
-        // Only reuses the allocation; never allocates.
-        let _ = buffer.try_reclaim(2 * WRITE_BOUNDARY);
-    }
-    Ok(())
-}
 
 /// Owns a write half: encodes queued frames, many per flush (feed all that is queued, then
 /// flush once), until every sender is gone or `stop` fires. On `stop` it still writes what was
@@ -48,7 +21,7 @@ pub(crate) async fn write_loop<W: AsyncWrite + Unpin>(
     heartbeat: Option<Duration>,
     stop: CancellationToken,
 ) -> Result<(), CodecError> {
-    let mut sink = frame_writer(io, codec);
+    let mut sink = FrameWriter::new(io, codec);
     let stopped = stop.cancelled();
     // Without heartbeats the timer exists but is never polled.
     let quiet = IdleTimer::new(heartbeat.unwrap_or(Duration::MAX / 4));
@@ -76,7 +49,7 @@ pub(crate) async fn write_loop<W: AsyncWrite + Unpin>(
 /// Writes `first` and whatever else is queued (up to a batch), then flushes once: one write
 /// syscall for many frames. The client's write loop and the server's connection both use it.
 pub(crate) async fn write_batch<W: AsyncWrite + Unpin>(
-    sink: &mut FramedWrite<W, FrameCodec>,
+    sink: &mut FrameWriter<W>,
     queue: &mut mpsc::Receiver<Frame>,
     first: Frame,
 ) -> Result<(), CodecError> {
@@ -87,5 +60,5 @@ pub(crate) async fn write_batch<W: AsyncWrite + Unpin>(
             Err(_) => break,
         }
     }
-    flush(sink).await
+    sink.flush().await
 }
