@@ -33,10 +33,9 @@ pub(crate) struct FirstAttempt {
     core: Arc<Core>,
     snapshot: Arc<Snapshot>,
     index: usize,
-    /// The breaker's leave, until the outcome is recorded.
+    /// The breaker's leave; while held, the call also counts in the endpoint's in-flight
+    /// load. Taken when the outcome is recorded.
     permit: Option<Permit>,
-    /// Counted in the endpoint's in-flight load, until the reply.
-    counted: bool,
     started: Instant,
     /// A copy kept for a retry; `None` when none may follow.
     request: Option<Request>,
@@ -85,7 +84,6 @@ impl ClusterFuture {
             snapshot,
             index,
             permit: Some(reserved.into_permit()),
-            counted: true,
             started,
             request: kept,
             balancer,
@@ -93,20 +91,15 @@ impl ClusterFuture {
         };
         Ok(ClusterFuture::First { reply, attempt: Some(attempt) })
     }
-
-    pub(crate) fn general(call: BoxFuture<Result<Response, Status>>) -> ClusterFuture {
-        ClusterFuture::General { call }
-    }
 }
 
 impl FirstAttempt {
     /// Settles the endpoint's load and breaker with the attempt's outcome.
     fn settle(&mut self, result: &Result<Response, Status>) {
         let endpoint = &self.snapshot.endpoints[self.index];
-        let (latency, now) = endpoint.load.replied(self.started);
-        endpoint.load.leave();
-        self.counted = false;
         if let Some(permit) = self.permit.take() {
+            let (latency, now) = endpoint.load.replied(self.started);
+            endpoint.load.leave();
             endpoint.breaker.record(permit, result.as_ref().err().map(Status::code), latency, now);
         }
     }
@@ -114,12 +107,13 @@ impl FirstAttempt {
     /// The retries after a failed first attempt, or the caller's error if none may follow.
     fn retry(mut self, status: Status) -> Result<BoxFuture<Result<Response, Status>>, Status> {
         let Some(request) = self.request.take() else { return Err(status) };
-        let now = failover::may_retry(&self.core, &request, status, 1, self.retries)?;
         let mut tried = Tried::new();
         tried.push(self.index);
         let (core, snapshot, balancer, retries) =
             (self.core.clone(), self.snapshot.clone(), self.balancer, self.retries);
-        Ok(Box::pin(async move { failover::retry(&core, &snapshot, balancer, &request, retries, tried, 1, now).await }))
+        Ok(Box::pin(async move {
+            failover::after_first(&core, &snapshot, balancer, &request, retries, tried, Err(status)).await
+        }))
     }
 }
 
@@ -127,11 +121,9 @@ impl Drop for FirstAttempt {
     /// A call dropped before its reply leaves the endpoint's load and returns a half-open
     /// breaker's probe, which would otherwise wait for an outcome that never comes.
     fn drop(&mut self) {
-        let endpoint = &self.snapshot.endpoints[self.index];
-        if self.counted {
-            endpoint.load.leave();
-        }
         if let Some(permit) = self.permit.take() {
+            let endpoint = &self.snapshot.endpoints[self.index];
+            endpoint.load.leave();
             endpoint.breaker.cancel(permit);
         }
     }

@@ -234,9 +234,11 @@ impl ClusterClient {
             None => request,
         };
         let this = self.clone();
-        ClusterFuture::general(Box::pin(async move {
-            mode::run(&this.core, this.failback.as_ref(), settings.cluster, settings.balancer, request).await
-        }))
+        ClusterFuture::General {
+            call: Box::pin(async move {
+                mode::run(&this.core, this.failback.as_ref(), settings.cluster, settings.balancer, request).await
+            }),
+        }
         .instrument(span)
     }
 }

@@ -39,7 +39,7 @@ pub(crate) async fn after_first(
 /// Attempts after the first (`attempts` made so far, on the endpoints in `tried`), until one
 /// succeeds or [`may_retry`] says stop. `now` is the time of the decision to retry.
 #[allow(clippy::too_many_arguments)]
-pub(crate) async fn retry(
+async fn retry(
     core: &Core,
     snapshot: &Snapshot,
     balancer: usize,
@@ -61,7 +61,7 @@ pub(crate) async fn retry(
 
 /// After `attempts` attempts the last of which failed with `status`: the time now if another
 /// may be made, else the error for the caller.
-pub(crate) fn may_retry(
+fn may_retry(
     core: &Core,
     request: &Request,
     status: Status,
