@@ -17,7 +17,7 @@ use tokio_util::codec::FramedRead;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
-use super::pending::{Pending, SlotGuard};
+use super::pending::{Pending, PendingCall, STREAM_ID_BASE};
 use super::stream::{self, InboundMessages};
 use super::{write_loop, ConnectionConfig, IdleTimer};
 use crate::{Code, MessageStream, Request, Response, Status};
@@ -32,6 +32,7 @@ pub(crate) struct BinaryConnection {
     queue: mpsc::Sender<Frame>,
     pending: Arc<Pending>,
     streams: Arc<ClientStreams>,
+    /// Ids of oneway calls and streams (calls awaiting a reply take theirs from `pending`).
     next_id: Arc<AtomicU64>,
     codec: FrameCodec,
 }
@@ -76,7 +77,7 @@ impl BinaryConnection {
         let streams = Arc::new(ClientStreams { open: DashMap::new(), control: queue.downgrade() });
         let reader = read_loop(read, codec.clone(), pending.clone(), streams.clone(), config.heartbeat_interval);
         tokio::spawn(reader.instrument(span));
-        BinaryConnection { queue, pending, streams, next_id: Arc::new(AtomicU64::new(1)), codec }
+        BinaryConnection { queue, pending, streams, next_id: Arc::new(AtomicU64::new(STREAM_ID_BASE)), codec }
     }
 
     /// The provider's address.
@@ -177,20 +178,15 @@ impl BinaryConnection {
         if deadline.is_some_and(|d| d <= Instant::now()) {
             return Err(Status::deadline_exceeded("deadline passed before the call was sent"));
         }
-        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        let oneway = request.oneway;
-        let frame = self.request_frame(id, request)?;
-        if oneway {
+        if request.oneway {
+            let frame = self.request_frame(self.next_id.fetch_add(1, Ordering::Relaxed), request)?;
             return Ok(match self.try_enqueue(frame, deadline)? {
                 None => BinaryResponseFuture::done(Ok(Response::default())),
                 Some(queued) => BinaryResponseFuture::Sending { queued, then: None },
             });
         }
-        let slot = self.pending.insert(id);
-        if self.pending.is_closed() {
-            // Closed between the first check and the insert: the drain may have missed us.
-            return Err(self.pending.closed_status());
-        }
+        let slot = self.pending.insert()?;
+        let frame = self.request_frame(slot.id(), request)?;
         Ok(match self.try_enqueue(frame, deadline)? {
             None => BinaryResponseFuture::waiting(slot, deadline),
             Some(queued) => BinaryResponseFuture::Sending { queued, then: Some((slot, deadline)) },
@@ -255,9 +251,9 @@ pin_project! {
     pub enum BinaryResponseFuture {
         Done { result: Option<Result<Response, Status>> },
         /// Waiting for room in a full write queue; then, unless oneway, for the reply.
-        Sending { queued: Queued, then: Option<(SlotGuard, Option<Instant>)> },
-        Waiting { slot: SlotGuard },
-        WaitingUntil { slot: SlotGuard, #[pin] deadline: tokio::time::Sleep },
+        Sending { queued: Queued, then: Option<(PendingCall, Option<Instant>)> },
+        Waiting { slot: PendingCall },
+        WaitingUntil { slot: PendingCall, #[pin] deadline: tokio::time::Sleep },
     }
 }
 
@@ -266,7 +262,7 @@ impl BinaryResponseFuture {
         BinaryResponseFuture::Done { result: Some(result) }
     }
 
-    fn waiting(slot: SlotGuard, deadline: Option<Instant>) -> BinaryResponseFuture {
+    fn waiting(slot: PendingCall, deadline: Option<Instant>) -> BinaryResponseFuture {
         match deadline {
             Some(deadline) => {
                 BinaryResponseFuture::WaitingUntil { slot, deadline: tokio::time::sleep_until(deadline.into()) }

@@ -11,7 +11,6 @@ mod connection;
 mod frame_writer;
 mod idle_timer;
 mod pending;
-mod reply_slot;
 pub(crate) mod stream;
 mod write_loop;
 
