@@ -170,8 +170,7 @@ fn client(service: &Service) -> TokenStream {
                 let mut __rpc_body = __RPC_SIZE.buffer();
                 ::rpc::__private::__serialize!(__rpc_serialization, #args_type, &__rpc_args, &mut __rpc_body)
                     .map_err(|e| ::rpc::__private::args_encode_error(&#descriptor, #wire_name, e))?;
-                __RPC_SIZE.observe(__rpc_body.len());
-                let __rpc_body = __rpc_body.freeze();
+                let __rpc_body = __RPC_SIZE.finish(__rpc_body);
                 #arg_key
                 let mut __rpc_service = self.inner.clone();
                 ::rpc::__private::ServiceExt::ready(&mut __rpc_service).await?;
@@ -359,8 +358,7 @@ fn server(service: &Service) -> TokenStream {
                 let mut __rpc_body = __RPC_SIZE.buffer();
                 ::rpc::__private::__serialize!(__rpc_serialization, #result_type, &__rpc_result, &mut __rpc_body)
                     .map_err(|e| ::rpc::__private::reply_encode_error(&#descriptor, #wire_name, e))?;
-                __RPC_SIZE.observe(__rpc_body.len());
-                ::core::result::Result::Ok(::rpc::Response::new(__rpc_serialization, __rpc_body.freeze()))
+                ::core::result::Result::Ok(::rpc::Response::new(__rpc_serialization, __RPC_SIZE.finish(__rpc_body)))
                 })
             }
         }
