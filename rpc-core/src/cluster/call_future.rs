@@ -7,6 +7,7 @@ use std::time::Instant;
 use pin_project_lite::pin_project;
 
 use super::breaker::Permit;
+use super::clock;
 use super::directory::Snapshot;
 use super::mode::failover;
 use super::service::{Core, Tried};
@@ -59,11 +60,10 @@ impl ClusterFuture {
         let Ok(reserved) = core.reserve(&snapshot, balancer, &request, &mut tried) else {
             return Err(request);
         };
-        // One clock read serves the budget and the attempt's latency.
-        let started = Instant::now();
-        core.budget.deposit(started);
+        core.budget.deposit(clock::coarse_now());
         let index = reserved.index();
         let endpoint = &snapshot.endpoints[index];
+        let started = endpoint.load.now();
         let kept = (retries > 0).then(|| request.clone());
         let reply = match endpoint.pool.try_call(request) {
             Ok(reply) => reply,
@@ -72,7 +72,7 @@ impl ClusterFuture {
                 let core = core.clone();
                 return Ok(ClusterFuture::General {
                     call: Box::pin(async move {
-                        let first = core.send(&snapshot, reserved, &request, started).await;
+                        let first = core.send(&snapshot, reserved, &request).await;
                         failover::after_first(&core, &snapshot, balancer, &request, retries, tried, first).await
                     }),
                 });

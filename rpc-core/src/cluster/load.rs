@@ -1,6 +1,8 @@
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use super::clock;
+
 /// Latency assumed for an endpoint before its first reply.
 const DEFAULT_RTT: Duration = Duration::from_millis(1);
 /// How fast the latency estimate forgets: the weight of an old sample halves about every
@@ -55,10 +57,21 @@ impl Load {
         f64::from_bits(self.rtt_ns.load(Ordering::Relaxed))
     }
 
-    /// A call starts at `now`; the guard ends it.
-    pub(crate) fn start(&self, now: Instant) -> InFlight<'_> {
+    /// A call starts now; the guard ends it.
+    pub(crate) fn start(&self) -> InFlight<'_> {
         self.enter();
-        InFlight { load: self, started: now }
+        InFlight { load: self, started: self.now() }
+    }
+
+    /// The time for this endpoint's latency stamps: the precise clock when the estimate is
+    /// kept (peak-EWMA compares sub-millisecond latencies), else the coarse one, which serves
+    /// the breaker's slow-call threshold and window at a seventh of the cost.
+    pub(crate) fn now(&self) -> Instant {
+        if self.track_latency {
+            Instant::now()
+        } else {
+            clock::coarse_now()
+        }
     }
 
     /// A call starts. Each `enter` needs one [`leave`](Load::leave); [`InFlight`] pairs them
@@ -76,7 +89,7 @@ impl Load {
     /// A call that started at `started` got its reply now: feeds the latency estimate and
     /// returns the latency and the time.
     pub(crate) fn replied(&self, started: Instant) -> (Duration, Instant) {
-        let now = Instant::now();
+        let now = self.now();
         let rtt = now.saturating_duration_since(started);
         if self.track_latency {
             self.observe(rtt, now);
@@ -137,8 +150,8 @@ mod tests {
     #[test]
     fn in_flight_counts_guards() {
         let load = Load::default();
-        let a = load.start(Instant::now());
-        let b = load.start(Instant::now());
+        let a = load.start();
+        let b = load.start();
         assert_eq!(load.in_flight(), 2);
         drop(a);
         b.finish();

@@ -16,6 +16,7 @@ mod backoff;
 pub mod balance;
 pub mod breaker;
 pub(crate) mod call_future;
+mod clock;
 pub(crate) mod directory;
 pub(crate) mod discover;
 mod endpoint;

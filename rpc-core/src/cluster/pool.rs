@@ -110,7 +110,8 @@ impl Pool {
             return true;
         }
         self.shared.slots.iter().any(|slot| {
-            slot.connection.load().as_ref().is_some_and(|c| c.is_ready()) || slot.failures.load(Ordering::Acquire) == 0
+            // The counter first: it settles nearly every call without loading the connection.
+            slot.failures.load(Ordering::Acquire) == 0 || slot.connection.load().as_ref().is_some_and(|c| c.is_ready())
         })
     }
 

@@ -2,8 +2,6 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use std::time::Instant;
-
 use smallvec::SmallVec;
 use tracing::instrument::Instrumented;
 use tracing::Instrument;
@@ -103,17 +101,15 @@ impl Core {
     }
 
     /// Sends `request` to a reserved endpoint, tracking its load and feeding its breaker.
-    /// `start` is now (passed in so a caller that just read the clock need not read it again).
     pub(crate) async fn send(
         &self,
         snapshot: &Snapshot,
         reserved: Reserved,
         request: &Request,
-        start: Instant,
     ) -> Result<Response, Status> {
         let endpoint = &snapshot.endpoints[reserved.index];
         let mut probe = ProbeGuard { snapshot, index: reserved.index, permit: Some(reserved.permit) };
-        let in_flight = endpoint.load.start(start);
+        let in_flight = endpoint.load.start();
         let reply = match endpoint.pool.try_call(request.clone()) {
             Ok(reply) => Ok(reply),
             Err(request) => endpoint.pool.call_when_connected(request, self.settings.connect_timeout).await,
@@ -136,10 +132,9 @@ impl Core {
         balancer: usize,
         request: &Request,
         tried: &mut Tried,
-        start: Instant,
     ) -> Result<Response, Status> {
         let reserved = self.reserve(snapshot, balancer, request, tried)?;
-        self.send(snapshot, reserved, request, start).await
+        self.send(snapshot, reserved, request).await
     }
 }
 
@@ -199,7 +194,7 @@ impl ClusterClient {
                 let endpoint = &snapshot.endpoints[reserved.index];
                 let mut probe =
                     ProbeGuard { snapshot: &snapshot, index: reserved.index, permit: Some(reserved.permit) };
-                let in_flight = endpoint.load.start(Instant::now());
+                let in_flight = endpoint.load.start();
                 let opened = match endpoint.pool.connection(request.deadline(), core.settings.connect_timeout).await {
                     Ok(connection) => connection.call_streaming(request, outbound).await,
                     Err(status) => Err(status),

@@ -133,7 +133,8 @@ impl BinaryConnection {
         }
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let serialization = request.serialization as u8;
-        let mut open = self.request_frame(id, request).map_err(Status::not_sent)?;
+        let remaining = request.remaining();
+        let mut open = self.request_frame(id, request, remaining).map_err(Status::not_sent)?;
         open.flags = Flags::REQUEST | Flags::STREAM;
         let (sender, receiver) = stream::inbox();
         let credit = Arc::new(Semaphore::new(stream::STREAM_WINDOW as usize));
@@ -175,18 +176,23 @@ impl BinaryConnection {
             return Err(refusal);
         }
         let deadline = request.deadline();
-        if deadline.is_some_and(|d| d <= Instant::now()) {
-            return Err(Status::deadline_exceeded("deadline passed before the call was sent"));
-        }
+        // One clock read serves the check and the time left that travels to the provider.
+        let remaining = match deadline {
+            Some(deadline) => match deadline.checked_duration_since(Instant::now()) {
+                Some(remaining) if !remaining.is_zero() => Some(remaining),
+                _ => return Err(Status::deadline_exceeded("deadline passed before the call was sent")),
+            },
+            None => None,
+        };
         if request.oneway {
-            let frame = self.request_frame(self.next_id.fetch_add(1, Ordering::Relaxed), request)?;
+            let frame = self.request_frame(self.next_id.fetch_add(1, Ordering::Relaxed), request, remaining)?;
             return Ok(match self.try_enqueue(frame, deadline)? {
                 None => BinaryResponseFuture::done(Ok(Response::default())),
                 Some(queued) => BinaryResponseFuture::Sending { queued, then: None },
             });
         }
         let slot = self.pending.insert()?;
-        let frame = self.request_frame(slot.id(), request)?;
+        let frame = self.request_frame(slot.id(), request, remaining)?;
         Ok(match self.try_enqueue(frame, deadline)? {
             None => BinaryResponseFuture::waiting(slot, deadline),
             Some(queued) => BinaryResponseFuture::Sending { queued, then: Some((slot, deadline)) },
@@ -215,8 +221,7 @@ impl BinaryConnection {
         }
     }
 
-    fn request_frame(&self, id: u64, request: Request) -> Result<Frame, Status> {
-        let remaining = request.remaining();
+    fn request_frame(&self, id: u64, request: Request, remaining: Option<Duration>) -> Result<Frame, Status> {
         let mut metadata = request.metadata;
         metadata.timeout = remaining;
         let flags = if request.oneway { Flags::REQUEST | Flags::ONEWAY } else { Flags::REQUEST };

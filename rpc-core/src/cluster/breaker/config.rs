@@ -16,7 +16,9 @@ use std::time::Duration;
 pub struct BreakerConfig {
     /// Open when at least this share of the window's calls failed (0.0–1.0).
     pub failure_rate: f64,
-    /// Calls slower than this count as slow.
+    /// Calls slower than this count as slow. Latencies are read from the kernel's coarse
+    /// clock (one tick: 1–4 ms) unless the channel balances by peak-EWMA latency, so keep
+    /// this well above a few milliseconds.
     pub slow_call_duration: Duration,
     /// Open when at least this share of the window's calls were slow; above 1.0 never.
     pub slow_call_rate: f64,

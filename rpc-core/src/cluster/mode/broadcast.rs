@@ -11,8 +11,7 @@ pub(super) async fn run(core: &Core, request: &Request) -> Result<Response, Stat
     if reserved.is_empty() {
         return Err(snapshot.none_available(request.service()));
     }
-    let start = std::time::Instant::now();
-    let results = join_all(reserved.into_iter().map(|r| core.send(&snapshot, r, request, start))).await;
+    let results = join_all(reserved.into_iter().map(|r| core.send(&snapshot, r, request))).await;
     let mut last = None;
     for result in results {
         last = Some(result?);

@@ -57,9 +57,7 @@ async fn retry(core: &Core, request: Request, retries: usize, interval: Duration
         retry.set_deadline(None);
         let retry = retry.with_timeout(RETRY_TIMEOUT);
         let result = match core.directory.ready_snapshot(retry.deadline()).await {
-            Ok(snapshot) => {
-                core.attempt(&snapshot, balancer, &retry, &mut Tried::new(), std::time::Instant::now()).await
-            }
+            Ok(snapshot) => core.attempt(&snapshot, balancer, &retry, &mut Tried::new()).await,
             Err(status) => Err(status),
         };
         match result {

@@ -1,5 +1,6 @@
 use std::time::Instant;
 
+use crate::cluster::clock;
 use crate::cluster::directory::Snapshot;
 use crate::cluster::service::{Core, Tried};
 use crate::{Code, Request, Response, Status};
@@ -8,11 +9,9 @@ use crate::{Code, Request, Response, Status};
 /// deadline has time left and the retry budget pays.
 pub(super) async fn run(core: &Core, balancer: usize, request: &Request, retries: usize) -> Result<Response, Status> {
     let snapshot = core.directory.ready_snapshot(request.deadline()).await?;
-    // One clock read serves the budget and the first attempt's latency.
-    let now = Instant::now();
-    core.budget.deposit(now);
+    core.budget.deposit(clock::coarse_now());
     let mut tried = Tried::new();
-    let first = core.attempt(&snapshot, balancer, request, &mut tried, now).await;
+    let first = core.attempt(&snapshot, balancer, request, &mut tried).await;
     after_first(core, &snapshot, balancer, request, retries, tried, first).await
 }
 
@@ -30,15 +29,14 @@ pub(crate) async fn after_first(
     match result {
         Ok(response) => Ok(response),
         Err(status) => {
-            let now = may_retry(core, request, status, 1, retries)?;
-            retry(core, snapshot, balancer, request, retries, tried, 1, now).await
+            may_retry(core, request, status, 1, retries)?;
+            retry(core, snapshot, balancer, request, retries, tried, 1).await
         }
     }
 }
 
 /// Attempts after the first (`attempts` made so far, on the endpoints in `tried`), until one
-/// succeeds or [`may_retry`] says stop. `now` is the time of the decision to retry.
-#[allow(clippy::too_many_arguments)]
+/// succeeds or [`may_retry`] says stop.
 async fn retry(
     core: &Core,
     snapshot: &Snapshot,
@@ -47,40 +45,32 @@ async fn retry(
     retries: usize,
     mut tried: Tried,
     mut attempts: usize,
-    mut now: Instant,
 ) -> Result<Response, Status> {
     loop {
-        let status = match core.attempt(snapshot, balancer, request, &mut tried, now).await {
+        let status = match core.attempt(snapshot, balancer, request, &mut tried).await {
             Ok(response) => return Ok(response),
             Err(status) => status,
         };
         attempts += 1;
-        now = may_retry(core, request, status, attempts, retries)?;
+        may_retry(core, request, status, attempts, retries)?;
     }
 }
 
-/// After `attempts` attempts the last of which failed with `status`: the time now if another
-/// may be made, else the error for the caller.
-fn may_retry(
-    core: &Core,
-    request: &Request,
-    status: Status,
-    attempts: usize,
-    retries: usize,
-) -> Result<Instant, Status> {
+/// After `attempts` attempts the last of which failed with `status`: whether another may be
+/// made (and is counted against the budget), else the error for the caller.
+fn may_retry(core: &Core, request: &Request, status: Status, attempts: usize, retries: usize) -> Result<(), Status> {
     if attempts > retries || !retriable(&status, request) {
         return Err(status);
     }
-    let now = Instant::now();
-    if request.deadline().is_some_and(|d| d <= now) {
+    if request.deadline().is_some_and(|d| d <= Instant::now()) {
         return Err(status);
     }
-    if !core.budget.withdraw(now) {
+    if !core.budget.withdraw(clock::coarse_now()) {
         let message = format!("{} (not retried: retry budget exhausted)", status.message());
         return Err(Status::new(status.code(), message));
     }
     tracing::debug!(attempts, error = %status, "retrying on another endpoint");
-    Ok(now)
+    Ok(())
 }
 
 /// Whether another endpoint may be tried: always if the request never left this client;

@@ -11,7 +11,7 @@ pub(super) async fn run(core: &Core, balancer: usize, request: &Request, paralle
     let mut last_error = None;
     for _ in 0..parallel.min(snapshot.endpoints.len().max(1)) {
         match core.reserve(&snapshot, balancer, request, &mut tried) {
-            Ok(reserved) => calls.push(core.send(&snapshot, reserved, request, std::time::Instant::now())),
+            Ok(reserved) => calls.push(core.send(&snapshot, reserved, request)),
             Err(status) => {
                 last_error = Some(status);
                 break;
