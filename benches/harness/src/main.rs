@@ -213,7 +213,7 @@ async fn measure_point(
     }
     let mut cpu_marks = Vec::new();
     let measured = load::drive(&clients, concurrency, payload, warmup, duration, &progress, || {
-        cpu_marks.push(server.cpu_seconds())
+        cpu_marks.push((server.cpu_seconds(), process::own_cpu_seconds()))
     })
     .await;
     progress.finish_and_clear();
@@ -237,7 +237,8 @@ async fn measure_point(
         p90_us: us(0.90),
         p99_us: us(0.99),
         p999_us: us(0.999),
-        server_cpu: (cpu_marks[1] - cpu_marks[0]) / seconds,
+        server_cpu: (cpu_marks[1].0 - cpu_marks[0].0) / seconds,
+        client_cpu: (cpu_marks[1].1 - cpu_marks[0].1) / seconds,
         rounds: 1,
         qps_min: qps,
         qps_max: qps,

@@ -63,6 +63,11 @@ impl Drop for ServerProcess {
     }
 }
 
+/// CPU time of this process (the load generator: the clients and the callers).
+pub fn own_cpu_seconds() -> f64 {
+    cpu_seconds(std::process::id()).unwrap_or(f64::NAN)
+}
+
 fn cpu_seconds(pid: u32) -> Option<f64> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // Fields after the command name (which may hold spaces) start at field 3; utime and stime

@@ -21,6 +21,10 @@ pub struct Point {
     pub p999_us: f64,
     /// Server CPU seconds per wall second of the window (1.0 = one core busy).
     pub server_cpu: f64,
+    /// CPU seconds per wall second of the load process (the clients under test and the
+    /// callers that drive them); absent from results written before it was measured.
+    #[serde(default)]
+    pub client_cpu: f64,
     /// Rounds this point was measured in; the figures are from the median-QPS round.
     #[serde(default = "one")]
     pub rounds: usize,
@@ -41,6 +45,12 @@ impl Point {
     /// the hypervisor steals is not charged to the process.
     pub fn server_us_per_call(&self) -> f64 {
         self.server_cpu * 1e6 / self.qps.max(f64::MIN_POSITIVE)
+    }
+
+    /// The load process's CPU time per call, in microseconds: the client stack's cost (plus
+    /// the callers' own, the same for every system).
+    pub fn client_us_per_call(&self) -> f64 {
+        self.client_cpu * 1e6 / self.qps.max(f64::MIN_POSITIVE)
     }
 }
 
@@ -64,7 +74,7 @@ pub fn median_rounds(measured: Vec<Point>, sweep: &[(System, usize)]) -> Vec<Poi
 
 pub fn print_table(points: &[Point]) {
     println!(
-        "{:<13} {:>5} {:>5} {:>7} {:>10} {:>17} {:>9} {:>9} {:>9} {:>9} {:>7} {:>7} {:>11}",
+        "{:<13} {:>5} {:>5} {:>7} {:>10} {:>17} {:>9} {:>9} {:>9} {:>9} {:>7} {:>7} {:>11} {:>11}",
         "system",
         "conc",
         "conns",
@@ -77,12 +87,13 @@ pub fn print_table(points: &[Point]) {
         "p999 µs",
         "errors",
         "srv cpu",
-        "srv µs/call"
+        "srv µs/call",
+        "cli µs/call"
     );
     for p in points {
         let range = format!("{:.0}-{:.0}", p.qps_min, p.qps_max);
         println!(
-            "{:<13} {:>5} {:>5} {:>7} {:>10.0} {:>17} {:>9.1} {:>9.1} {:>9.1} {:>9.1} {:>7} {:>6.0}% {:>11.2}",
+            "{:<13} {:>5} {:>5} {:>7} {:>10.0} {:>17} {:>9.1} {:>9.1} {:>9.1} {:>9.1} {:>7} {:>6.0}% {:>11.2} {:>11.2}",
             p.system.name(),
             p.concurrency,
             p.connections,
@@ -95,7 +106,8 @@ pub fn print_table(points: &[Point]) {
             p.p999_us,
             p.errors,
             p.server_cpu * 100.0,
-            p.server_us_per_call()
+            p.server_us_per_call(),
+            p.client_us_per_call()
         );
     }
 }
