@@ -1,4 +1,5 @@
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 /// Buckets a window is cut into: it slides by a tenth of its length.
 const BUCKETS: usize = 10;
@@ -7,9 +8,12 @@ const BUCKETS: usize = 10;
 /// calls, failures and slow calls for a circuit breaker; calls and retries for the retry
 /// budget. A bucket whose interval has passed is reset by the first event that lands in it
 /// again. Lock-free: a record is a load and three atomic adds.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct Window {
     buckets: [Bucket; BUCKETS],
+    /// A bucket's interval, worked out once: it is divided by on every call.
+    bucket_ns: u64,
+    epoch: Instant,
 }
 
 #[derive(Debug, Default)]
@@ -30,8 +34,19 @@ pub(crate) struct Totals {
 }
 
 impl Window {
-    /// Counts one call in interval `interval` (time since the breaker's epoch divided by a
-    /// tenth of the window).
+    /// A window `length` long, starting now.
+    pub(crate) fn new(length: Duration) -> Window {
+        let bucket_ns = (length.as_nanos() / BUCKETS as u128).clamp(1, u128::from(u64::MAX)) as u64;
+        Window { buckets: Default::default(), bucket_ns, epoch: Instant::now() }
+    }
+
+    /// The interval `now` falls in: what [`record`](Self::record) and
+    /// [`totals`](Self::totals) take.
+    pub(crate) fn interval(&self, now: Instant) -> u64 {
+        now.saturating_duration_since(self.epoch).as_nanos() as u64 / self.bucket_ns
+    }
+
+    /// Counts one call in interval `interval` (see [`interval`](Self::interval)).
     pub(crate) fn record(&self, interval: u64, failed: bool, slow: bool) {
         let bucket = &self.buckets[(interval % BUCKETS as u64) as usize];
         let tag = interval + 1;
@@ -71,19 +86,21 @@ impl Window {
             bucket.interval.store(0, Ordering::Release);
         }
     }
-
-    pub(crate) const fn buckets() -> u32 {
-        BUCKETS as u32
-    }
 }
 
 #[cfg(test)]
 mod tests {
+    use std::time::{Duration, Instant};
+
     use super::{Totals, Window};
 
     #[test]
     fn old_intervals_slide_out() {
-        let window = Window::default();
+        let window = Window::new(Duration::from_secs(10));
+        let start = window.epoch;
+        assert_eq!(window.interval(start + Duration::from_millis(999)), 0);
+        assert_eq!(window.interval(start + Duration::from_millis(2500)), 2, "a tenth of the window per interval");
+        assert_eq!(window.interval(Instant::now() - Duration::from_secs(1)), 0, "before the epoch counts as the first");
         window.record(0, true, false);
         window.record(0, false, true);
         window.record(5, false, false);

@@ -55,7 +55,7 @@ impl CircuitBreaker {
             opened_ns: AtomicU64::new(0),
             probes_started: AtomicU32::new(0),
             probes_passed: AtomicU32::new(0),
-            window: Window::default(),
+            window: Window::new(config.window),
             epoch: Instant::now(),
         }
     }
@@ -123,7 +123,7 @@ impl CircuitBreaker {
             }
             return;
         }
-        let interval = self.interval_at(now);
+        let interval = self.window.interval(now);
         self.window.record(interval, failed, slow);
         // Rates rise only with a failure or a slow call, so only those re-evaluate them: a
         // success costs a few atomic adds, not a pass over the window.
@@ -168,11 +168,6 @@ impl CircuitBreaker {
 
     fn now_ns(&self) -> u64 {
         self.epoch.elapsed().as_nanos() as u64
-    }
-
-    fn interval_at(&self, now: Instant) -> u64 {
-        let interval = (self.config.window / Window::buckets()).as_nanos().max(1) as u64;
-        now.saturating_duration_since(self.epoch).as_nanos() as u64 / interval
     }
 }
 

@@ -35,27 +35,21 @@ pub(crate) struct Budget {
     config: RetryBudget,
     /// Calls and retries: a call is an event, a retry an event that "failed".
     window: Window,
-    epoch: Instant,
 }
 
 impl Budget {
     pub(crate) fn new(config: RetryBudget) -> Budget {
-        Budget { config, window: Window::default(), epoch: Instant::now() }
-    }
-
-    fn interval(&self, now: Instant) -> u64 {
-        let bucket = (self.config.window / Window::buckets()).as_nanos().max(1) as u64;
-        now.saturating_duration_since(self.epoch).as_nanos() as u64 / bucket
+        Budget { config, window: Window::new(config.window) }
     }
 
     /// A call was made.
     pub(crate) fn deposit(&self, now: Instant) {
-        self.window.record(self.interval(now), false, false);
+        self.window.record(self.window.interval(now), false, false);
     }
 
     /// Whether a retry may be made now; if so, it is counted.
     pub(crate) fn withdraw(&self, now: Instant) -> bool {
-        let interval = self.interval(now);
+        let interval = self.window.interval(now);
         let totals = self.window.totals(interval);
         let retries = f64::from(totals.failures);
         let calls = f64::from(totals.calls) - retries;
