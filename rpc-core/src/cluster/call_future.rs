@@ -38,8 +38,9 @@ pub(crate) struct FirstAttempt {
     /// load. Taken when the outcome is recorded.
     permit: Option<Permit>,
     started: Instant,
-    /// A copy kept for a retry; `None` when none may follow.
-    request: Option<Request>,
+    /// A copy kept for a retry; `None` when none may follow. Boxed: it is rarely used, and
+    /// inline it more than doubled the size of every channel future, which callers move.
+    request: Option<Box<Request>>,
     balancer: usize,
     retries: usize,
 }
@@ -64,7 +65,7 @@ impl ClusterFuture {
         let index = reserved.index();
         let endpoint = &snapshot.endpoints[index];
         let started = endpoint.load.now();
-        let kept = (retries > 0).then(|| request.clone());
+        let kept = (retries > 0).then(|| Box::new(request.clone()));
         let reply = match endpoint.pool.try_call(request) {
             Ok(reply) => reply,
             Err(request) => {
@@ -106,7 +107,7 @@ impl FirstAttempt {
 
     /// The retries after a failed first attempt, or the caller's error if none may follow.
     fn retry(mut self, status: Status) -> Result<BoxFuture<Result<Response, Status>>, Status> {
-        let Some(request) = self.request.take() else { return Err(status) };
+        let Some(request) = self.request.take().map(|boxed| *boxed) else { return Err(status) };
         let mut tried = Tried::new();
         tried.push(self.index);
         let (core, snapshot, balancer, retries) =
