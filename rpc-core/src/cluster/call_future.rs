@@ -7,7 +7,6 @@ use std::time::Instant;
 use pin_project_lite::pin_project;
 
 use super::breaker::Permit;
-use super::clock;
 use super::directory::Snapshot;
 use super::mode::failover;
 use super::service::{Core, Tried};
@@ -61,10 +60,11 @@ impl ClusterFuture {
         let Ok(reserved) = core.reserve(&snapshot, balancer, &request, &mut tried) else {
             return Err(request);
         };
-        core.budget.deposit(clock::coarse_now());
         let index = reserved.index();
         let endpoint = &snapshot.endpoints[index];
+        // One clock read serves the attempt's latency and the retry budget's window.
         let started = endpoint.load.now();
+        core.budget.deposit(started);
         let kept = (retries > 0).then(|| Box::new(request.clone()));
         let reply = match endpoint.pool.try_call(request) {
             Ok(reply) => reply,
