@@ -135,8 +135,9 @@ impl Decoder for FrameCodec {
         // Bounded by the check above.
         let size = size as usize;
         if src.len() < size {
-            src.reserve(size - src.len());
+            // Room for a chunk first: the frame usually fits in it, and one allocation does.
             self.make_room(src);
+            src.reserve(size - src.len());
             return Ok(None);
         }
         let mut payload = src.split_to(size).freeze();
