@@ -1,12 +1,11 @@
+use pin_project_lite::pin_project;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{ready, Context, Poll};
-use std::time::Instant;
-
-use pin_project_lite::pin_project;
 
 use super::breaker::Permit;
+use super::clock::Stamp;
 use super::directory::Snapshot;
 use super::mode::failover;
 use super::service::{Core, Tried};
@@ -36,7 +35,7 @@ pub(crate) struct FirstAttempt {
     /// The breaker's leave; while held, the call also counts in the endpoint's in-flight
     /// load. Taken when the outcome is recorded.
     permit: Option<Permit>,
-    started: Instant,
+    started: Stamp,
     /// A copy kept for a retry; `None` when none may follow. Boxed: it is rarely used, and
     /// inline it more than doubled the size of every channel future, which callers move.
     request: Option<Box<Request>>,

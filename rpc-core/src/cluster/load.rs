@@ -1,7 +1,7 @@
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use super::clock;
+use super::clock::{self, Stamp};
 
 /// Latency assumed for an endpoint before its first reply.
 const DEFAULT_RTT: Duration = Duration::from_millis(1);
@@ -17,10 +17,9 @@ pub(crate) struct Load {
     in_flight: AtomicU32,
     /// Estimate in nanoseconds, as `f64` bits.
     rtt_ns: AtomicU64,
-    /// When the estimate was last updated, in nanoseconds since `epoch`.
+    /// When the estimate was last updated (a [`Stamp`]'s nanoseconds; 0: never).
     updated_ns: AtomicU64,
     calls: AtomicU64,
-    epoch: Instant,
     /// Whether a balancer reads the latency estimate (peak-EWMA); if not, it is not kept.
     track_latency: bool,
 }
@@ -38,7 +37,6 @@ impl Load {
             rtt_ns: AtomicU64::new((DEFAULT_RTT.as_nanos() as f64).to_bits()),
             updated_ns: AtomicU64::new(0),
             calls: AtomicU64::new(0),
-            epoch: Instant::now(),
             track_latency,
         }
     }
@@ -66,11 +64,11 @@ impl Load {
     /// The time for this endpoint's latency stamps: the precise clock when the estimate is
     /// kept (peak-EWMA compares sub-millisecond latencies), else the coarse one, which serves
     /// the breaker's slow-call threshold and window at a seventh of the cost.
-    pub(crate) fn now(&self) -> Instant {
+    pub(crate) fn now(&self) -> Stamp {
         if self.track_latency {
-            Instant::now()
+            clock::precise()
         } else {
-            clock::coarse_now()
+            clock::coarse()
         }
     }
 
@@ -87,20 +85,20 @@ impl Load {
     }
 
     /// A call that started at `started` got its reply now: feeds the latency estimate and
-    /// returns the latency and the time.
-    pub(crate) fn replied(&self, started: Instant) -> (Duration, Instant) {
+    /// returns the latency in nanoseconds and the time.
+    pub(crate) fn replied(&self, started: Stamp) -> (u64, Stamp) {
         let now = self.now();
-        let rtt = now.saturating_duration_since(started);
+        let rtt_ns = now.nanos_since(started);
         if self.track_latency {
-            self.observe(rtt, now);
+            self.observe(rtt_ns, now);
         }
-        (rtt, now)
+        (rtt_ns, now)
     }
 
-    fn observe(&self, rtt: Duration, now: Instant) {
-        let now_ns = now.saturating_duration_since(self.epoch).as_nanos() as u64;
+    fn observe(&self, rtt_ns: u64, now: Stamp) {
+        let now_ns = now.nanos();
         let elapsed = now_ns.saturating_sub(self.updated_ns.swap(now_ns, Ordering::Relaxed));
-        let sample = rtt.as_nanos() as f64;
+        let sample = rtt_ns as f64;
         let keep = (-(elapsed as f64) / DECAY.as_nanos() as f64).exp();
         // A racing update may be lost; the estimate is a heuristic and the next call corrects it.
         let _ = self.rtt_ns.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |bits| {
@@ -115,12 +113,12 @@ impl Load {
 /// latency.
 pub(crate) struct InFlight<'a> {
     load: &'a Load,
-    started: Instant,
+    started: Stamp,
 }
 
 impl InFlight<'_> {
-    /// Ends the call, feeding its latency to the estimate; returns the latency and the end.
-    pub(crate) fn finish(self) -> (Duration, Instant) {
+    /// Ends the call, feeding its latency to the estimate; returns the latency (ns) and the end.
+    pub(crate) fn finish(self) -> (u64, Stamp) {
         self.load.replied(self.started)
     }
 }
@@ -133,17 +131,18 @@ impl Drop for InFlight<'_> {
 
 #[cfg(test)]
 mod tests {
-    use std::time::{Duration, Instant};
+    use std::time::Duration;
 
     use super::Load;
+    use crate::cluster::clock;
 
     #[test]
     fn the_estimate_jumps_to_a_slow_sample_and_decays_back() {
         let load = Load::default();
-        let t0 = Instant::now();
-        load.observe(Duration::from_millis(100), t0);
+        let t0 = clock::precise();
+        load.observe(100_000_000, t0);
         assert!((load.rtt_ns() - 100e6).abs() < 1.0);
-        load.observe(Duration::from_millis(1), t0 + Duration::from_secs(10));
+        load.observe(1_000_000, t0.after(Duration::from_secs(10)));
         assert!(load.rtt_ns() < 5e6, "decayed to {}", load.rtt_ns());
     }
 

@@ -1,5 +1,7 @@
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use super::clock::{self, Stamp};
 
 /// Buckets a window is cut into: it slides by a tenth of its length.
 const BUCKETS: usize = 10;
@@ -11,9 +13,9 @@ const BUCKETS: usize = 10;
 #[derive(Debug)]
 pub(crate) struct Window {
     buckets: [Bucket; BUCKETS],
-    /// A bucket's interval, worked out once: it is divided by on every call.
+    /// A bucket's interval, worked out once: it is divided by on every call. Intervals are
+    /// counted from the clock's origin, so a window needs no epoch of its own.
     bucket_ns: u64,
-    epoch: Instant,
 }
 
 #[derive(Debug, Default)]
@@ -34,16 +36,16 @@ pub(crate) struct Totals {
 }
 
 impl Window {
-    /// A window `length` long, starting now.
+    /// A window `length` long.
     pub(crate) fn new(length: Duration) -> Window {
-        let bucket_ns = (length.as_nanos() / BUCKETS as u128).clamp(1, u128::from(u64::MAX)) as u64;
-        Window { buckets: Default::default(), bucket_ns, epoch: Instant::now() }
+        let bucket_ns = (clock::nanos(length) / BUCKETS as u64).max(1);
+        Window { buckets: Default::default(), bucket_ns }
     }
 
     /// The interval `now` falls in: what [`record`](Self::record) and
     /// [`totals`](Self::totals) take.
-    pub(crate) fn interval(&self, now: Instant) -> u64 {
-        now.saturating_duration_since(self.epoch).as_nanos() as u64 / self.bucket_ns
+    pub(crate) fn interval(&self, now: Stamp) -> u64 {
+        now.nanos() / self.bucket_ns
     }
 
     /// Counts one call in interval `interval` (see [`interval`](Self::interval)).
@@ -90,17 +92,17 @@ impl Window {
 
 #[cfg(test)]
 mod tests {
-    use std::time::{Duration, Instant};
+    use std::time::Duration;
 
     use super::{Totals, Window};
+    use crate::cluster::clock::Stamp;
 
     #[test]
     fn old_intervals_slide_out() {
         let window = Window::new(Duration::from_secs(10));
-        let start = window.epoch;
-        assert_eq!(window.interval(start + Duration::from_millis(999)), 0);
-        assert_eq!(window.interval(start + Duration::from_millis(2500)), 2, "a tenth of the window per interval");
-        assert_eq!(window.interval(Instant::now() - Duration::from_secs(1)), 0, "before the epoch counts as the first");
+        let origin = Stamp::from_nanos(0);
+        assert_eq!(window.interval(origin.after(Duration::from_millis(999))), 0);
+        assert_eq!(window.interval(origin.after(Duration::from_millis(2500))), 2, "a tenth of the window per interval");
         window.record(0, true, false);
         window.record(0, false, true);
         window.record(5, false, false);

@@ -5,8 +5,8 @@
 mod config;
 
 use std::sync::atomic::{AtomicU32, AtomicU64, AtomicU8, Ordering};
-use std::time::{Duration, Instant};
 
+use crate::cluster::clock::{self, Stamp};
 use crate::cluster::window::Window;
 pub use config::BreakerConfig;
 
@@ -33,12 +33,14 @@ const HALF_OPEN: u8 = 2;
 pub(crate) struct CircuitBreaker {
     config: BreakerConfig,
     state: AtomicU8,
-    /// When it last opened, in nanoseconds since `epoch`.
+    /// When it last opened (a [`Stamp`]'s nanoseconds).
     opened_ns: AtomicU64,
     probes_started: AtomicU32,
     probes_passed: AtomicU32,
     window: Window,
-    epoch: Instant,
+    /// The config's durations in nanoseconds, compared with on every call.
+    slow_ns: u64,
+    open_for_ns: u64,
 }
 
 /// Leave to make one call, returned by [`CircuitBreaker::try_acquire`].
@@ -56,7 +58,8 @@ impl CircuitBreaker {
             probes_started: AtomicU32::new(0),
             probes_passed: AtomicU32::new(0),
             window: Window::new(config.window),
-            epoch: Instant::now(),
+            slow_ns: clock::nanos(config.slow_call_duration),
+            open_for_ns: clock::nanos(config.open_for),
         }
     }
 
@@ -102,13 +105,13 @@ impl CircuitBreaker {
         }
     }
 
-    /// Records how a permitted call ended (at `now`).
-    pub(crate) fn record(&self, permit: Permit, code: Option<Code>, latency: Duration, now: Instant) {
+    /// Records how a permitted call ended: at `now`, after `latency_ns`.
+    pub(crate) fn record(&self, permit: Permit, code: Option<Code>, latency_ns: u64, now: Stamp) {
         if !self.config.enabled {
             return;
         }
         let failed = code.is_some_and(counts_as_failure);
-        let slow = latency >= self.config.slow_call_duration;
+        let slow = latency_ns >= self.slow_ns;
         if permit.probe {
             if self.state.load(Ordering::Acquire) != HALF_OPEN {
                 return;
@@ -152,7 +155,7 @@ impl CircuitBreaker {
 
     /// Opens from `from`; false if another call already moved the state.
     fn open(&self, from: u8) -> bool {
-        let now = self.now_ns();
+        let now = clock::precise().nanos();
         if self.state.compare_exchange(from, OPEN, Ordering::AcqRel, Ordering::Acquire).is_err() {
             return false;
         }
@@ -163,11 +166,7 @@ impl CircuitBreaker {
 
     fn cool_down_over(&self) -> bool {
         let opened = self.opened_ns.load(Ordering::Acquire);
-        self.now_ns().saturating_sub(opened) >= self.config.open_for.as_nanos() as u64
-    }
-
-    fn now_ns(&self) -> u64 {
-        self.epoch.elapsed().as_nanos() as u64
+        clock::precise().nanos().saturating_sub(opened) >= self.open_for_ns
     }
 }
 
@@ -190,7 +189,10 @@ mod tests {
     use std::time::Duration;
 
     use super::{BreakerConfig, BreakerState, CircuitBreaker};
+    use crate::cluster::clock;
     use crate::Code;
+
+    const MS: u64 = 1_000_000;
 
     fn breaker() -> CircuitBreaker {
         CircuitBreaker::new(
@@ -205,7 +207,7 @@ mod tests {
     fn call(breaker: &CircuitBreaker, code: Option<Code>) -> bool {
         match breaker.try_acquire() {
             Some(permit) => {
-                breaker.record(permit, code, Duration::from_millis(1), std::time::Instant::now());
+                breaker.record(permit, code, MS, clock::coarse());
                 true
             }
             None => false,
@@ -233,8 +235,8 @@ mod tests {
         let second = breaker.try_acquire().expect("probe 2");
         assert!(breaker.try_acquire().is_none(), "only two probes");
         assert_eq!(breaker.state(), BreakerState::HalfOpen);
-        breaker.record(first, None, Duration::from_millis(1), std::time::Instant::now());
-        breaker.record(second, None, Duration::from_millis(1), std::time::Instant::now());
+        breaker.record(first, None, MS, clock::coarse());
+        breaker.record(second, None, MS, clock::coarse());
         assert_eq!(breaker.state(), BreakerState::Closed);
     }
 
@@ -261,7 +263,7 @@ mod tests {
             CircuitBreaker::new(BreakerConfig::default().minimum_calls(5).slow_calls(Duration::from_millis(100), 0.6));
         for _ in 0..5 {
             let permit = breaker.try_acquire().expect("closed");
-            breaker.record(permit, None, Duration::from_millis(200), std::time::Instant::now());
+            breaker.record(permit, None, 200 * MS, clock::coarse());
         }
         assert_eq!(breaker.state(), BreakerState::Open);
     }

@@ -9,7 +9,7 @@ use crate::{Code, Request, Response, Status};
 /// deadline has time left and the retry budget pays.
 pub(super) async fn run(core: &Core, balancer: usize, request: &Request, retries: usize) -> Result<Response, Status> {
     let snapshot = core.directory.ready_snapshot(request.deadline()).await?;
-    core.budget.deposit(clock::coarse_now());
+    core.budget.deposit(clock::coarse());
     let mut tried = Tried::new();
     let first = core.attempt(&snapshot, balancer, request, &mut tried).await;
     after_first(core, &snapshot, balancer, request, retries, tried, first).await
@@ -65,7 +65,7 @@ fn may_retry(core: &Core, request: &Request, status: Status, attempts: usize, re
     if request.deadline().is_some_and(|d| d <= Instant::now()) {
         return Err(status);
     }
-    if !core.budget.withdraw(clock::coarse_now()) {
+    if !core.budget.withdraw(clock::coarse()) {
         let message = format!("{} (not retried: retry budget exhausted)", status.message());
         return Err(Status::new(status.code(), message));
     }

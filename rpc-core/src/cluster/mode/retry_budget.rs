@@ -1,5 +1,6 @@
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use crate::cluster::clock::Stamp;
 use crate::cluster::window::Window;
 
 /// Caps retries to a share of calls, so a failing cluster is not flooded by them: each call
@@ -43,12 +44,12 @@ impl Budget {
     }
 
     /// A call was made.
-    pub(crate) fn deposit(&self, now: Instant) {
+    pub(crate) fn deposit(&self, now: Stamp) {
         self.window.record(self.window.interval(now), false, false);
     }
 
     /// Whether a retry may be made now; if so, it is counted.
-    pub(crate) fn withdraw(&self, now: Instant) -> bool {
+    pub(crate) fn withdraw(&self, now: Stamp) -> bool {
         let interval = self.window.interval(now);
         let totals = self.window.totals(interval);
         let retries = f64::from(totals.failures);
@@ -69,14 +70,15 @@ impl Budget {
 
 #[cfg(test)]
 mod tests {
-    use std::time::{Duration, Instant};
+    use std::time::Duration;
 
     use super::{Budget, RetryBudget};
+    use crate::cluster::clock;
 
     #[test]
     fn retries_are_a_share_of_calls_plus_a_floor() {
         let budget = Budget::new(RetryBudget { ratio: 0.2, min_per_second: 1, window: Duration::from_secs(10) });
-        let now = Instant::now();
+        let now = clock::coarse();
         for _ in 0..100 {
             budget.deposit(now);
         }
