@@ -96,6 +96,8 @@ struct Provider {
     addr: String,
     state: Arc<State>,
     runtime: Option<tokio::runtime::Runtime>,
+    /// Starts a graceful shutdown.
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
 impl Provider {
@@ -108,14 +110,27 @@ impl Provider {
         let state = Arc::new(State { label: label.to_string(), ..State::default() });
         let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
         let (tx, rx) = tokio::sync::oneshot::channel();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let service = NodeServer::new(NodeImpl(state.clone()));
         runtime.spawn(async move {
             let bound = rpc::Server::builder().add_service(service).bind(addr.as_str()).await.expect("bind loopback");
             let _ = tx.send(bound.local_addr());
-            let _ = bound.serve().await;
+            let _ = bound
+                .serve_with_shutdown(async move {
+                    let _ = stopped.await;
+                })
+                .await;
         });
         let addr = rx.await.expect("provider started").expect("local address").to_string();
-        Provider { addr, state, runtime: Some(runtime) }
+        Provider { addr, state, runtime: Some(runtime), stop: Some(stop) }
+    }
+
+    /// Shuts it down gracefully: go-away on every connection, calls in flight finish,
+    /// requests arriving after the go-away are refused unrun.
+    fn stop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
     }
 
     /// Crashes it: every task and socket of its runtime goes at once.
@@ -322,25 +337,28 @@ async fn failover_survives_a_killed_provider_without_a_failed_call() {
     assert!(nodes[1].calls() > 0 && nodes[1].calls() < total / 2, "the killed provider served {}", nodes[1].calls());
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_call_that_is_not_idempotent_never_runs_twice() {
-    let mut nodes = providers(3).await;
-    let channel = round_robin_failover(&nodes);
-    let client = client(channel);
-    let total = 6_000u64;
+/// Sends `write(0..total)` from 32 workers over `nodes`, doing `interrupt` to them a third of
+/// the way; returns how many ids ran and the failed calls' errors, after checking no id ran
+/// twice.
+async fn writes_across(
+    nodes: &mut [Provider],
+    total: u64,
+    interrupt: impl FnOnce(&mut [Provider]),
+) -> (u64, Vec<Status>) {
+    let client = client(round_robin_failover(nodes));
     let next = Arc::new(AtomicU64::new(0));
     let mut workers = Vec::new();
-    for _ in 0..16 {
+    for _ in 0..32 {
         let (client, next) = (client.clone(), next.clone());
         workers.push(tokio::spawn(async move {
-            let mut failed = 0;
+            let mut failed = Vec::new();
             loop {
                 let id = next.fetch_add(1, Ordering::SeqCst);
                 if id >= total {
                     return failed;
                 }
-                if client.write(id).await.is_err() {
-                    failed += 1;
+                if let Err(status) = client.write(id).await {
+                    failed.push(status);
                 }
             }
         }));
@@ -348,19 +366,39 @@ async fn a_call_that_is_not_idempotent_never_runs_twice() {
     while next.load(Ordering::SeqCst) < total / 3 {
         tokio::time::sleep(Duration::from_millis(1)).await;
     }
-    nodes[2].kill();
-    let mut failed = 0;
+    interrupt(nodes);
+    let mut failed = Vec::new();
     for worker in workers {
-        failed += worker.await.unwrap();
+        failed.extend(worker.await.unwrap());
     }
     let mut seen = HashSet::new();
-    for node in &nodes {
+    for node in nodes.iter() {
         for id in node.state.executed.lock().unwrap().iter() {
             assert!(seen.insert(*id), "call {id} ran twice");
         }
     }
+    (seen.len() as u64, failed)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_that_is_not_idempotent_never_runs_twice() {
+    let mut nodes = providers(3).await;
+    let total = 6_000;
+    let (ran, failed) = writes_across(&mut nodes, total, |nodes| nodes[2].kill()).await;
     // Calls in flight on the killed provider may fail (they are not retried); the rest ran once.
-    assert!(seen.len() as u64 + failed >= total, "{} executed + {failed} failed < {total}", seen.len());
+    let failed = failed.len() as u64;
+    assert!(ran + failed >= total, "{ran} executed + {failed} failed < {total}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_provider_shutting_down_loses_no_call_that_is_not_idempotent() {
+    let mut nodes = providers(3).await;
+    let total = 6_000;
+    // Requests that reach it after its go-away are refused unrun, with their metadata echoed:
+    // the client rebuilds each from the body it kept and sends it to another provider.
+    let (ran, failed) = writes_across(&mut nodes, total, |nodes| nodes[2].stop()).await;
+    assert!(failed.is_empty(), "{} failed calls, first: {:?}", failed.len(), failed.first());
+    assert_eq!(ran, total, "every call ran exactly once");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -70,6 +70,10 @@ async fn requests_arriving_after_go_away_are_answered_unavailable_without_runnin
     };
     assert_eq!((answer.request_id, Code::from_u8(answer.status)), (2, Code::Unavailable));
     assert!(String::from_utf8_lossy(&answer.body).contains("not run"));
+    assert_eq!(answer.metadata.attachments.get("rpc.not-run"), Some("1"));
+    // The request's metadata is echoed, for a client that kept only the body to rebuild it.
+    let echoed = &answer.metadata;
+    assert_eq!((&*echoed.service, &*echoed.method, &*echoed.version), ("test.Echo", "sleep_ms", "1.0.0"));
     assert_eq!(server.probe.started.load(Ordering::SeqCst), 0);
 
     drop(conn);

@@ -29,6 +29,26 @@ pub struct Request {
     arg_key: Option<ArgKeyFn>,
 }
 
+/// A request without its metadata: what a cluster call keeps for a retry when the transport
+/// hands the metadata back with a not-sent error — a body reference and a few words, where a
+/// full copy clones every metadata string and allocates.
+pub(crate) struct Retained {
+    serialization: SerializationId,
+    oneway: bool,
+    idempotent: bool,
+    body: Bytes,
+    deadline: Option<Instant>,
+    arg_key: Option<ArgKeyFn>,
+}
+
+impl Retained {
+    /// The request again, with the metadata the transport handed back.
+    pub(crate) fn rebuild(self, metadata: Metadata) -> Request {
+        let Retained { serialization, oneway, idempotent, body, deadline, arg_key } = self;
+        Request { metadata, serialization, oneway, idempotent, body, deadline, arg_key }
+    }
+}
+
 /// Hashes one argument of a request's body: what `#[rpc::service]` generates per method, so a
 /// balancer can key on an argument without knowing its type.
 pub type ArgKeyFn = fn(&Request, usize) -> Option<u64>;
@@ -74,6 +94,18 @@ impl Request {
     }
     pub fn attachments_mut(&mut self) -> &mut Attachments {
         &mut self.metadata.attachments
+    }
+
+    /// All but the metadata (see [`Retained`]).
+    pub(crate) fn retain(&self) -> Retained {
+        Retained {
+            serialization: self.serialization,
+            oneway: self.oneway,
+            idempotent: self.idempotent,
+            body: self.body.clone(),
+            deadline: self.deadline,
+            arg_key: self.arg_key,
+        }
     }
 
     /// Sets how argument keys are hashed (generated clients do).

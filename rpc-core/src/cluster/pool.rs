@@ -8,7 +8,7 @@ use tokio_util::sync::{CancellationToken, DropGuard};
 use tracing::Instrument;
 
 use super::backoff::Backoff;
-use crate::transport::{Connection, ConnectionConfig, ResponseFuture};
+use crate::transport::{Connection, ConnectionConfig, Protocol, ResponseFuture};
 use crate::{Request, Status};
 
 /// How an endpoint's connections are kept.
@@ -58,6 +58,9 @@ impl PoolConfig {
 /// only its own in-flight calls; the next calls use another slot or wait for the new one.
 pub(crate) struct Pool {
     shared: Arc<Shared>,
+    /// Its connections hand back the metadata of a request they did not send (the binary
+    /// protocol's do), so a retry needs only the body kept.
+    hands_back_unsent: bool,
     // Stops the slot tasks when the endpoint leaves the set.
     _stop: Option<DropGuard>,
 }
@@ -94,13 +97,21 @@ impl Pool {
                     .instrument(span),
             );
         }
-        Pool { shared, _stop: Some(stop.drop_guard()) }
+        let hands_back_unsent = config.connection.protocol == Protocol::Binary;
+        Pool { shared, hands_back_unsent, _stop: Some(stop.drop_guard()) }
     }
 
     /// A pool that never connects and counts as usable: for balancer benchmarks and picks
     /// made outside a channel.
     pub(crate) fn detached(address: String) -> Pool {
-        Pool { shared: Arc::new(Shared { address, slots: Box::new([]), connected: Notify::new() }), _stop: None }
+        let shared = Arc::new(Shared { address, slots: Box::new([]), connected: Notify::new() });
+        Pool { shared, hands_back_unsent: true, _stop: None }
+    }
+
+    /// Whether a not-sent error from its connections comes with the request's metadata (see
+    /// [`ResponseFuture::take_unsent`]).
+    pub(crate) fn hands_back_unsent(&self) -> bool {
+        self.hands_back_unsent
     }
 
     /// Whether a call could go out now or soon: a slot is connected, or still on its first

@@ -243,7 +243,15 @@ where
         }
         let status = Status::unavailable("provider is shutting down; request not run");
         let mut reply = reply_frame(frame.request_id, frame.serialization, Err(status), codec);
+        // The request's metadata goes back with the refusal: a cluster client keeps only the
+        // body of a call it may retry, and rebuilds the request from the two.
+        let plain = std::mem::replace(&mut reply.metadata, frame.metadata);
+        reply.metadata.timeout = None;
         reply.metadata.attachments.insert(crate::transport::NOT_RUN_ATTACHMENT, "1");
+        if codec.encoded_len(&reply).is_err() {
+            reply.metadata = plain;
+            reply.metadata.attachments.insert(crate::transport::NOT_RUN_ATTACHMENT, "1");
+        }
         return Handled::Reply(reply);
     }
     Handled::Call(dispatch(service.clone(), frame, codec.clone()))

@@ -9,7 +9,7 @@ use bytes::Bytes;
 use dashmap::DashMap;
 use futures_util::StreamExt;
 use pin_project_lite::pin_project;
-use rpc_codec::{EventKind, Flags, Frame, FrameCodec, Inbound, RejectReason, SerializationId};
+use rpc_codec::{EventKind, Flags, Frame, FrameCodec, Inbound, Metadata, RejectReason, SerializationId};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, Semaphore};
@@ -104,9 +104,11 @@ impl BinaryConnection {
     /// memmove in the client's profile.
     ///
     /// Errors raised before the request was handed to the writer are marked
-    /// [`Status::not_sent`], so the cluster client knows a retry cannot run it twice.
+    /// [`Status::not_sent`], so the cluster client knows a retry cannot run it twice; the
+    /// future then also hands the request's metadata back (see
+    /// [`take_unsent`](BinaryResponseFuture::take_unsent)).
     pub(crate) fn call(&self, request: Request) -> BinaryResponseFuture {
-        self.start(request).unwrap_or_else(|status| BinaryResponseFuture::done(Err(status.not_sent())))
+        self.start(request).unwrap_or_else(|(status, unsent)| BinaryResponseFuture::unsent(status, unsent))
     }
 
     /// Calls in flight on this connection (sent or queued, not yet answered).
@@ -134,7 +136,7 @@ impl BinaryConnection {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let serialization = request.serialization as u8;
         let remaining = request.remaining();
-        let mut open = self.request_frame(id, request, remaining).map_err(Status::not_sent)?;
+        let mut open = self.request_frame(id, request, remaining).map_err(|(status, _)| status.not_sent())?;
         open.flags = Flags::REQUEST | Flags::STREAM;
         let (sender, receiver) = stream::inbox();
         let credit = Arc::new(Semaphore::new(stream::STREAM_WINDOW as usize));
@@ -171,16 +173,20 @@ impl BinaryConnection {
         Ok(Box::pin(InboundMessages::new(receiver, self.queue.clone(), id, deadline, on_drop)))
     }
 
-    fn start(&self, request: Request) -> Result<BinaryResponseFuture, Status> {
+    /// The call's future, or why it was not sent with the metadata handed back.
+    fn start(&self, request: Request) -> Result<BinaryResponseFuture, Unsent> {
         if let Some(refusal) = self.pending.refuse_new_calls() {
-            return Err(refusal);
+            return Err((refusal, Some(Box::new(request.metadata))));
         }
         let deadline = request.deadline();
         // One clock read serves the check and the time left that travels to the provider.
         let remaining = match deadline {
             Some(deadline) => match deadline.checked_duration_since(Instant::now()) {
                 Some(remaining) if !remaining.is_zero() => Some(remaining),
-                _ => return Err(Status::deadline_exceeded("deadline passed before the call was sent")),
+                _ => {
+                    let late = Status::deadline_exceeded("deadline passed before the call was sent");
+                    return Err((late, Some(Box::new(request.metadata))));
+                }
             },
             None => None,
         };
@@ -191,7 +197,10 @@ impl BinaryConnection {
                 Some(queued) => BinaryResponseFuture::Sending { queued, then: None },
             });
         }
-        let slot = self.pending.insert()?;
+        let slot = match self.pending.insert() {
+            Ok(slot) => slot,
+            Err(status) => return Err((status, Some(Box::new(request.metadata)))),
+        };
         let frame = self.request_frame(slot.id(), request, remaining)?;
         Ok(match self.try_enqueue(frame, deadline)? {
             None => BinaryResponseFuture::waiting(slot, deadline),
@@ -200,28 +209,30 @@ impl BinaryConnection {
     }
 
     /// Queues `frame` if there is room now; otherwise returns the (boxed) wait for room.
-    fn try_enqueue(&self, frame: Frame, deadline: Option<Instant>) -> Result<Option<Queued>, Status> {
+    fn try_enqueue(&self, frame: Frame, deadline: Option<Instant>) -> Result<Option<Queued>, Unsent> {
         match self.queue.try_send(frame) {
             Ok(()) => Ok(None),
-            Err(mpsc::error::TrySendError::Closed(_)) => Err(self.pending.closed_status()),
+            Err(mpsc::error::TrySendError::Closed(frame)) => {
+                Err((self.pending.closed_status(), Some(Box::new(frame.metadata))))
+            }
             Err(mpsc::error::TrySendError::Full(frame)) => {
                 let (queue, pending) = (self.queue.clone(), self.pending.clone());
                 Ok(Some(Box::pin(async move {
                     let send = queue.send(frame);
                     let sent = match deadline {
                         Some(deadline) => tokio::time::timeout_at(deadline.into(), send).await.map_err(|_| {
-                            Status::deadline_exceeded("deadline passed while waiting to send (write queue full)")
-                                .not_sent()
+                            let late = "deadline passed while waiting to send (write queue full)";
+                            (Status::deadline_exceeded(late), None)
                         })?,
                         None => send.await,
                     };
-                    sent.map_err(|_| pending.closed_status().not_sent())
+                    sent.map_err(|unsent| (pending.closed_status(), Some(Box::new(unsent.0.metadata))))
                 })))
             }
         }
     }
 
-    fn request_frame(&self, id: u64, request: Request, remaining: Option<Duration>) -> Result<Frame, Status> {
+    fn request_frame(&self, id: u64, request: Request, remaining: Option<Duration>) -> Result<Frame, Unsent> {
         let mut metadata = request.metadata;
         metadata.timeout = remaining;
         let flags = if request.oneway { Flags::REQUEST | Flags::ONEWAY } else { Flags::REQUEST };
@@ -235,7 +246,9 @@ impl BinaryConnection {
         };
         match self.codec.encoded_len(&frame) {
             Ok(_) => Ok(frame),
-            Err(e) => Err(Status::resource_exhausted(format!("request not sent: {e}"))),
+            Err(e) => {
+                Err((Status::resource_exhausted(format!("request not sent: {e}")), Some(Box::new(frame.metadata))))
+            }
         }
     }
 }
@@ -247,14 +260,19 @@ impl std::fmt::Debug for BinaryConnection {
 }
 
 /// A wait for room in a full write queue.
-type Queued = Pin<Box<dyn Future<Output = Result<(), Status>> + Send>>;
+type Queued = Pin<Box<dyn Future<Output = Result<(), Unsent>> + Send>>;
+
+/// Why a request was not sent, and its metadata when it is still at hand: with the body the
+/// caller kept, that is the whole request again, for a retry elsewhere.
+type Unsent = (Status, Option<Box<Metadata>>);
 
 pin_project! {
     /// The reply to one binary-protocol call. A named type rather than a boxed future, so a
     /// `Channel` call allocates nothing for it.
     #[project = ResponseProj]
     pub enum BinaryResponseFuture {
-        Done { result: Option<Result<Response, Status>> },
+        /// `unsent`: the metadata of a request that was not sent (see `take_unsent`).
+        Done { result: Option<Result<Response, Status>>, unsent: Option<Box<Metadata>> },
         /// Waiting for room in a full write queue; then, unless oneway, for the reply.
         Sending { queued: Queued, then: Option<(PendingCall, Option<Instant>)> },
         Waiting { slot: PendingCall },
@@ -264,7 +282,23 @@ pin_project! {
 
 impl BinaryResponseFuture {
     fn done(result: Result<Response, Status>) -> BinaryResponseFuture {
-        BinaryResponseFuture::Done { result: Some(result) }
+        BinaryResponseFuture::Done { result: Some(result), unsent: None }
+    }
+
+    /// Fails with `status` (marked not sent), holding the request's metadata if given.
+    fn unsent(status: Status, metadata: Option<Box<Metadata>>) -> BinaryResponseFuture {
+        BinaryResponseFuture::Done { result: Some(Err(status.not_sent())), unsent: metadata }
+    }
+
+    /// After the future failed with a not-sent error: the request's metadata, if the
+    /// transport still had it (refused or failed locally before the write) or the provider
+    /// echoed it (refused unrun while going away). With the body the caller kept, a cluster
+    /// call rebuilds the request to retry it elsewhere without having copied it up front.
+    pub(crate) fn take_unsent(self: Pin<&mut Self>) -> Option<Metadata> {
+        match self.project() {
+            ResponseProj::Done { unsent, .. } => unsent.take().map(|metadata| *metadata),
+            _ => None,
+        }
     }
 
     fn waiting(slot: PendingCall, deadline: Option<Instant>) -> BinaryResponseFuture {
@@ -283,13 +317,13 @@ impl Future for BinaryResponseFuture {
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         loop {
             match self.as_mut().project() {
-                ResponseProj::Done { result } => {
+                ResponseProj::Done { result, .. } => {
                     return Poll::Ready(result.take().unwrap_or_else(|| Err(Status::internal("reply polled twice"))));
                 }
                 ResponseProj::Sending { queued, then } => {
                     let sent = ready!(queued.as_mut().poll(cx));
                     let next = match (sent, then.take()) {
-                        (Err(status), _) => BinaryResponseFuture::done(Err(status)),
+                        (Err((status, unsent)), _) => BinaryResponseFuture::unsent(status, unsent),
                         (Ok(()), None) => BinaryResponseFuture::done(Ok(Response::default())),
                         (Ok(()), Some((slot, deadline))) => BinaryResponseFuture::waiting(slot, deadline),
                     };
@@ -297,11 +331,11 @@ impl Future for BinaryResponseFuture {
                 }
                 ResponseProj::Waiting { slot } => {
                     let reply = ready!(slot.poll_reply(cx));
-                    return Poll::Ready(reply.and_then(response_from_frame));
+                    return self.settle(reply);
                 }
                 ResponseProj::WaitingUntil { slot, deadline } => {
                     if let Poll::Ready(reply) = slot.poll_reply(cx) {
-                        return Poll::Ready(reply.and_then(response_from_frame));
+                        return self.settle(reply);
                     }
                     ready!(deadline.poll(cx));
                     let status =
@@ -313,16 +347,36 @@ impl Future for BinaryResponseFuture {
     }
 }
 
+impl BinaryResponseFuture {
+    /// The call's result from its reply; a provider's refusal to run it keeps the metadata the
+    /// provider echoed, for [`take_unsent`](Self::take_unsent).
+    fn settle(mut self: Pin<&mut Self>, reply: Result<Frame, Status>) -> Poll<Result<Response, Status>> {
+        match reply.map(response_from_frame) {
+            Ok(Ok(response)) => Poll::Ready(Ok(response)),
+            Ok(Err((status, Some(echoed)))) => {
+                self.set(BinaryResponseFuture::Done { result: None, unsent: Some(echoed) });
+                Poll::Ready(Err(status))
+            }
+            Ok(Err((status, None))) | Err(status) => Poll::Ready(Err(status)),
+        }
+    }
+}
+
 /// A reply frame as the caller's result: status 0 is success, any other status an error whose
-/// body is the message.
-fn response_from_frame(frame: Frame) -> Result<Response, Status> {
+/// body is the message. A reply saying the request was not run (`rpc.not-run`) is a not-sent
+/// error; the provider echoes the request's metadata in it.
+fn response_from_frame(mut frame: Frame) -> Result<Response, Unsent> {
     if frame.status != Code::Ok as u8 {
         let status = Status::new(Code::from_u8(frame.status), String::from_utf8_lossy(&frame.body));
-        let not_run = frame.metadata.attachments.get(super::NOT_RUN_ATTACHMENT).is_some();
-        return Err(if not_run { status.not_sent() } else { status });
+        if frame.metadata.attachments.remove(super::NOT_RUN_ATTACHMENT).is_none() {
+            return Err((status, None));
+        }
+        frame.metadata.timeout = None;
+        let echoed = (!frame.metadata.service.is_empty()).then(|| Box::new(frame.metadata));
+        return Err((status.not_sent(), echoed));
     }
     let serialization = SerializationId::try_from(frame.serialization)
-        .map_err(|e| Status::internal(format!("reply carries an unusable serialization: {e}")))?;
+        .map_err(|e| (Status::internal(format!("reply carries an unusable serialization: {e}")), None))?;
     Ok(Response { serialization, body: frame.body, attachments: frame.metadata.attachments, swallowed: None })
 }
 

@@ -3,6 +3,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use pin_project_lite::pin_project;
+use rpc_codec::Metadata;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpStream, ToSocketAddrs};
 
@@ -145,6 +146,17 @@ pin_project! {
     pub enum ResponseFuture {
         Binary { #[pin] reply: BinaryResponseFuture },
         Grpc { reply: BoxFuture<Result<Response, Status>> },
+    }
+}
+
+impl ResponseFuture {
+    /// After a not-sent error: the request's metadata, if the transport hands it back (the
+    /// binary protocol does; gRPC does not, so its callers keep a whole copy for a retry).
+    pub(crate) fn take_unsent(self: Pin<&mut Self>) -> Option<Metadata> {
+        match self.project() {
+            ResponseProj::Binary { reply } => reply.take_unsent(),
+            ResponseProj::Grpc { .. } => None,
+        }
     }
 }
 
