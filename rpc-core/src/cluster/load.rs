@@ -1,4 +1,4 @@
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use super::clock::{self, Stamp};
@@ -8,18 +8,23 @@ const DEFAULT_RTT: Duration = Duration::from_millis(1);
 /// How fast the latency estimate forgets: the weight of an old sample halves about every
 /// `DECAY * ln 2`.
 const DECAY: Duration = Duration::from_secs(2);
+/// Bits of [`Load::counts`] that count calls in flight: 16M at once on one endpoint is far
+/// beyond any pool; the other 40 bits count a trillion calls.
+const IN_FLIGHT_BITS: u32 = 24;
+const ONE_CALL: u64 = 1 << IN_FLIGHT_BITS;
 
 /// What an endpoint is doing now: calls in flight, and a peak-EWMA latency estimate (rises
 /// at once with a slow reply, decays over time) — the inputs of least-active and
 /// power-of-two-choices. Lock-free: a few atomics updated per call.
 #[derive(Debug)]
 pub(crate) struct Load {
-    in_flight: AtomicU32,
+    /// Calls in flight (the low [`IN_FLIGHT_BITS`]) and calls started so far (the rest), in
+    /// one word so that starting a call is one atomic add.
+    counts: AtomicU64,
     /// Estimate in nanoseconds, as `f64` bits.
     rtt_ns: AtomicU64,
     /// When the estimate was last updated (a [`Stamp`]'s nanoseconds; 0: never).
     updated_ns: AtomicU64,
-    calls: AtomicU64,
     /// Whether a balancer reads the latency estimate (peak-EWMA); if not, it is not kept.
     track_latency: bool,
 }
@@ -33,21 +38,20 @@ impl Default for Load {
 impl Load {
     pub(crate) fn new(track_latency: bool) -> Self {
         Load {
-            in_flight: AtomicU32::new(0),
+            counts: AtomicU64::new(0),
             rtt_ns: AtomicU64::new((DEFAULT_RTT.as_nanos() as f64).to_bits()),
             updated_ns: AtomicU64::new(0),
-            calls: AtomicU64::new(0),
             track_latency,
         }
     }
 
     pub(crate) fn in_flight(&self) -> u32 {
-        self.in_flight.load(Ordering::Relaxed)
+        (self.counts.load(Ordering::Relaxed) & (ONE_CALL - 1)) as u32
     }
 
     /// Calls started on this endpoint so far.
     pub(crate) fn calls(&self) -> u64 {
-        self.calls.load(Ordering::Relaxed)
+        self.counts.load(Ordering::Relaxed) >> IN_FLIGHT_BITS
     }
 
     /// The latency estimate in nanoseconds, decayed to now.
@@ -75,13 +79,12 @@ impl Load {
     /// A call starts. Each `enter` needs one [`leave`](Load::leave); [`InFlight`] pairs them
     /// for a borrowing caller, a future that owns its endpoint pairs them itself.
     pub(crate) fn enter(&self) {
-        self.in_flight.fetch_add(1, Ordering::Relaxed);
-        self.calls.fetch_add(1, Ordering::Relaxed);
+        self.counts.fetch_add(ONE_CALL + 1, Ordering::Relaxed);
     }
 
     /// A call ends.
     pub(crate) fn leave(&self) {
-        self.in_flight.fetch_sub(1, Ordering::Relaxed);
+        self.counts.fetch_sub(1, Ordering::Relaxed);
     }
 
     /// A call that started at `started` got its reply now: feeds the latency estimate and
