@@ -61,6 +61,11 @@ impl Snapshot {
     /// The endpoint balancer `balancer` chooses for `request`, avoiding `tried` unless
     /// nothing else is left.
     pub(crate) fn pick(&self, balancer: usize, request: &Request, tried: &[usize]) -> Option<usize> {
+        // One endpoint: every balancer would pick it if it is available (a retry included, as
+        // nothing else is left), so none is asked — a random draw is a third of a pick.
+        if let [only] = &self.endpoints[..] {
+            return only.is_available().then_some(0);
+        }
         let picker = self.pickers.get(balancer).or_else(|| self.pickers.first())?;
         let fresh = Candidates { endpoints: &self.endpoints, excluded: tried };
         picker.pick(&fresh, request).or_else(|| {
