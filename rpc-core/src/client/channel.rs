@@ -343,10 +343,14 @@ impl StreamingService for Channel {
     /// Opens a streaming call on the direct connection, or on one endpoint of a cluster
     /// channel (picked by the method's balancer; streams are not retried), in whichever
     /// protocol that connection speaks.
-    fn call_streaming(&self, request: Request, outbound: MessageStream) -> BoxFuture<Result<MessageStream, Status>> {
+    fn call_streaming(
+        &self,
+        mut request: Request,
+        outbound: MessageStream,
+    ) -> BoxFuture<Result<MessageStream, Status>> {
         match &self.inner.route {
             Route::Direct(connection) => {
-                let request = request.or_timeout(self.inner.default_timeout);
+                request.set_default_timeout(self.inner.default_timeout);
                 let span = tracing::debug_span!(
                     "rpc.stream",
                     service = request.service(),
@@ -369,10 +373,10 @@ impl tower::Service<Request> for Channel {
         Poll::Ready(Ok(()))
     }
 
-    fn call(&mut self, request: Request) -> Self::Future {
+    fn call(&mut self, mut request: Request) -> Self::Future {
         match &self.inner.route {
             Route::Direct(connection) => {
-                let request = request.or_timeout(self.inner.default_timeout);
+                request.set_default_timeout(self.inner.default_timeout);
                 let span = tracing::debug_span!(
                     "rpc.call",
                     service = request.service(),

@@ -179,12 +179,12 @@ impl ClusterClient {
     /// endpoint's breaker hears whether the stream opened.
     pub(crate) fn call_streaming(
         &self,
-        request: Request,
+        mut request: Request,
         outbound: MessageStream,
         default_timeout: Option<Duration>,
     ) -> BoxFuture<Result<MessageStream, Status>> {
         let settings = self.core.settings.method(request.method());
-        let request = request.or_timeout(settings.timeout.or(default_timeout));
+        request.set_default_timeout(settings.timeout.or(default_timeout));
         let span = tracing::debug_span!("rpc.stream", service = request.service(), method = request.method());
         let core = self.core.clone();
         Box::pin(
@@ -209,9 +209,9 @@ impl ClusterClient {
         )
     }
 
-    pub(crate) fn call(&self, request: Request, default_timeout: Option<Duration>) -> Instrumented<ClusterFuture> {
+    pub(crate) fn call(&self, mut request: Request, default_timeout: Option<Duration>) -> Instrumented<ClusterFuture> {
         let settings = self.core.settings.method(request.method());
-        let mut request = request.or_timeout(settings.timeout.or(default_timeout));
+        request.set_default_timeout(settings.timeout.or(default_timeout));
         if let Some(idempotent) = settings.idempotent {
             request.idempotent = idempotent;
         }
