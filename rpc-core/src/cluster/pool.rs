@@ -137,7 +137,7 @@ impl Pool {
         for slot in self.shared.slots.iter() {
             let guard = slot.connection.load();
             if let Some(connection) = guard.as_ref().filter(|c| c.is_ready()) {
-                let in_flight = if self.shared.slots.len() == 1 { 0 } else { connection.in_flight() };
+                let in_flight = connection.in_flight();
                 if in_flight < fewest {
                     fewest = in_flight;
                     best = Some(guard);
@@ -154,6 +154,13 @@ impl Pool {
     // per call on the hot path.
     #[allow(clippy::result_large_err)]
     pub(crate) fn try_call(&self, request: Request) -> Result<ResponseFuture, Request> {
+        if let [slot] = &*self.shared.slots {
+            // One connection (the default): nothing to compare, no guard to move around.
+            return match slot.connection.load().as_ref().filter(|c| c.is_ready()) {
+                Some(connection) => Ok(connection.call(request)),
+                None => Err(request),
+            };
+        }
         match self.best().as_ref().and_then(|guard| guard.as_ref()) {
             Some(connection) => Ok(connection.call(request)),
             None => Err(request),
