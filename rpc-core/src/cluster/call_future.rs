@@ -1,8 +1,10 @@
-use pin_project_lite::pin_project;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{ready, Context, Poll};
+
+use pin_project_lite::pin_project;
+use rpc_codec::Metadata;
 
 use super::breaker::Permit;
 use super::clock::Stamp;
@@ -12,7 +14,6 @@ use super::service::{Core, Tried};
 use crate::request::Retained;
 use crate::transport::ResponseFuture;
 use crate::{BoxFuture, Request, Response, Status};
-use rpc_codec::Metadata;
 
 pin_project! {
     /// The future of a cluster call.

@@ -62,7 +62,8 @@ impl Snapshot {
     /// nothing else is left.
     pub(crate) fn pick(&self, balancer: usize, request: &Request, tried: &[usize]) -> Option<usize> {
         // One endpoint: every balancer would pick it if it is available (a retry included, as
-        // nothing else is left), so none is asked — a random draw is a third of a pick.
+        // nothing else is left), so none is asked: its bookkeeping (a random draw, a counter)
+        // would be pure cost.
         if let [only] = &self.endpoints[..] {
             return only.is_available().then_some(0);
         }
