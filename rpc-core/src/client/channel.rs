@@ -231,27 +231,23 @@ impl ChannelBuilder {
             method_settings.insert(name, settings);
         }
         let pool = PoolConfig { connection: self.config.clone(), ..self.pool };
-        let directory = Directory::start(
-            discover,
-            DirectorySettings {
-                balances,
-                warmup: self.warmup,
-                pool,
-                breaker: self.breaker,
-                version: self.version,
-                group: self.group,
-                protocol: self.protocol,
-            },
-        );
-        let core = Core {
-            directory,
-            settings: ClusterSettings {
-                default,
-                methods: method_settings,
-                connect_timeout: self.config.connect_timeout,
-            },
-            budget: crate::cluster::mode::Budget::new(self.retry_budget),
+        let directory_settings = DirectorySettings {
+            balances,
+            warmup: self.warmup,
+            pool,
+            breaker: self.breaker,
+            version: self.version,
+            group: self.group,
+            protocol: self.protocol,
         };
+        let settings =
+            ClusterSettings { default, methods: method_settings, connect_timeout: self.config.connect_timeout };
+        let budget = crate::cluster::mode::Budget::new(self.retry_budget);
+        let core = Arc::new_cyclic(|cluster| Core {
+            directory: Directory::start(discover, directory_settings, cluster.clone()),
+            settings,
+            budget,
+        });
         let failback = match self.cluster {
             Cluster::Failback { retries, queue, interval } => Some((retries, queue, interval)),
             _ => None,

@@ -32,7 +32,7 @@ pin_project! {
 
 /// What the first attempt keeps to settle its endpoint's books and, if it fails, to retry.
 pub(crate) struct FirstAttempt {
-    core: Arc<Core>,
+    /// Also the way to the cluster, should a retry follow.
     snapshot: Arc<Snapshot>,
     index: usize,
     /// The breaker's leave; while held, the call also counts in the endpoint's in-flight
@@ -102,16 +102,8 @@ impl ClusterFuture {
             }
         };
         endpoint.load.enter();
-        let attempt = FirstAttempt {
-            core: core.clone(),
-            snapshot,
-            index,
-            permit: Some(reserved.into_permit()),
-            started,
-            kept,
-            balancer,
-            retries,
-        };
+        let attempt =
+            FirstAttempt { snapshot, index, permit: Some(reserved.into_permit()), started, kept, balancer, retries };
         Ok(ClusterFuture::First { reply, attempt: Some(attempt) })
     }
 }
@@ -127,8 +119,10 @@ impl FirstAttempt {
         }
     }
 
-    /// The retries after a failed first attempt, or the caller's error if none may follow.
-    /// `unsent`: the metadata the transport handed back with a not-sent error.
+    /// The retries after a failed first attempt, or the caller's error if none may follow
+    /// (also when every channel on the cluster is gone: nobody is left to retry for — a
+    /// generated client holds its channel until the reply). `unsent`: the metadata the
+    /// transport handed back with a not-sent error.
     fn retry(
         mut self,
         status: Status,
@@ -139,10 +133,10 @@ impl FirstAttempt {
             (Kept::Retained(retained), Some(metadata)) => retained.rebuild(metadata),
             (Kept::Retained(_), None) | (Kept::Nothing, _) => return Err(status),
         };
+        let Some(core) = self.snapshot.cluster() else { return Err(status) };
         let mut tried = Tried::new();
         tried.push(self.index);
-        let (core, snapshot, balancer, retries) =
-            (self.core.clone(), self.snapshot.clone(), self.balancer, self.retries);
+        let (snapshot, balancer, retries) = (self.snapshot.clone(), self.balancer, self.retries);
         Ok(Box::pin(async move {
             failover::after_first(&core, &snapshot, balancer, &request, retries, tried, Err(status)).await
         }))

@@ -11,6 +11,7 @@ use tokio_util::sync::{CancellationToken, DropGuard};
 use tracing::Instrument;
 
 use super::balance::{self, Balance, Candidates, Picker};
+use super::service::Core;
 use super::{BreakerConfig, Discover, Endpoint, EndpointInfo, PoolConfig};
 use crate::transport::Protocol;
 use crate::{Request, Status};
@@ -42,6 +43,8 @@ pub struct Directory {
     discovered: AtomicBool,
     changed: Notify,
     settings: DirectorySettings,
+    /// The cluster this directory serves, handed to every snapshot.
+    cluster: Weak<Core>,
     _stop: DropGuard,
 }
 
@@ -49,13 +52,23 @@ pub struct Directory {
 pub(crate) struct Snapshot {
     pub(crate) endpoints: Vec<Arc<Endpoint>>,
     pickers: Vec<Box<dyn Picker>>,
+    /// The cluster (directory, settings, retry budget) the snapshot belongs to: a call that
+    /// holds its snapshot reaches it from here for a retry instead of holding it too — one
+    /// reference count less to raise and drop per call. Weak, as the cluster holds the
+    /// directory that holds the snapshot.
+    cluster: Weak<Core>,
 }
 
 impl Snapshot {
-    fn build(endpoints: Vec<Arc<Endpoint>>, settings: &DirectorySettings) -> Snapshot {
+    fn build(endpoints: Vec<Arc<Endpoint>>, settings: &DirectorySettings, cluster: &Weak<Core>) -> Snapshot {
         let now = Instant::now();
         let pickers = settings.balances.iter().map(|b| balance::build(b, &endpoints, settings.warmup, now)).collect();
-        Snapshot { endpoints, pickers }
+        Snapshot { endpoints, pickers, cluster: cluster.clone() }
+    }
+
+    /// The cluster the snapshot belongs to, unless every channel on it has been dropped.
+    pub(crate) fn cluster(&self) -> Option<Arc<Core>> {
+        self.cluster.upgrade()
     }
 
     /// The endpoint balancer `balancer` chooses for `request`, avoiding `tried` unless
@@ -106,15 +119,16 @@ impl Snapshot {
 }
 
 impl Directory {
-    /// Starts following `discover`; needs a tokio runtime.
-    pub(crate) fn start(discover: Discover, settings: DirectorySettings) -> Arc<Directory> {
+    /// Starts following `discover` for `cluster`; needs a tokio runtime.
+    pub(crate) fn start(discover: Discover, settings: DirectorySettings, cluster: Weak<Core>) -> Arc<Directory> {
         let stop = CancellationToken::new();
-        let empty = Snapshot::build(Vec::new(), &settings);
+        let empty = Snapshot::build(Vec::new(), &settings, &cluster);
         let directory = Arc::new(Directory {
             snapshot: ArcSwap::from_pointee(empty),
             discovered: AtomicBool::new(false),
             changed: Notify::new(),
             settings,
+            cluster,
             _stop: stop.clone().drop_guard(),
         });
         let span = tracing::debug_span!("rpc.discovery");
@@ -217,7 +231,7 @@ impl Directory {
             removed = set.removed.len(),
             "endpoint set changed"
         );
-        self.snapshot.store(Arc::new(Snapshot::build(endpoints, &self.settings)));
+        self.snapshot.store(Arc::new(Snapshot::build(endpoints, &self.settings, &self.cluster)));
         self.discovered.store(true, Ordering::Release);
         self.changed.notify_waiters();
     }
@@ -225,7 +239,7 @@ impl Directory {
     /// Rebuilds the balancers for the same endpoints (warm-up weights moved on).
     fn rebuild(&self) {
         let endpoints = self.snapshot.load().endpoints.clone();
-        self.snapshot.store(Arc::new(Snapshot::build(endpoints, &self.settings)));
+        self.snapshot.store(Arc::new(Snapshot::build(endpoints, &self.settings, &self.cluster)));
     }
 
     fn warming(&self) -> bool {

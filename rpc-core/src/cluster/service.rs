@@ -163,8 +163,7 @@ pub(crate) struct ClusterClient {
 }
 
 impl ClusterClient {
-    pub(crate) fn new(core: Core, failback: Option<(usize, usize, Duration)>) -> ClusterClient {
-        let core = Arc::new(core);
+    pub(crate) fn new(core: Arc<Core>, failback: Option<(usize, usize, Duration)>) -> ClusterClient {
         let failback =
             failback.map(|(retries, queue, interval)| mode::spawn_failback(core.clone(), retries, queue, interval));
         ClusterClient { core, failback }
