@@ -6,6 +6,7 @@ mod common;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
 use common::TestServer;
 use futures_util::{SinkExt, StreamExt};
 use rpc::codec::{EventKind, Frame, FrameCodec, Inbound, Metadata};
@@ -46,10 +47,9 @@ async fn in_flight_calls_finish_and_new_calls_are_refused_unsent() {
     assert!(TcpStream::connect(server.addr).await.is_err());
 }
 
-#[tokio::test]
-async fn requests_arriving_after_go_away_are_answered_unavailable_without_running() {
-    let mut server = TestServer::start().await;
-    // A raw client that ignores go-away and keeps sending.
+/// A raw client that ignores go-away: sends `request` after the server began shutting down
+/// and returns the server's answer to it.
+async fn answer_after_go_away(server: &mut TestServer, request: Frame) -> Frame {
     let mut conn = Framed::new(TcpStream::connect(server.addr).await.unwrap(), FrameCodec::default());
     conn.send(Frame::event(1, EventKind::Heartbeat, true)).await.unwrap();
     assert!(matches!(conn.next().await, Some(Ok(Inbound::Frame(_)))));
@@ -61,22 +61,45 @@ async fn requests_arriving_after_go_away_are_answered_unavailable_without_runnin
     };
     assert_eq!(go_away.event_kind(), Some(EventKind::GoAway));
 
-    let mut metadata = Metadata::call("test.Echo", "sleep_ms");
-    metadata.version = "1.0.0".into();
-    conn.send(Frame::request(2, metadata, bytes::Bytes::from_static(&[0x01]))).await.unwrap();
-    let answer = match tokio::time::timeout(Duration::from_secs(5), conn.next()).await.unwrap() {
+    conn.send(request).await.unwrap();
+    match tokio::time::timeout(Duration::from_secs(5), conn.next()).await.unwrap() {
         Some(Ok(Inbound::Frame(frame))) => frame,
         other => panic!("expected a reply, got {other:?}"),
-    };
+    }
+}
+
+#[tokio::test]
+async fn requests_arriving_after_go_away_are_answered_unavailable_without_running() {
+    let mut server = TestServer::start().await;
+    let mut metadata = Metadata::call("test.Echo", "sleep_ms");
+    metadata.version = "1.0.0".into();
+    let answer = answer_after_go_away(&mut server, Frame::request(2, metadata, Bytes::from_static(&[0x01]))).await;
     assert_eq!((answer.request_id, Code::from_u8(answer.status)), (2, Code::Unavailable));
-    assert!(String::from_utf8_lossy(&answer.body).contains("not run"));
-    assert_eq!(answer.metadata.attachments.get("rpc.not-run"), Some("1"));
-    // The request's metadata is echoed, for a client that kept only the body to rebuild it.
+    let why = answer.metadata.attachments.get("rpc.not-run").unwrap_or_default();
+    assert!(why.contains("not run"), "the reason travels in the attachment: {why:?}");
+    // The request is handed back, for a client that kept neither its metadata nor its body.
     let echoed = &answer.metadata;
     assert_eq!((&*echoed.service, &*echoed.method, &*echoed.version), ("test.Echo", "sleep_ms", "1.0.0"));
+    assert_eq!(&answer.body[..], &[0x01]);
     assert_eq!(server.probe.started.load(Ordering::SeqCst), 0);
+    server.wait_stopped().await;
+}
 
-    drop(conn);
+#[tokio::test]
+async fn a_refusal_too_large_to_hand_the_request_back_still_says_it_was_not_run() {
+    const LIMIT: usize = 4096;
+    let mut server = TestServer::start_with(|b| b.shutdown_grace(Duration::from_secs(5)).max_frame_size(LIMIT)).await;
+    // A request a few bytes under the server's limit: handed back with the reason attached, it
+    // would be over it.
+    let metadata = Metadata::call("test.Echo", "sleep_ms");
+    let empty = FrameCodec::default().encoded_len(&Frame::request(3, metadata.clone(), Bytes::new())).unwrap();
+    let request = Frame::request(3, metadata, Bytes::from(vec![0x01; LIMIT - 4 - empty]));
+    assert_eq!(FrameCodec::default().encoded_len(&request).unwrap(), LIMIT - 4);
+    let answer = answer_after_go_away(&mut server, request).await;
+    assert_eq!((answer.request_id, Code::from_u8(answer.status)), (3, Code::Unavailable));
+    assert!(answer.metadata.attachments.get("rpc.not-run").is_some_and(|why| why.contains("not run")));
+    assert!(answer.metadata.service.is_empty() && answer.body.is_empty(), "nothing handed back: {answer:?}");
+    assert_eq!(server.probe.started.load(Ordering::SeqCst), 0);
     server.wait_stopped().await;
 }
 

@@ -29,22 +29,31 @@ pub struct Request {
     arg_key: Option<ArgKeyFn>,
 }
 
-/// A request without its metadata: what a cluster call keeps for a retry when the transport
-/// hands the metadata back with a not-sent error — a body reference and a few words, where a
-/// full copy clones every metadata string and allocates.
+/// A request without its metadata and body: what a cluster call keeps for a retry when the
+/// transport hands those two back with a not-sent error ([`Returned`]) — a few words, where a
+/// full copy clones every metadata string and allocates, and even a body reference is an
+/// atomic count raised and dropped per call.
 pub(crate) struct Retained {
     serialization: SerializationId,
     oneway: bool,
     idempotent: bool,
-    body: Bytes,
     deadline: Option<Instant>,
     arg_key: Option<ArgKeyFn>,
 }
 
+/// What a transport hands back of a request it did not send, or that a provider refused
+/// without running it: the request's metadata and body.
+#[derive(Debug)]
+pub(crate) struct Returned {
+    pub(crate) metadata: Metadata,
+    pub(crate) body: Bytes,
+}
+
 impl Retained {
-    /// The request again, with the metadata the transport handed back.
-    pub(crate) fn rebuild(self, metadata: Metadata) -> Request {
-        let Retained { serialization, oneway, idempotent, body, deadline, arg_key } = self;
+    /// The request again, from what the transport handed back.
+    pub(crate) fn rebuild(self, returned: Returned) -> Request {
+        let Retained { serialization, oneway, idempotent, deadline, arg_key } = self;
+        let Returned { metadata, body } = returned;
         Request { metadata, serialization, oneway, idempotent, body, deadline, arg_key }
     }
 }
@@ -64,6 +73,11 @@ impl Request {
             deadline: None,
             arg_key: None,
         }
+    }
+
+    /// The metadata and body a transport hands back when it does not send the request.
+    pub(crate) fn into_returned(self) -> Returned {
+        Returned { metadata: self.metadata, body: self.body }
     }
 
     /// A request from its decoded parts (the server side of the wire).
@@ -96,13 +110,12 @@ impl Request {
         &mut self.metadata.attachments
     }
 
-    /// All but the metadata (see [`Retained`]).
+    /// All but the metadata and body (see [`Retained`]).
     pub(crate) fn retain(&self) -> Retained {
         Retained {
             serialization: self.serialization,
             oneway: self.oneway,
             idempotent: self.idempotent,
-            body: self.body.clone(),
             deadline: self.deadline,
             arg_key: self.arg_key,
         }

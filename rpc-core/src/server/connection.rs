@@ -1,6 +1,7 @@
 use std::future::Future;
 use std::sync::Arc;
 
+use bytes::Bytes;
 use futures_util::StreamExt;
 use rpc_codec::{EventKind, Flags, Frame, FrameCodec, Inbound, RejectReason};
 use tokio::io::{AsyncRead, AsyncWrite};
@@ -15,10 +16,13 @@ use super::streams::ServerStreams;
 use super::Router;
 use super::ServerConfig;
 use crate::transport::{write_batch, FrameWriter, IdleTimer};
-use crate::{Request, Response, Status};
+use crate::{Code, Request, Response, Status};
 
 /// Frames a busy connection reads between direct checks for shutdown.
 const SHUTDOWN_CHECK_EVERY: u32 = 64;
+
+/// Why a request that arrives after go-away is refused, in its `rpc.not-run` attachment.
+const NOT_RUN: &str = "provider is shutting down; request not run";
 
 /// Signals a connection task watches.
 #[derive(Clone)]
@@ -241,16 +245,16 @@ where
         if frame.flags.is_oneway() {
             return Handled::Done;
         }
-        let status = Status::unavailable("provider is shutting down; request not run");
-        let mut reply = reply_frame(frame.request_id, frame.serialization, Err(status), codec);
-        // The request's metadata goes back with the refusal: a cluster client keeps only the
-        // body of a call it may retry, and rebuilds the request from the two.
-        let plain = std::mem::replace(&mut reply.metadata, frame.metadata);
+        // The request goes back as the refusal — its metadata and body, flagged not run with
+        // the reason — so a cluster client need not keep a copy of a call it may retry.
+        let (id, serialization) = (frame.request_id, frame.serialization);
+        let mut reply = Frame::response(id, serialization, Code::Unavailable as u8, frame.body);
+        reply.metadata = frame.metadata;
         reply.metadata.timeout = None;
-        reply.metadata.attachments.insert(crate::transport::NOT_RUN_ATTACHMENT, "1");
+        reply.metadata.attachments.insert(crate::transport::NOT_RUN_ATTACHMENT, NOT_RUN);
         if codec.encoded_len(&reply).is_err() {
-            reply.metadata = plain;
-            reply.metadata.attachments.insert(crate::transport::NOT_RUN_ATTACHMENT, "1");
+            reply = Frame::response(id, serialization, Code::Unavailable as u8, Bytes::new());
+            reply.metadata.attachments.insert(crate::transport::NOT_RUN_ATTACHMENT, NOT_RUN);
         }
         return Handled::Reply(reply);
     }

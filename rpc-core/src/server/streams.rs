@@ -62,9 +62,9 @@ impl ServerStreams {
             return None;
         }
         if going_away {
-            let status = Status::unavailable("provider is shutting down; stream not opened");
-            let mut refusal = end_frame(id, frame.serialization, Err(status));
-            refusal.metadata.attachments.insert(crate::transport::NOT_RUN_ATTACHMENT, "1");
+            let why = "provider is shutting down; stream not opened";
+            let mut refusal = end_frame(id, frame.serialization, Err(Status::unavailable(why)));
+            refusal.metadata.attachments.insert(crate::transport::NOT_RUN_ATTACHMENT, why);
             return Some(refusal);
         }
         let request = match request_from_open(frame) {

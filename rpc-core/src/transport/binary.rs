@@ -9,7 +9,7 @@ use bytes::Bytes;
 use dashmap::DashMap;
 use futures_util::StreamExt;
 use pin_project_lite::pin_project;
-use rpc_codec::{EventKind, Flags, Frame, FrameCodec, Inbound, Metadata, RejectReason, SerializationId};
+use rpc_codec::{EventKind, Flags, Frame, FrameCodec, Inbound, RejectReason, SerializationId};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, Semaphore};
@@ -20,6 +20,7 @@ use tracing::Instrument;
 use super::pending::{Pending, PendingCall, STREAM_ID_BASE};
 use super::stream::{self, InboundMessages};
 use super::{write_loop, ConnectionConfig, IdleTimer};
+use crate::request::Returned;
 use crate::{Code, MessageStream, Request, Response, Status};
 
 /// A client's multiplexed binary-protocol connection to one provider. Cheap to clone; all
@@ -176,7 +177,7 @@ impl BinaryConnection {
     /// The call's future, or why it was not sent with the metadata handed back.
     fn start(&self, request: Request) -> Result<BinaryResponseFuture, Unsent> {
         if let Some(refusal) = self.pending.refuse_new_calls() {
-            return Err((refusal, Some(Box::new(request.metadata))));
+            return Err((refusal, Some(Box::new(request.into_returned()))));
         }
         let deadline = request.deadline();
         // One clock read serves the check and the time left that travels to the provider.
@@ -185,7 +186,7 @@ impl BinaryConnection {
                 Some(remaining) if !remaining.is_zero() => Some(remaining),
                 _ => {
                     let late = Status::deadline_exceeded("deadline passed before the call was sent");
-                    return Err((late, Some(Box::new(request.metadata))));
+                    return Err((late, Some(Box::new(request.into_returned()))));
                 }
             },
             None => None,
@@ -199,7 +200,7 @@ impl BinaryConnection {
         }
         let slot = match self.pending.insert() {
             Ok(slot) => slot,
-            Err(status) => return Err((status, Some(Box::new(request.metadata)))),
+            Err(status) => return Err((status, Some(Box::new(request.into_returned())))),
         };
         let frame = self.request_frame(slot.id(), request, remaining)?;
         Ok(match self.try_enqueue(frame, deadline)? {
@@ -212,9 +213,7 @@ impl BinaryConnection {
     fn try_enqueue(&self, frame: Frame, deadline: Option<Instant>) -> Result<Option<Queued>, Unsent> {
         match self.queue.try_send(frame) {
             Ok(()) => Ok(None),
-            Err(mpsc::error::TrySendError::Closed(frame)) => {
-                Err((self.pending.closed_status(), Some(Box::new(frame.metadata))))
-            }
+            Err(mpsc::error::TrySendError::Closed(frame)) => Err((self.pending.closed_status(), returned(frame))),
             Err(mpsc::error::TrySendError::Full(frame)) => {
                 let (queue, pending) = (self.queue.clone(), self.pending.clone());
                 Ok(Some(Box::pin(async move {
@@ -226,7 +225,7 @@ impl BinaryConnection {
                         })?,
                         None => send.await,
                     };
-                    sent.map_err(|unsent| (pending.closed_status(), Some(Box::new(unsent.0.metadata))))
+                    sent.map_err(|unsent| (pending.closed_status(), returned(unsent.0)))
                 })))
             }
         }
@@ -246,9 +245,7 @@ impl BinaryConnection {
         };
         match self.codec.encoded_len(&frame) {
             Ok(_) => Ok(frame),
-            Err(e) => {
-                Err((Status::resource_exhausted(format!("request not sent: {e}")), Some(Box::new(frame.metadata))))
-            }
+            Err(e) => Err((Status::resource_exhausted(format!("request not sent: {e}")), returned(frame))),
         }
     }
 }
@@ -262,17 +259,22 @@ impl std::fmt::Debug for BinaryConnection {
 /// A wait for room in a full write queue.
 type Queued = Pin<Box<dyn Future<Output = Result<(), Unsent>> + Send>>;
 
-/// Why a request was not sent, and its metadata when it is still at hand: with the body the
-/// caller kept, that is the whole request again, for a retry elsewhere.
-type Unsent = (Status, Option<Box<Metadata>>);
+/// Why a request was not sent, and its metadata and body when they are still at hand: with
+/// what the caller kept, the whole request again, for a retry elsewhere.
+type Unsent = (Status, Option<Box<Returned>>);
+
+/// A request frame's metadata and body, handed back.
+fn returned(frame: Frame) -> Option<Box<Returned>> {
+    Some(Box::new(Returned { metadata: frame.metadata, body: frame.body }))
+}
 
 pin_project! {
     /// The reply to one binary-protocol call. A named type rather than a boxed future, so a
     /// `Channel` call allocates nothing for it.
     #[project = ResponseProj]
     pub enum BinaryResponseFuture {
-        /// `unsent`: the metadata of a request that was not sent (see `take_unsent`).
-        Done { result: Option<Result<Response, Status>>, unsent: Option<Box<Metadata>> },
+        /// `unsent`: the metadata and body of a request that was not sent (see `take_unsent`).
+        Done { result: Option<Result<Response, Status>>, unsent: Option<Box<Returned>> },
         /// Waiting for room in a full write queue; then, unless oneway, for the reply.
         Sending { queued: Queued, then: Option<(PendingCall, Option<Instant>)> },
         Waiting { slot: PendingCall },
@@ -285,18 +287,19 @@ impl BinaryResponseFuture {
         BinaryResponseFuture::Done { result: Some(result), unsent: None }
     }
 
-    /// Fails with `status` (marked not sent), holding the request's metadata if given.
-    fn unsent(status: Status, metadata: Option<Box<Metadata>>) -> BinaryResponseFuture {
-        BinaryResponseFuture::Done { result: Some(Err(status.not_sent())), unsent: metadata }
+    /// Fails with `status` (marked not sent), holding the request's metadata and body if given.
+    fn unsent(status: Status, returned: Option<Box<Returned>>) -> BinaryResponseFuture {
+        BinaryResponseFuture::Done { result: Some(Err(status.not_sent())), unsent: returned }
     }
 
-    /// After the future failed with a not-sent error: the request's metadata, if the
-    /// transport still had it (refused or failed locally before the write) or the provider
-    /// echoed it (refused unrun while going away). With the body the caller kept, a cluster
-    /// call rebuilds the request to retry it elsewhere without having copied it up front.
-    pub(crate) fn take_unsent(self: Pin<&mut Self>) -> Option<Metadata> {
+    /// After the future failed with a not-sent error: the request's metadata and body, if
+    /// the transport still had them (refused or failed locally before the write) or the
+    /// provider handed them back (refused unrun while going away). With the few words the
+    /// caller kept, a cluster call rebuilds the request to retry it elsewhere without having
+    /// copied it up front.
+    pub(crate) fn take_unsent(self: Pin<&mut Self>) -> Option<Returned> {
         match self.project() {
-            ResponseProj::Done { unsent, .. } => unsent.take().map(|metadata| *metadata),
+            ResponseProj::Done { unsent, .. } => unsent.take().map(|returned| *returned),
             _ => None,
         }
     }
@@ -348,8 +351,8 @@ impl Future for BinaryResponseFuture {
 }
 
 impl BinaryResponseFuture {
-    /// The call's result from its reply; a provider's refusal to run it keeps the metadata the
-    /// provider echoed, for [`take_unsent`](Self::take_unsent).
+    /// The call's result from its reply; a provider's refusal to run it keeps the request the
+    /// provider handed back, for [`take_unsent`](Self::take_unsent).
     fn settle(mut self: Pin<&mut Self>, reply: Result<Frame, Status>) -> Poll<Result<Response, Status>> {
         match reply.map(response_from_frame) {
             Ok(Ok(response)) => Poll::Ready(Ok(response)),
@@ -363,17 +366,18 @@ impl BinaryResponseFuture {
 }
 
 /// A reply frame as the caller's result: status 0 is success, any other status an error whose
-/// body is the message. A reply saying the request was not run (`rpc.not-run`) is a not-sent
-/// error; the provider echoes the request's metadata in it.
+/// body is the message. A reply saying the request was not run (`rpc.not-run`, whose value is
+/// the message) is a not-sent error; the provider hands the request back in it (its metadata
+/// and body as the reply's).
 fn response_from_frame(mut frame: Frame) -> Result<Response, Unsent> {
     if frame.status != Code::Ok as u8 {
-        let status = Status::new(Code::from_u8(frame.status), String::from_utf8_lossy(&frame.body));
-        if frame.metadata.attachments.remove(super::NOT_RUN_ATTACHMENT).is_none() {
-            return Err((status, None));
-        }
+        let code = Code::from_u8(frame.status);
+        let Some(why) = frame.metadata.attachments.remove(super::NOT_RUN_ATTACHMENT) else {
+            return Err((Status::new(code, String::from_utf8_lossy(&frame.body)), None));
+        };
         frame.metadata.timeout = None;
-        let echoed = (!frame.metadata.service.is_empty()).then(|| Box::new(frame.metadata));
-        return Err((status.not_sent(), echoed));
+        let returned = if frame.metadata.service.is_empty() { None } else { returned(frame) };
+        return Err((Status::new(code, why.to_string()).not_sent(), returned));
     }
     let serialization = SerializationId::try_from(frame.serialization)
         .map_err(|e| (Status::internal(format!("reply carries an unusable serialization: {e}")), None))?;

@@ -3,13 +3,13 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use pin_project_lite::pin_project;
-use rpc_codec::Metadata;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpStream, ToSocketAddrs};
 
 use super::binary::{BinaryConnection, BinaryResponseFuture};
 use super::{ConnectionConfig, Protocol};
 use crate::grpc::GrpcConnection;
+use crate::request::Returned;
 use crate::{BoxFuture, MessageStream, Request, Response, Status};
 
 /// A client's connection to one provider, in the protocol its configuration names: the
@@ -150,9 +150,10 @@ pin_project! {
 }
 
 impl ResponseFuture {
-    /// After a not-sent error: the request's metadata, if the transport hands it back (the
-    /// binary protocol does; gRPC does not, so its callers keep a whole copy for a retry).
-    pub(crate) fn take_unsent(self: Pin<&mut Self>) -> Option<Metadata> {
+    /// After a not-sent error: the request's metadata and body, if the transport hands them
+    /// back (the binary protocol does; gRPC does not, so its callers keep a whole copy for a
+    /// retry).
+    pub(crate) fn take_unsent(self: Pin<&mut Self>) -> Option<Returned> {
         match self.project() {
             ResponseProj::Binary { reply } => reply.take_unsent(),
             ResponseProj::Grpc { .. } => None,

@@ -21,5 +21,6 @@ pub(crate) use idle_timer::IdleTimer;
 pub(crate) use write_loop::{write_batch, write_loop};
 
 /// Attachment on an error reply saying the provider did not run the request (it was going
-/// away): the caller may send it elsewhere even if it is not idempotent.
+/// away), with the reason as its value: the caller may send it elsewhere even if it is not
+/// idempotent.
 pub(crate) const NOT_RUN_ATTACHMENT: &str = "rpc.not-run";
