@@ -43,7 +43,6 @@ pub(crate) struct Retained {
 
 /// What a transport hands back of a request it did not send, or that a provider refused
 /// without running it: the request's metadata and body.
-#[derive(Debug)]
 pub(crate) struct Returned {
     pub(crate) metadata: Metadata,
     pub(crate) body: Bytes,
