@@ -182,8 +182,10 @@ fn garbage_bodies_are_decode_errors() {
 
 #[test]
 fn serialization_ids_are_stable() {
-    for id in [SerializationId::MsgPack, SerializationId::Json, SerializationId::Protobuf] {
-        assert_eq!(SerializationId::try_from(id as u8).unwrap(), id);
+    // The numbers are on the wire (docs/PROTOCOL.md): renumbering breaks every peer.
+    for (id, byte) in [(SerializationId::MsgPack, 1), (SerializationId::Json, 2), (SerializationId::Protobuf, 3)] {
+        assert_eq!(id as u8, byte);
+        assert_eq!(SerializationId::try_from(byte).unwrap(), id);
     }
     assert_eq!(SerializationId::try_from(0), Err(SerializationError::UnknownId(0)));
     assert_eq!(SerializationId::try_from(200), Err(SerializationError::UnknownId(200)));

@@ -282,12 +282,20 @@ mod tests {
     use super::{file_name, FileRegistry};
     use crate::{Instance, Registry};
 
-    fn temp_root() -> std::path::PathBuf {
-        std::env::temp_dir().join(format!("rpc-registry-test-{}-{}", std::process::id(), fastrand_name()))
+    /// A fresh registry directory, removed when the test ends (passed or not).
+    struct TempRoot(std::path::PathBuf);
+
+    impl TempRoot {
+        fn new() -> TempRoot {
+            let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+            TempRoot(std::env::temp_dir().join(format!("rpc-registry-test-{}-{nanos}", std::process::id())))
+        }
     }
 
-    fn fastrand_name() -> u64 {
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64
+    impl Drop for TempRoot {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
     }
 
     #[test]
@@ -300,26 +308,28 @@ mod tests {
 
     #[tokio::test]
     async fn registrations_are_seen_and_stale_records_expire() {
-        let root = temp_root();
-        let registry = FileRegistry::with_ttl(&root, Duration::from_millis(400));
+        // A 2 s TTL: heartbeats every 667 ms, so a record expires here only if one is over
+        // 1.3 s late, which a loaded test machine does not do (400 ms left it 270 ms).
+        let ttl = Duration::from_secs(2);
+        let root = TempRoot::new();
+        let registry = FileRegistry::with_ttl(&root.0, ttl);
         let mut sets = registry.subscribe("svc").await.unwrap();
         assert!(sets.next().await.unwrap().instances.is_empty());
 
         let a = Instance::new("svc", "127.0.0.1:1");
         registry.register(a.clone()).await.unwrap();
-        let set = tokio::time::timeout(Duration::from_secs(2), sets.next()).await.unwrap().unwrap();
+        let set = tokio::time::timeout(Duration::from_secs(5), sets.next()).await.unwrap().unwrap();
         assert_eq!(set.added, vec![a.clone()]);
 
-        // Heartbeats keep it past several TTLs.
-        tokio::time::sleep(Duration::from_millis(1000)).await;
-        let other = FileRegistry::with_ttl(&root, Duration::from_millis(400));
+        // Heartbeats keep it past two TTLs.
+        tokio::time::sleep(ttl * 2 + ttl / 4).await;
+        let other = FileRegistry::with_ttl(&root.0, ttl);
         let mut fresh = other.subscribe("svc").await.unwrap();
         assert_eq!(fresh.next().await.unwrap().instances, vec![a.clone()]);
 
         // A provider that dies without deregistering: its heartbeat stops, the record expires.
         drop(registry);
-        let set = tokio::time::timeout(Duration::from_secs(3), sets.next()).await.unwrap().unwrap();
+        let set = tokio::time::timeout(ttl * 5, sets.next()).await.unwrap().unwrap();
         assert_eq!(set.removed, vec![a]);
-        let _ = std::fs::remove_dir_all(root);
     }
 }

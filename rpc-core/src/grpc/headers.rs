@@ -225,11 +225,21 @@ mod tests {
         for bad in ["", "m", "123456789m", "1x", "-1S", "1.5S", "S1"] {
             assert_eq!(parse_timeout(bad), None, "{bad}");
         }
-        for timeout in [Duration::from_nanos(5), Duration::from_millis(250), Duration::from_secs(86_400 * 400)] {
-            let formatted = format_timeout(timeout);
-            let back = parse_timeout(&formatted).unwrap();
-            assert!(back <= timeout && timeout - back < timeout / 1000 + Duration::from_secs(3600), "{formatted}");
+        // The finest unit that fits gRPC's eight digits: exact where one does.
+        for (timeout, wire) in [
+            (Duration::from_nanos(5), "5n"),
+            (Duration::from_millis(250), "250000u"),
+            (Duration::from_secs(2), "2000000u"),
+            (Duration::from_secs(86_400), "86400000m"),
+            (Duration::from_secs(86_400 * 400), "34560000S"),
+        ] {
+            assert_eq!(format_timeout(timeout), wire);
+            assert_eq!(parse_timeout(wire), Some(timeout), "{wire}");
         }
+        // Truncated, never rounded up, where no unit is exact (over 99,999,999 s).
+        let odd = Duration::from_secs(100_000_030);
+        assert_eq!(format_timeout(odd), "1666667M");
+        assert_eq!(parse_timeout("1666667M"), Some(Duration::from_secs(100_000_020)));
     }
 
     #[test]

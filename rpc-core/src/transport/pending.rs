@@ -269,6 +269,8 @@ mod tests {
             other => panic!("expected the close status, got {other:?}"),
         }
         assert!(pending.insert().is_err());
-        let _: Status = pending.closed_status();
+        let status: Status = pending.closed_status();
+        assert_eq!(status.code(), crate::Code::Unavailable);
+        assert!(status.message().contains("peer") && status.message().contains("gone"), "{status}");
     }
 }

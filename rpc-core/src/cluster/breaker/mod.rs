@@ -164,6 +164,15 @@ impl CircuitBreaker {
         true
     }
 
+    /// Ends the cool-down now, as if `open_for` had passed (tests drive time this way
+    /// instead of sleeping, so a stalled test thread cannot turn a refusal into a probe).
+    #[cfg(test)]
+    fn end_cool_down(&self) {
+        // The clock counts from boot, which is longer ago than a test's `open_for`.
+        let opened = clock::precise().nanos().saturating_sub(self.open_for_ns);
+        self.opened_ns.store(opened, Ordering::Release);
+    }
+
     fn cool_down_over(&self) -> bool {
         let opened = self.opened_ns.load(Ordering::Acquire);
         clock::precise().nanos().saturating_sub(opened) >= self.open_for_ns
@@ -199,7 +208,8 @@ mod tests {
             BreakerConfig::default()
                 .minimum_calls(10)
                 .failure_rate(0.5)
-                .open_for(Duration::from_millis(50))
+                // Not over within a test by itself: the tests end it with `end_cool_down`.
+                .open_for(Duration::from_secs(10))
                 .half_open_probes(2),
         )
     }
@@ -229,7 +239,7 @@ mod tests {
         assert!(!breaker.is_available());
         assert!(!call(&breaker, None), "open refuses");
 
-        std::thread::sleep(Duration::from_millis(60));
+        breaker.end_cool_down();
         assert!(breaker.is_available());
         let first = breaker.try_acquire().expect("probe 1");
         let second = breaker.try_acquire().expect("probe 2");
@@ -251,7 +261,8 @@ mod tests {
             call(&breaker, Some(Code::Unavailable));
         }
         assert_eq!(breaker.state(), BreakerState::Open);
-        std::thread::sleep(Duration::from_millis(60));
+        assert!(!call(&breaker, None), "open refuses");
+        breaker.end_cool_down();
         assert!(call(&breaker, Some(Code::Unavailable)));
         assert_eq!(breaker.state(), BreakerState::Open);
         assert!(!call(&breaker, None), "the cool-down starts over");

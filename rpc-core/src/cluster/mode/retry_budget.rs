@@ -88,4 +88,15 @@ mod tests {
         none.deposit(now);
         assert!(!none.withdraw(now));
     }
+
+    #[test]
+    fn the_default_allows_a_fifth_of_calls_plus_ten_a_second() {
+        let budget = Budget::new(RetryBudget::default());
+        let now = clock::coarse();
+        for _ in 0..1_000 {
+            budget.deposit(now);
+        }
+        let allowed = (0..1_000).filter(|_| budget.withdraw(now)).count();
+        assert_eq!(allowed, 200 + 10 * 10, "20 % of 1,000 calls, and 10 a second over the 10 s window");
+    }
 }
