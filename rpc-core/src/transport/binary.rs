@@ -5,15 +5,15 @@ use std::sync::Arc;
 use std::task::{ready, Context, Poll};
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use dashmap::DashMap;
 use futures_util::StreamExt;
 use pin_project_lite::pin_project;
 use rpc_codec::{EventKind, Flags, Frame, FrameCodec, Inbound, RejectReason, SerializationId};
-use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, Semaphore};
-use tokio_util::codec::FramedRead;
+use tokio_util::codec::{Encoder, FramedRead};
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
@@ -39,10 +39,40 @@ pub(crate) struct BinaryConnection {
 }
 
 impl BinaryConnection {
-    /// A connection over an open TCP stream to `peer`.
-    pub(crate) fn from_tcp(stream: TcpStream, peer: String, config: &ConnectionConfig) -> BinaryConnection {
-        let (read, write) = stream.into_split();
-        BinaryConnection::from_halves(read, write, peer, config)
+    /// A connection over a TCP stream just opened to `peer`, once the provider has answered a
+    /// heartbeat: a provider that accepts connections but answers nothing (a hung or stopped
+    /// process, whose kernel still completes the TCP handshake) is never handed calls, and
+    /// one that is shutting down is refused here. The caller bounds the wait.
+    pub(crate) async fn handshake(
+        stream: TcpStream,
+        peer: String,
+        config: &ConnectionConfig,
+    ) -> Result<BinaryConnection, Status> {
+        let (read, mut write) = stream.into_split();
+        let mut codec = FrameCodec::new(config.max_frame_size);
+        let mut hello = BytesMut::new();
+        codec
+            .encode(Frame::event(0, EventKind::Heartbeat, true), &mut hello)
+            .map_err(|e| Status::internal(format!("encode the opening heartbeat: {e}")))?;
+        write.write_all(&hello).await.map_err(|e| Status::unavailable(format!("write to {peer}: {e}")))?;
+        let mut frames = FramedRead::new(read, codec);
+        loop {
+            let frame = match frames.next().await {
+                Some(Ok(Inbound::Frame(frame))) => frame,
+                Some(Ok(Inbound::Rejected { reason, .. })) => {
+                    return Err(Status::unavailable(format!("{peer} opened with an unreadable frame: {reason}")))
+                }
+                Some(Err(e)) => return Err(Status::unavailable(format!("{peer} did not answer the handshake: {e}"))),
+                None => return Err(Status::unavailable(format!("{peer} closed the connection on opening"))),
+            };
+            match frame.event_kind() {
+                Some(EventKind::Heartbeat) if !frame.flags.is_request() => break,
+                Some(EventKind::GoAway) => return Err(Status::unavailable(format!("{peer} is shutting down"))),
+                // A heartbeat of the provider's own, or an event this build does not know.
+                _ => continue,
+            }
+        }
+        Ok(BinaryConnection::from_parts(frames, write, peer, config))
     }
 
     /// A connection over any byte stream already open to a provider: an in-memory duplex in
@@ -52,15 +82,21 @@ impl BinaryConnection {
         IO: AsyncRead + AsyncWrite + Send + 'static,
     {
         let (read, write) = tokio::io::split(io);
-        BinaryConnection::from_halves(read, write, peer.into(), config)
+        let frames = FramedRead::new(read, FrameCodec::new(config.max_frame_size));
+        BinaryConnection::from_parts(frames, write, peer.into(), config)
     }
 
-    fn from_halves<R, W>(read: R, write: W, peer: String, config: &ConnectionConfig) -> BinaryConnection
+    fn from_parts<R, W>(
+        frames: FramedRead<R, FrameCodec>,
+        write: W,
+        peer: String,
+        config: &ConnectionConfig,
+    ) -> BinaryConnection
     where
         R: AsyncRead + Unpin + Send + 'static,
         W: AsyncWrite + Unpin + Send + 'static,
     {
-        let codec = FrameCodec::new(config.max_frame_size);
+        let codec = frames.decoder().clone();
         let pending = Pending::new(peer.clone());
         let (queue, outbound) = mpsc::channel(config.write_queue.max(1));
 
@@ -76,7 +112,7 @@ impl BinaryConnection {
             .instrument(span.clone()),
         );
         let streams = Arc::new(ClientStreams { open: DashMap::new(), control: queue.downgrade() });
-        let reader = read_loop(read, codec.clone(), pending.clone(), streams.clone(), config.heartbeat_interval);
+        let reader = read_loop(frames, pending.clone(), streams.clone(), config.heartbeat_interval);
         tokio::spawn(reader.instrument(span));
         BinaryConnection { queue, pending, streams, next_id: Arc::new(AtomicU64::new(STREAM_ID_BASE)), codec }
     }
@@ -387,13 +423,11 @@ fn response_from_frame(mut frame: Frame) -> Result<Response, Unsent> {
 /// Reads replies and events until the stream ends, then fails whatever still waits. With
 /// `heartbeat`, a peer silent for three intervals (our heartbeats unanswered) is presumed dead.
 async fn read_loop<R: AsyncRead + Unpin>(
-    read: R,
-    codec: FrameCodec,
+    mut frames: FramedRead<R, FrameCodec>,
     pending: Arc<Pending>,
     streams: Arc<ClientStreams>,
     heartbeat: Option<Duration>,
 ) {
-    let mut frames = FramedRead::new(read, codec);
     let period = heartbeat.unwrap_or(Duration::MAX / 4);
     let silence = IdleTimer::after_periods(period, 3);
     tokio::pin!(silence);

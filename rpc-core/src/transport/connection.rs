@@ -27,23 +27,23 @@ enum Kind {
 }
 
 impl Connection {
-    /// Connects to the first reachable address of `addr`, speaking `config.protocol`.
+    /// Connects to the first reachable address of `addr`, speaking `config.protocol`: the
+    /// connection is up once the provider has answered (a heartbeat on the binary protocol,
+    /// the HTTP/2 handshake on gRPC), all within `config.connect_timeout`.
     pub async fn connect(addr: impl ToSocketAddrs, config: &ConnectionConfig) -> Result<Connection, Status> {
-        let stream = tokio::time::timeout(config.connect_timeout, connect_any(addr))
-            .await
-            .map_err(|_| Status::unavailable(format!("connect timed out after {:?}", config.connect_timeout)))??;
-        let peer = stream.peer_addr().map_or_else(|_| "?".to_string(), |a| a.to_string());
-        stream.set_nodelay(true).map_err(|e| Status::unavailable(format!("set TCP_NODELAY on {peer}: {e}")))?;
-        let kind = match config.protocol {
-            Protocol::Binary => Kind::Binary(BinaryConnection::from_tcp(stream, peer, config)),
-            Protocol::Grpc => {
-                let handshake = GrpcConnection::handshake(stream, peer, config);
-                let connection = tokio::time::timeout(config.connect_timeout, handshake).await.map_err(|_| {
-                    Status::unavailable(format!("HTTP/2 handshake timed out after {:?}", config.connect_timeout))
-                })??;
-                Kind::Grpc(connection)
-            }
+        let limit = config.connect_timeout;
+        let opening = async {
+            let stream = connect_any(addr).await?;
+            let peer = stream.peer_addr().map_or_else(|_| "?".to_string(), |a| a.to_string());
+            stream.set_nodelay(true).map_err(|e| Status::unavailable(format!("set TCP_NODELAY on {peer}: {e}")))?;
+            Ok::<_, Status>(match config.protocol {
+                Protocol::Binary => Kind::Binary(BinaryConnection::handshake(stream, peer, config).await?),
+                Protocol::Grpc => Kind::Grpc(GrpcConnection::handshake(stream, peer, config).await?),
+            })
         };
+        let kind = tokio::time::timeout(limit, opening).await.map_err(|_| {
+            Status::unavailable(format!("connect timed out after {limit:?} (no answer to the connection's opening)"))
+        })??;
         Ok(Connection { kind })
     }
 
