@@ -31,10 +31,11 @@ async fn client_deadline_expires_and_the_provider_cancels_the_call() {
     let server = TestServer::start().await;
     let client = server.client().await.with_options(CallOptions::new().timeout(Duration::from_millis(50)));
     let started = Instant::now();
-    let err = client.sleep_ms(600).await.unwrap_err();
+    let err = client.sleep_ms(2_000).await.unwrap_err();
     assert_eq!(err.code(), Code::DeadlineExceeded, "{err}");
-    assert!(started.elapsed() < Duration::from_millis(400));
-    tokio::time::sleep(Duration::from_millis(900)).await;
+    assert!(started.elapsed() < Duration::from_millis(1_500), "the caller waited {:?}", started.elapsed());
+    // Past the moment the handler would have finished had it not been cancelled.
+    tokio::time::sleep_until((started + Duration::from_millis(2_500)).into()).await;
     assert_eq!(server.probe.started.load(Ordering::SeqCst), 1);
     assert_eq!(server.probe.finished.load(Ordering::SeqCst), 0, "the provider kept running a call past its deadline");
     // The connection is still good.
@@ -68,7 +69,8 @@ async fn unknown_service_version_and_method_are_named() {
 
     // No version asked: the service's only version answers.
     let unversioned = Request::new("test.Echo", "echo", msgpack(&"x".to_string()));
-    assert!(raw_call(&channel, unversioned).await.is_ok());
+    let reply = raw_call(&channel, unversioned).await.unwrap();
+    assert_eq!(rmp_decode::<String>(&reply.body), "x");
 
     let err = raw_call(&channel, echo_request("nope", msgpack(&"x".to_string()))).await.unwrap_err();
     assert_eq!(err.code(), Code::Unimplemented);
@@ -163,11 +165,37 @@ async fn an_oversized_reply_is_refused_on_either_side() {
     assert_eq!(client.blob(10).await.unwrap().len(), 10);
 }
 
+/// A peer that answers the client's opening heartbeat, then does `then` with the socket:
+/// what a provider that fails after connecting looks like.
+async fn peer_after_opening<F, Fut>(then: F) -> std::net::SocketAddr
+where
+    F: FnOnce(tokio::net::TcpStream) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send,
+{
+    use futures_util::{SinkExt, StreamExt};
+    use rpc::codec::{EventKind, Frame, FrameCodec, Inbound};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let (socket, _) = listener.accept().await.unwrap();
+        let mut framed = tokio_util::codec::Framed::new(socket, FrameCodec::new(1 << 20));
+        match framed.next().await {
+            Some(Ok(Inbound::Frame(hello))) if hello.event_kind() == Some(EventKind::Heartbeat) => {
+                framed.send(Frame::event(hello.request_id, EventKind::Heartbeat, false)).await.unwrap();
+            }
+            other => panic!("the client opened with {other:?}, not a heartbeat"),
+        }
+        then(framed.into_inner()).await;
+    });
+    addr
+}
+
 #[tokio::test]
 async fn connecting_to_a_closed_port_is_unavailable() {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    drop(listener);
+    // Bound but not listening, and held meanwhile: nobody else can take the port.
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let addr = socket.local_addr().unwrap();
     let err = Channel::connect(addr).await.unwrap_err();
     assert_eq!(err.code(), Code::Unavailable);
     assert!(err.message().contains(&addr.to_string()), "{err}");
@@ -175,14 +203,12 @@ async fn connecting_to_a_closed_port_is_unavailable() {
 
 #[tokio::test]
 async fn a_provider_that_drops_the_connection_fails_pending_calls_with_unavailable() {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        let (mut socket, _) = listener.accept().await.unwrap();
+    let addr = peer_after_opening(|mut socket| async move {
         let mut buf = [0u8; 64];
         let _ = tokio::io::AsyncReadExt::read(&mut socket, &mut buf).await;
         drop(socket);
-    });
+    })
+    .await;
     let client = EchoClient::connect(addr).await.unwrap();
     let err = client.echo("lost".into()).await.unwrap_err();
     assert_eq!(err.code(), Code::Unavailable);
@@ -192,25 +218,38 @@ async fn a_provider_that_drops_the_connection_fails_pending_calls_with_unavailab
     assert_eq!(client.echo("again".into()).await.unwrap_err().code(), Code::Unavailable);
 }
 
+/// Reads for up to 10 s, never answering anything (not even heartbeats).
+async fn read_and_never_answer(mut socket: tokio::net::TcpStream) {
+    let mut sink = Vec::new();
+    let reading = tokio::io::AsyncReadExt::read_to_end(&mut socket, &mut sink);
+    let _ = tokio::time::timeout(Duration::from_secs(10), reading).await;
+}
+
 #[tokio::test]
-async fn a_silent_peer_is_detected_by_heartbeats() {
-    // Accepts and reads, never answers anything (not even heartbeats).
+async fn a_peer_that_never_answers_is_not_connected() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        let (mut socket, _) = listener.accept().await.unwrap();
-        let mut sink = Vec::new();
-        let _ =
-            tokio::time::timeout(Duration::from_secs(10), tokio::io::AsyncReadExt::read_to_end(&mut socket, &mut sink))
-                .await;
-    });
+    tokio::spawn(async move { read_and_never_answer(listener.accept().await.unwrap().0).await });
+    let started = Instant::now();
+    let err = Channel::builder().connect_timeout(Duration::from_millis(300)).connect(addr).await.unwrap_err();
+    assert_eq!(err.code(), Code::Unavailable);
+    assert!(err.message().contains("no answer"), "{err}");
+    assert!(started.elapsed() >= Duration::from_millis(300), "gave up before the connect timeout");
+}
+
+#[tokio::test]
+async fn a_silent_peer_is_detected_by_heartbeats() {
+    let addr = peer_after_opening(read_and_never_answer).await;
     let channel = Channel::builder().heartbeat_interval(Some(Duration::from_millis(100))).connect(addr).await.unwrap();
     let client = EchoClient::new(channel);
     let started = Instant::now();
     let err = client.echo("anyone?".into()).await.unwrap_err();
     assert_eq!(err.code(), Code::Unavailable);
     assert!(err.message().contains("presumed dead"), "{err}");
-    assert!(started.elapsed() < Duration::from_secs(2));
+    // Three silent intervals at least; the upper bound leaves seconds for a busy machine.
+    let elapsed = started.elapsed();
+    assert!(elapsed >= Duration::from_millis(300), "declared dead after {elapsed:?}, under three intervals");
+    assert!(elapsed < Duration::from_secs(5), "took {elapsed:?}");
 }
 
 #[tokio::test]
@@ -219,8 +258,12 @@ async fn heartbeats_keep_an_idle_connection_alive_past_the_server_idle_timeout()
     let quiet = Channel::builder().heartbeat_interval(None).connect(server.addr).await.unwrap();
     let beating =
         Channel::builder().heartbeat_interval(Some(Duration::from_millis(50))).connect(server.addr).await.unwrap();
-    tokio::time::sleep(Duration::from_millis(900)).await;
-    assert!(quiet.connection().expect("direct channel").is_closed(), "a connection without heartbeats should idle out");
+    // The quiet one is closed after 300-600 ms; polled, with seconds to spare.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !quiet.connection().expect("direct channel").is_closed() {
+        assert!(Instant::now() < deadline, "a connection without heartbeats should idle out");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     assert!(!beating.connection().expect("direct channel").is_closed());
     assert_eq!(EchoClient::new(beating).echo("alive".into()).await.unwrap(), "alive");
 }

@@ -105,6 +105,11 @@ async fn a_half_written_frame_then_disconnect_harms_nothing() {
         drop(socket);
     }
     still_serving(&server).await;
+    // Nothing of those connections lingers: a graceful shutdown, which waits (up to its 5 s
+    // grace) for every connection task, ends as soon as the one good connection is gone.
+    let started = std::time::Instant::now();
+    server.shutdown().await;
+    assert!(started.elapsed() < Duration::from_secs(4), "shutdown waited {:?} for connections", started.elapsed());
 }
 
 #[tokio::test]

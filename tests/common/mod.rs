@@ -59,6 +59,8 @@ pub struct Probe {
     pub started: Arc<AtomicUsize>,
     pub finished: Arc<AtomicUsize>,
     pub recorded: Arc<std::sync::Mutex<Vec<String>>>,
+    /// While set, `record` waits before recording.
+    pub hold_records: Arc<std::sync::atomic::AtomicBool>,
 }
 
 #[derive(Clone, Default)]
@@ -110,6 +112,9 @@ impl Echo for EchoImpl {
         Ok((context.attachments.get(&key).map(str::to_string), context.deadline.is_some()))
     }
     async fn record(&self, note: String) -> Result<(), Status> {
+        while self.probe.hold_records.load(Ordering::SeqCst) {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
         self.probe.recorded.lock().unwrap().push(note);
         Ok(())
     }
