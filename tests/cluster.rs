@@ -858,3 +858,34 @@ async fn a_restarted_provider_is_reconnected() {
     }
     assert!(channel.endpoints()[0].connected);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_set_that_would_leave_no_provider_waits_for_the_next_one() {
+    use rpc::registry::InstanceSet;
+    let (sets, received) = tokio::sync::mpsc::unbounded_channel::<InstanceSet>();
+    let discover = Box::pin(futures_util::stream::unfold(received, |mut received| async move {
+        received.recv().await.map(|set| (set, received))
+    }));
+    let channel = Channel::builder().discover(discover).build().unwrap();
+    let directory = channel.directory().unwrap().clone();
+    let set =
+        |addresses: &[&str]| InstanceSet::diff(&[], addresses.iter().map(|a| Instance::new("test.Node", *a)).collect());
+    sets.send(set(&["127.0.0.1:1"])).unwrap();
+    assert!(directory.wait_for(1, Duration::from_secs(5)).await);
+
+    // Providers re-registering: the old entry goes, then the new one comes. Never empty.
+    sets.send(set(&[])).unwrap();
+    sets.send(set(&["127.0.0.1:2"])).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while channel.endpoints().first().map(|e| e.address.as_str()) != Some("127.0.0.1:2") {
+        assert!(!channel.endpoints().is_empty(), "the set was emptied in between");
+        assert!(Instant::now() < deadline, "the new set never came: {:?}", channel.endpoints());
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+
+    // Really gone: applied once the grace (1 s) has passed.
+    let sent = Instant::now();
+    sets.send(set(&[])).unwrap();
+    assert!(directory.wait_for(0, Duration::from_secs(10)).await, "the empty set was never applied");
+    assert!(sent.elapsed() >= Duration::from_secs(1), "applied after {:?}, within the grace", sent.elapsed());
+}

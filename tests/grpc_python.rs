@@ -5,8 +5,8 @@
 mod common;
 
 use std::path::PathBuf;
-use std::process::Command;
 use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
 
 use common::greeter::{GreeterImpl, GreeterServer, FAILURE};
 
@@ -37,14 +37,12 @@ async fn a_python_grpcio_client_calls_an_rpc_provider() {
 
     let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/python/greeter_client.py");
     let python = python();
-    let output = tokio::time::timeout(
-        std::time::Duration::from_secs(60),
-        tokio::task::spawn_blocking(move || Command::new(python).arg(script).arg(addr.to_string()).output()),
-    )
-    .await
-    .expect("the Python client finishes within a minute")
-    .unwrap()
-    .expect("run python");
+    // Killed if it outlives the minute (the future owning it is dropped).
+    let running = tokio::process::Command::new(python).arg(script).arg(addr.to_string()).kill_on_drop(true).output();
+    let output = tokio::time::timeout(Duration::from_secs(60), running)
+        .await
+        .expect("the Python client finishes within a minute")
+        .expect("run python");
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(output.status.success(), "python failed: {stdout}\n{}", String::from_utf8_lossy(&output.stderr));
 
@@ -70,5 +68,13 @@ async fn a_python_grpcio_client_calls_an_rpc_provider() {
     assert_eq!(code("unknown_method"), "UNIMPLEMENTED");
     assert_eq!(code("bad_message"), "INVALID_ARGUMENT");
     assert_eq!(code("oversized"), "RESOURCE_EXHAUSTED");
+    // grpcio's own timer raises DEADLINE_EXCEEDED whatever the server does; what shows the
+    // server honoured grpc-timeout is the slow handler being dropped (it sleeps 2 s, the
+    // deadline is 200 ms) rather than finishing.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while greeter.cancelled.load(Ordering::SeqCst) == 0 {
+        assert!(Instant::now() < deadline, "the slow call was not cancelled at its deadline");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     assert_eq!(greeter.finished.load(Ordering::SeqCst), 1, "only the good call ran to the end");
 }

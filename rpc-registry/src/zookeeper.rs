@@ -219,7 +219,8 @@ fn node_key(instance: &Instance) -> String {
     format!("{}|{}|{}|{}|{}", instance.service, instance.protocol, instance.address, instance.version, instance.group)
 }
 
-/// Keeps the ephemeral node at `path` in every session until stopped, then deletes it.
+/// Keeps the ephemeral node at `path` in every session until stopped, then deletes it. The
+/// node is watched, so one deleted under a live session is written again.
 async fn keep_node(
     mut sessions: watch::Receiver<Session>,
     path: String,
@@ -228,25 +229,15 @@ async fn keep_node(
 ) {
     let parent = path.rsplit_once('/').map_or("/", |(p, _)| p).to_string();
     let mut current = None;
+    let mut node_watch = None;
     loop {
         let session = sessions.borrow_and_update().clone();
         if let Some((generation, client)) = session {
             if current != Some(generation) {
-                let persistent = zk::CreateMode::Persistent.with_acls(zk::Acls::anyone_all());
-                let ephemeral = zk::CreateMode::Ephemeral.with_acls(zk::Acls::anyone_all());
-                let made = async {
-                    match client.mkdir(&parent, &persistent).await {
-                        Ok(()) | Err(zk::Error::NodeExists) => {}
-                        Err(e) => return Err(e),
-                    }
-                    match client.create(&path, b"", &ephemeral).await {
-                        Ok(_) | Err(zk::Error::NodeExists) => Ok(()),
-                        Err(e) => Err(e),
-                    }
-                };
-                match made.await {
-                    Ok(()) => {
+                match write_ephemeral(&client, &parent, &path).await {
+                    Ok(watcher) => {
                         current = Some(generation);
+                        node_watch = Some(Box::pin(watcher.changed()));
                         let _ = written.send(true);
                         tracing::debug!(%path, generation, "registered in zookeeper");
                     }
@@ -259,12 +250,51 @@ async fn keep_node(
             _ = stop.cancelled() => break,
             changed = sessions.changed() => if changed.is_err() { break },
             () = tokio::time::sleep(RETRY), if retry => {}
+            event = async { node_watch.as_mut().expect("watched").await }, if node_watch.is_some() => {
+                // Deleted, changed, or its session disturbed: check it again in this session.
+                tracing::debug!(%path, ?event, "zookeeper node changed; writing it again");
+                node_watch = None;
+                current = None;
+            }
         }
     }
     let session = sessions.borrow().clone();
     if let Some((_, client)) = session {
         let _ = client.delete(&path, None).await;
     }
+}
+
+/// Writes the ephemeral node at `path` in `client`'s session and watches it. A node left by
+/// an earlier session of ours is replaced, not taken as ours: after an outage the server
+/// restores the old session with its nodes, and deletes them when that session expires, which
+/// would take the registration with it.
+async fn write_ephemeral(client: &zk::Client, parent: &str, path: &str) -> Result<zk::OneshotWatcher, zk::Error> {
+    let persistent = zk::CreateMode::Persistent.with_acls(zk::Acls::anyone_all());
+    let ephemeral = zk::CreateMode::Ephemeral.with_acls(zk::Acls::anyone_all());
+    match client.mkdir(parent, &persistent).await {
+        Ok(()) | Err(zk::Error::NodeExists) => {}
+        Err(e) => return Err(e),
+    }
+    let ours = client.session_id().0;
+    // A few rounds: each ends with the node ours, or with a stale one deleted (or gone).
+    for _ in 0..5 {
+        match client.create(path, b"", &ephemeral).await {
+            Ok(_) | Err(zk::Error::NodeExists) => {}
+            Err(e) => return Err(e),
+        }
+        let (stat, watcher) = client.check_and_watch_stat(path).await?;
+        match stat {
+            Some(stat) if stat.ephemeral_owner == ours => return Ok(watcher),
+            Some(stat) => match client.delete(path, Some(stat.version)).await {
+                Ok(()) | Err(zk::Error::NoNode) | Err(zk::Error::BadVersion) => {
+                    tracing::debug!(%path, owner = stat.ephemeral_owner, "replaced a node of an earlier session");
+                }
+                Err(e) => return Err(e),
+            },
+            None => {}
+        }
+    }
+    Err(zk::Error::NodeExists)
 }
 
 /// Sends the providers of `service` at once and after every change, re-arming the child watch

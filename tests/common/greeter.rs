@@ -36,10 +36,29 @@ pub trait Greeter {
     async fn say_hello(&self, request: HelloRequest) -> Result<HelloReply, Status>;
 }
 
-/// Counts calls that ran to the end.
+/// Counts calls that ran to the end, and calls dropped before it (cancelled by the server,
+/// as when the caller's deadline passes).
 #[derive(Clone, Default)]
 pub struct GreeterImpl {
     pub finished: Arc<AtomicUsize>,
+    pub cancelled: Arc<AtomicUsize>,
+}
+
+/// Counts a handler as cancelled if it is dropped before `finish`.
+struct CancelGuard(Option<Arc<AtomicUsize>>);
+
+impl CancelGuard {
+    fn finish(mut self) {
+        self.0 = None;
+    }
+}
+
+impl Drop for CancelGuard {
+    fn drop(&mut self) {
+        if let Some(cancelled) = self.0.take() {
+            cancelled.fetch_add(1, Ordering::SeqCst);
+        }
+    }
 }
 
 pub const FAILURE: &str = "names must not be \"fail\" — désolé 100%";
@@ -47,9 +66,11 @@ pub const FAILURE: &str = "names must not be \"fail\" — désolé 100%";
 impl Greeter for GreeterImpl {
     async fn say_hello(&self, request: HelloRequest) -> Result<HelloReply, Status> {
         let context = CallContext::current().expect("a call context");
+        let guard = CancelGuard(Some(self.cancelled.clone()));
         if request.sleep_ms > 0 {
             tokio::time::sleep(Duration::from_millis(request.sleep_ms.into())).await;
         }
+        guard.finish();
         if request.name == "fail" {
             return Err(Status::failed_precondition(FAILURE));
         }

@@ -1,66 +1,112 @@
 //! Real registry servers for the tests: etcd and ZooKeeper processes on free loopback ports
 //! with temporary data directories, stopped (and cleaned up) when dropped. `scripts/test.sh`
-//! installs them (Debian's `etcd-server` and `zookeeper`).
+//! installs them (Debian's `etcd-server` and `zookeeper`). Each server's output goes to a log
+//! in its directory, printed if it fails to start.
 
+use std::io::{Read, Write};
 use std::net::TcpListener;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// A free loopback port (bound and released; the tests start their servers right after).
+/// A free loopback port (bound and released). Another process may take it before the server
+/// does: servers that find their port taken are started again on fresh ones.
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")
 }
 
-/// A fresh temporary directory, removed by its owner.
-pub fn temp_dir(name: &str) -> PathBuf {
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
-    let dir = std::env::temp_dir().join(format!("rpc-test-{name}-{}-{nanos}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("create temp dir");
-    dir
-}
+/// A fresh temporary directory, removed when dropped (whether the test passed or not).
+pub struct TempDir(PathBuf);
 
-/// Waits until something accepts TCP connections on `port`.
-fn wait_listening(port: u16, what: &str, child: &mut Child) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return;
-        }
-        if let Ok(Some(status)) = child.try_wait() {
-            panic!("{what} exited before listening: {status}");
-        }
-        assert!(Instant::now() < deadline, "{what} did not listen on {port} within 30 s");
-        std::thread::sleep(Duration::from_millis(50));
+impl TempDir {
+    pub fn new(name: &str) -> TempDir {
+        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+        let dir = std::env::temp_dir().join(format!("rpc-test-{name}-{}-{nanos}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("create temp dir");
+        TempDir(dir)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.0
     }
 }
 
-/// A server process the tests own: started with `command`, waited for on `port`, killed
-/// (data kept) by `stop`, started again on the same port and data by `restart`, and killed
-/// with its directory removed on drop.
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// How a daemon proves it is the server the test started (and not another process that
+/// took the port): a request and what its answer contains.
+struct Identity {
+    request: &'static [u8],
+    answer_contains: &'static str,
+}
+
+/// A server process the tests own: started with `command`, waited for until it answers on
+/// `port`, killed (data kept) by `stop`, started again on the same port and data by
+/// `restart`, and killed with its directory removed on drop.
 struct Daemon {
     name: &'static str,
     port: u16,
-    dir: PathBuf,
+    identity: Identity,
+    dir: TempDir,
     command: Box<dyn Fn() -> Command + Send>,
     child: Option<Child>,
 }
 
 impl Daemon {
-    fn start(name: &'static str, port: u16, dir: PathBuf, command: impl Fn() -> Command + Send + 'static) -> Daemon {
-        let mut daemon = Daemon { name, port, dir, command: Box::new(command), child: None };
-        daemon.launch();
-        daemon
+    /// Starts it; `Err` (with its log) if it did not come up, e.g. because its port was taken.
+    fn start(
+        name: &'static str,
+        port: u16,
+        identity: Identity,
+        dir: TempDir,
+        command: impl Fn() -> Command + Send + 'static,
+    ) -> Result<Daemon, String> {
+        let mut daemon = Daemon { name, port, identity, dir, command: Box::new(command), child: None };
+        daemon.launch()?;
+        Ok(daemon)
     }
 
-    fn launch(&mut self) {
-        let mut child = (self.command)()
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
+    fn log_path(&self) -> PathBuf {
+        self.dir.path().join(format!("{}.log", self.name))
+    }
+
+    fn launch(&mut self) -> Result<(), String> {
+        let log = std::fs::OpenOptions::new().create(true).append(true).open(self.log_path()).expect("open log");
+        let child = (self.command)()
+            .stdout(Stdio::from(log.try_clone().expect("log handle")))
+            .stderr(Stdio::from(log))
             .spawn()
             .unwrap_or_else(|e| panic!("start {} ({e}); scripts/test.sh installs it from Debian", self.name));
-        wait_listening(self.port, self.name, &mut child);
+        // Owned before waiting, so a failed start still kills it (on drop or `stop`).
         self.child = Some(child);
+        self.wait_answering().map_err(|why| {
+            self.stop();
+            let log = std::fs::read_to_string(self.log_path()).unwrap_or_default();
+            format!("{} on port {}: {why}\n--- its log:\n{log}", self.name, self.port)
+        })
+    }
+
+    /// Waits until the server answers its identity request on its port (30 s at most).
+    fn wait_answering(&mut self) -> Result<(), String> {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(answer) = ask(self.port, self.identity.request) {
+                if answer.contains(self.identity.answer_contains) {
+                    return Ok(());
+                }
+            }
+            if let Some(Ok(Some(status))) = self.child.as_mut().map(Child::try_wait) {
+                return Err(format!("exited before answering: {status}"));
+            }
+            if Instant::now() >= deadline {
+                return Err("did not answer within 30 s".into());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
 
     fn stop(&mut self) {
@@ -72,15 +118,39 @@ impl Daemon {
 
     fn restart(&mut self) {
         self.stop();
-        self.launch();
+        if let Err(why) = self.launch() {
+            panic!("restart {why}");
+        }
     }
 }
 
 impl Drop for Daemon {
     fn drop(&mut self) {
         self.stop();
-        let _ = std::fs::remove_dir_all(&self.dir);
     }
+}
+
+/// Sends `request` to 127.0.0.1:`port` and reads the answer until the peer closes (or 2 s).
+fn ask(port: u16, request: &[u8]) -> Option<String> {
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    let mut stream = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(1)).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
+    stream.write_all(request).ok()?;
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer);
+    Some(String::from_utf8_lossy(&answer).into_owned())
+}
+
+/// Starts a daemon on fresh ports, up to three times if its ports were taken meanwhile.
+fn start_on_free_ports<T>(name: &str, mut attempt: impl FnMut() -> Result<T, String>) -> T {
+    let mut failures = Vec::new();
+    for _ in 0..3 {
+        match attempt() {
+            Ok(daemon) => return daemon,
+            Err(why) => failures.push(why),
+        }
+    }
+    panic!("{name} did not start in three attempts:\n{}", failures.join("\n"))
 }
 
 /// An etcd server (one member) on loopback.
@@ -91,9 +161,14 @@ pub struct Etcd {
 
 impl Etcd {
     pub fn start() -> Etcd {
-        let (client_port, peer_port, dir) = (free_port(), free_port(), temp_dir("etcd"));
-        let data = dir.join("data");
-        let daemon = Daemon::start("etcd", client_port, dir, move || {
+        start_on_free_ports("etcd", Etcd::try_start)
+    }
+
+    fn try_start() -> Result<Etcd, String> {
+        let (client_port, peer_port, dir) = (free_port(), free_port(), TempDir::new("etcd"));
+        let data = dir.path().join("data");
+        let identity = Identity { request: b"GET /health HTTP/1.0\r\n\r\n", answer_contains: "\"health\":\"true\"" };
+        let daemon = Daemon::start("etcd", client_port, identity, dir, move || {
             let client = format!("http://127.0.0.1:{client_port}");
             let peer = format!("http://127.0.0.1:{peer_port}");
             let mut command = Command::new(binary("etcd", &["/usr/bin/etcd"]));
@@ -104,8 +179,8 @@ impl Etcd {
                 .args(["--listen-peer-urls", &peer, "--initial-advertise-peer-urls", &peer])
                 .args(["--initial-cluster", &format!("test={peer}"), "--log-level", "error"]);
             command
-        });
-        Etcd { client_port, daemon }
+        })?;
+        Ok(Etcd { client_port, daemon })
     }
 
     /// `etcd://127.0.0.1:port`, for `rpc_registry::connect`.
@@ -132,21 +207,26 @@ pub struct Zookeeper {
 
 impl Zookeeper {
     pub fn start() -> Zookeeper {
-        let (port, dir) = (free_port(), temp_dir("zookeeper"));
+        start_on_free_ports("zookeeper", Zookeeper::try_start)
+    }
+
+    fn try_start() -> Result<Zookeeper, String> {
+        let (port, dir) = (free_port(), TempDir::new("zookeeper"));
         let config = format!(
             "tickTime=200\nminSessionTimeout=400\ndataDir={}\nclientPort={port}\nclientPortAddress=127.0.0.1\nadmin.enableServer=false\n4lw.commands.whitelist=ruok\n",
-            dir.join("data").display(),
+            dir.path().join("data").display(),
         );
-        let config_path = dir.join("zoo.cfg");
+        let config_path = dir.path().join("zoo.cfg");
         std::fs::write(&config_path, config).expect("write zoo.cfg");
-        let daemon = Daemon::start("zookeeper", port, dir, move || {
+        let identity = Identity { request: b"ruok", answer_contains: "imok" };
+        let daemon = Daemon::start("zookeeper", port, identity, dir, move || {
             let mut command = Command::new(binary("java", &["/usr/bin/java"]));
             command
                 .args(["-Xmx256m", "-cp", &zookeeper_classpath(), "org.apache.zookeeper.server.ZooKeeperServerMain"])
                 .arg(&config_path);
             command
-        });
-        Zookeeper { port, daemon }
+        })?;
+        Ok(Zookeeper { port, daemon })
     }
 
     /// `zookeeper://127.0.0.1:port?session=2s`, for `rpc_registry::connect`.
@@ -193,7 +273,7 @@ fn zookeeper_classpath() -> String {
         .join(":")
 }
 
-/// `name` from PATH, or the first existing fallback path.
+/// The first of `fallbacks` that exists, else `name` (looked up on PATH).
 fn binary(name: &str, fallbacks: &[&str]) -> PathBuf {
     fallbacks.iter().map(PathBuf::from).find(|p| p.exists()).unwrap_or_else(|| PathBuf::from(name))
 }

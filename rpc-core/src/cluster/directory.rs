@@ -203,6 +203,11 @@ impl Directory {
             && s.group.as_ref().is_none_or(|g| *g == instance.group)
     }
 
+    /// Whether `set` would take away every endpoint the directory has now.
+    fn would_empty(&self, set: &InstanceSet) -> bool {
+        !self.snapshot.load().endpoints.is_empty() && !set.instances.iter().any(|i| self.accepts(i))
+    }
+
     fn apply(&self, set: InstanceSet) {
         let current = self.snapshot.load();
         let mut by_address: HashMap<&str, &Arc<Endpoint>> =
@@ -248,30 +253,62 @@ impl Directory {
     }
 }
 
+/// How long a set that would leave no endpoint waits for the next one before it is applied.
+/// A registry passes through an empty set when providers re-register after an outage (their
+/// old entries go before the new ones come; ZooKeeper's ephemeral nodes, etcd's leases) or
+/// when the last provider is replaced: applied at once, that moment fails every call.
+const EMPTY_SET_GRACE: Duration = Duration::from_secs(1);
+
 /// Applies every set discovery yields until the directory is dropped; meanwhile, while some
-/// endpoint is warming up, rebuilds the balancers twenty times per warm-up period.
+/// endpoint is warming up, rebuilds the balancers twenty times per warm-up period. A set that
+/// would leave no endpoint is held for [`EMPTY_SET_GRACE`], and dropped if another set comes.
 async fn follow(directory: Weak<Directory>, mut discover: Discover, stop: CancellationToken) {
     let mut ended = false;
+    let mut held: Option<(InstanceSet, Instant)> = None;
     loop {
         let (warming, tick) = match directory.upgrade() {
             Some(d) => (d.warming(), (d.settings.warmup / 20).max(Duration::from_millis(50))),
             None => return,
         };
+        let held_until = held.as_ref().map(|(_, until)| *until);
         tokio::select! {
             _ = stop.cancelled() => return,
             set = discover.next(), if !ended => match (set, directory.upgrade()) {
-                (Some(set), Some(d)) => d.apply(set),
+                (Some(set), Some(d)) => {
+                    if d.would_empty(&set) {
+                        // Keeps the first deadline: a stream of empty sets is applied in time.
+                        let until = held_until.unwrap_or_else(|| Instant::now() + EMPTY_SET_GRACE);
+                        tracing::info!(grace = ?EMPTY_SET_GRACE, "discovery reports no provider; holding the last set a moment");
+                        held = Some((set, until));
+                    } else {
+                        held = None;
+                        d.apply(set);
+                    }
+                }
                 (None, _) => {
                     tracing::warn!("discovery ended; keeping the last endpoint set");
                     ended = true;
                 }
                 (_, None) => return,
             },
+            () = sleep_until_held(held_until) => {
+                if let (Some((set, _)), Some(d)) = (held.take(), directory.upgrade()) {
+                    d.apply(set);
+                }
+            }
             () = tokio::time::sleep(tick), if warming => {
                 if let Some(d) = directory.upgrade() {
                     d.rebuild();
                 }
             }
         }
+    }
+}
+
+/// Completes at `until`; never without one.
+async fn sleep_until_held(until: Option<Instant>) {
+    match until {
+        Some(until) => tokio::time::sleep_until(until.into()).await,
+        None => std::future::pending().await,
     }
 }
