@@ -1,6 +1,7 @@
 //! The cluster client in action: three providers with weights 100, 200 and 300; a consumer
 //! cycles through the load balancers printing where its calls went; then one provider is
-//! killed mid-load and failover plus the endpoint states show what happened.
+//! killed mid-load and failover plus the endpoint states show what happened. Exits with an
+//! error if any of those calls failed.
 //!
 //! ```text
 //! cargo run --example cluster
@@ -9,7 +10,7 @@
 #[path = "greeter/mod.rs"]
 mod greeter;
 
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -107,20 +108,25 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .timeout(Duration::from_secs(2))
         .build()?;
     let client = GreeterClient::new(channel.clone());
+    let done = Arc::new(AtomicUsize::new(0));
     let mut callers = Vec::new();
     for caller in 0..16 {
-        let client = client.clone();
+        let (client, done) = (client.clone(), done.clone());
         callers.push(tokio::spawn(async move {
             let mut failed = 0;
             for _ in 0..375 {
                 if client.lookup(1 + caller % 2).await.is_err() {
                     failed += 1;
                 }
+                done.fetch_add(1, Ordering::Relaxed);
             }
             failed
         }));
     }
-    tokio::time::sleep(Duration::from_millis(30)).await;
+    // A third of the way through.
+    while done.load(Ordering::Relaxed) < 2_000 {
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
     providers[2].kill();
     let mut failed = 0;
     for caller in callers {
@@ -138,6 +144,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             endpoint.connected,
             endpoint.calls
         );
+    }
+    if failed > 0 {
+        return Err(format!("{failed} calls failed despite failover").into());
     }
     Ok(())
 }

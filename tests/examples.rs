@@ -1,10 +1,13 @@
-//! The example binaries as a user runs them: provider and consumer in separate processes.
-//! `cargo test` builds the examples before running this.
+//! The example binaries as a user runs them: provider and consumer in separate processes,
+//! the demo, and the cluster walkthrough. `cargo test` builds the examples before running
+//! this; a binary older than the sources is refused rather than tested. Every process gets a
+//! wall-clock limit and is killed if the test fails half-way.
 
 use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant, SystemTime};
 
 #[allow(dead_code)]
 #[path = "common/servers.rs"]
@@ -16,7 +19,32 @@ fn example(name: &str) -> PathBuf {
     let profile_dir = exe.parent().and_then(|deps| deps.parent()).expect("target profile dir");
     let path = profile_dir.join("examples").join(name);
     assert!(path.exists(), "{} is not built; run the tests with `cargo test`", path.display());
+    let built = std::fs::metadata(&path).and_then(|m| m.modified()).expect("example's mtime");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    // What these binaries are built from (examples/proto is a package of its own).
+    let sources = ["examples/greeter", "src", "rpc-core/src", "rpc-codec/src", "rpc-registry/src", "rpc-macros/src"];
+    let top_level = std::fs::read_dir(root.join("examples")).expect("examples/").flatten().filter_map(|entry| {
+        let path = entry.path();
+        (path.extension() == Some("rs".as_ref())).then(|| entry.metadata().and_then(|m| m.modified()).ok()).flatten()
+    });
+    let newest = sources.iter().filter_map(|dir| newest_file(&root.join(dir))).chain(top_level).max();
+    assert!(
+        newest.is_none_or(|newest| newest <= built),
+        "{} is older than the sources: `cargo test` (or `cargo build --examples`) rebuilds it",
+        path.display()
+    );
     path
+}
+
+/// The latest modification time of any file under `dir`.
+fn newest_file(dir: &Path) -> Option<SystemTime> {
+    let mut newest = None;
+    for entry in std::fs::read_dir(dir).ok()?.flatten() {
+        let path = entry.path();
+        let time = if path.is_dir() { newest_file(&path) } else { entry.metadata().and_then(|m| m.modified()).ok() };
+        newest = newest.max(time);
+    }
+    newest
 }
 
 /// Kills the child if the test fails half-way.
@@ -28,19 +56,62 @@ impl Drop for Child {
     }
 }
 
+/// Runs `command` to the end, killing it (and failing) after `limit`.
+fn run(command: &mut Command, limit: Duration) -> Output {
+    let child = command.stdout(Stdio::piped()).stderr(Stdio::null()).spawn().expect("start example");
+    let mut child = Child(child);
+    let deadline = Instant::now() + limit;
+    while child.0.try_wait().expect("poll example").is_none() {
+        assert!(Instant::now() < deadline, "{command:?} did not finish within {limit:?}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let mut stdout = Vec::new();
+    std::io::Read::read_to_end(child.0.stdout.as_mut().expect("piped stdout"), &mut stdout).expect("read stdout");
+    Output { status: child.0.wait().expect("exit status"), stdout, stderr: Vec::new() }
+}
+
+/// A child's stdout lines, each awaited for at most 30 s.
+struct Lines(mpsc::Receiver<String>);
+
+impl Lines {
+    fn of(stdout: std::process::ChildStdout) -> Lines {
+        let (sender, receiver) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if sender.send(line).is_err() {
+                    return;
+                }
+            }
+        });
+        Lines(receiver)
+    }
+
+    fn next(&self, what: &str) -> String {
+        self.0.recv_timeout(Duration::from_secs(30)).unwrap_or_else(|e| panic!("no line for {what} within 30 s: {e}"))
+    }
+}
+
 #[test]
 fn provider_and_consumer_talk_across_processes() {
     let (mut provider, mut lines) =
         provider(&["--addr", "127.0.0.1:0", "--label", "it-provider", "--registry", "memory://"]);
-    let first = lines.next().expect("provider prints its address").unwrap();
+    let first = lines.next("the provider's address");
     let addr = first.rsplit(' ').next().unwrap().to_string();
     assert!(first.starts_with("provider it-provider listening on 127.0.0.1:"), "{first}");
 
-    let output = Command::new(example("consumer"))
-        .args(["--addr", &addr, "--name", "tester", "--count", "2", "--serialization", "json"])
-        .stderr(Stdio::null())
-        .output()
-        .expect("run consumer");
+    let output = run(
+        Command::new(example("consumer")).args([
+            "--addr",
+            &addr,
+            "--name",
+            "tester",
+            "--count",
+            "2",
+            "--serialization",
+            "json",
+        ]),
+        Duration::from_secs(60),
+    );
     assert!(output.status.success());
     let stdout = String::from_utf8(output.stdout).unwrap();
     assert!(stdout.contains("Hello, tester! — it-provider (call #1) (you are consumer)"), "{stdout}");
@@ -60,13 +131,13 @@ fn provider_and_consumer_talk_across_processes() {
         assert!(Instant::now() < deadline, "provider did not stop after SIGINT");
         std::thread::sleep(Duration::from_millis(20));
     }
-    assert_eq!(lines.next().unwrap().unwrap(), "provider it-provider stopped");
+    assert_eq!(lines.next("the provider's last words"), "provider it-provider stopped");
 }
 
 #[test]
 fn the_demo_prints_real_replies() {
-    let output = Command::new(example("demo")).stderr(Stdio::null()).output().expect("run demo");
-    assert!(output.status.success());
+    let output = run(&mut Command::new(example("demo")), Duration::from_secs(60));
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stdout));
     let stdout = String::from_utf8(output.stdout).unwrap();
     for expected in [
         "Hello, world! — demo-provider (call #1)",
@@ -80,8 +151,20 @@ fn the_demo_prints_real_replies() {
     }
 }
 
+#[test]
+fn the_cluster_example_loses_no_call_when_a_provider_is_killed() {
+    let output = run(&mut Command::new(example("cluster")), Duration::from_secs(120));
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert!(output.status.success(), "the cluster example failed:\n{stdout}");
+    assert!(stdout.contains("failed calls: 0 of 6000"), "{stdout}");
+    for balancer in ["RoundRobin", "WeightedRoundRobin", "WeightedRandom", "LeastActive", "PeakEwma", "ConsistentHash"]
+    {
+        assert!(stdout.contains(balancer), "{balancer} missing:\n{stdout}");
+    }
+}
+
 /// Starts the provider example with `args`; returns it and its stdout's lines.
-fn provider(args: &[&str]) -> (Child, std::io::Lines<BufReader<std::process::ChildStdout>>) {
+fn provider(args: &[&str]) -> (Child, Lines) {
     let mut provider = Child(
         Command::new(example("provider"))
             .args(args)
@@ -90,27 +173,26 @@ fn provider(args: &[&str]) -> (Child, std::io::Lines<BufReader<std::process::Chi
             .spawn()
             .expect("start provider"),
     );
-    let lines = BufReader::new(provider.0.stdout.take().unwrap()).lines();
+    let lines = Lines::of(provider.0.stdout.take().unwrap());
     (provider, lines)
 }
 
 /// Starts a provider registered in `registry`; returns it and its address.
 fn registered_provider(label: &str, registry: &str) -> (Child, String) {
-    let (provider, mut lines) = provider(&["--label", label, "--registry", registry]);
-    let first = lines.next().expect("provider prints its address").unwrap();
+    let (provider, lines) = provider(&["--label", label, "--registry", registry]);
+    let first = lines.next("the provider's address");
     (provider, first.rsplit(' ').next().unwrap().to_string())
 }
 
 /// The consumer's output once it finds `providers` providers (registration follows the
 /// provider's "listening" line by a moment; expiry takes a TTL).
 fn consumer_output(registry: &str, providers: usize) -> String {
-    let deadline = Instant::now() + Duration::from_secs(10);
+    let deadline = Instant::now() + Duration::from_secs(20);
     loop {
-        let output = Command::new(example("consumer"))
-            .args(["--registry", registry, "--name", "x", "--count", "4"])
-            .stderr(Stdio::null())
-            .output()
-            .expect("run consumer");
+        let output = run(
+            Command::new(example("consumer")).args(["--registry", registry, "--name", "x", "--count", "4"]),
+            Duration::from_secs(60),
+        );
         let stdout = String::from_utf8(output.stdout).unwrap();
         if stdout.contains(&format!("found {providers} provider(s)")) {
             assert!(output.status.success(), "consumer failed:\n{stdout}");
@@ -136,7 +218,7 @@ fn kill_one_of_two(registry: &str) {
     assert!(Command::new("kill").args(["-KILL", &pid]).status().unwrap().success());
     let _ = west.0.wait();
     // No deregistration happened: what removes it is the TTL / lease / session running out
-    // (within `consumer_output`'s 10 s), measured precisely in tests/registry.rs.
+    // (within `consumer_output`'s 20 s), measured precisely in tests/registry.rs.
     let stdout = consumer_output(registry, 1);
     assert!(!stdout.contains(&west_addr), "{stdout}");
     assert!(!stdout.contains("— west ("), "{stdout}");
@@ -144,9 +226,8 @@ fn kill_one_of_two(registry: &str) {
 
 #[test]
 fn file_registry_across_processes_and_a_sigkilled_provider_expires() {
-    let dir = std::env::temp_dir().join(format!("rpc-examples-registry-{}", std::process::id()));
-    kill_one_of_two(&format!("file://{}?ttl=1s", dir.display()));
-    let _ = std::fs::remove_dir_all(dir);
+    let dir = servers::TempDir::new("examples-registry");
+    kill_one_of_two(&format!("file://{}?ttl=2s", dir.path().display()));
 }
 
 #[test]
