@@ -2,6 +2,7 @@
 //! control, reports and plots. The `rpc-bench` binary is its command line; the criterion
 //! benches reuse the systems.
 
+pub mod allocations;
 pub mod idle;
 pub mod load;
 pub mod payload;
