@@ -267,3 +267,19 @@ async fn heartbeats_keep_an_idle_connection_alive_past_the_server_idle_timeout()
     assert!(!beating.connection().expect("direct channel").is_closed());
     assert_eq!(EchoClient::new(beating).echo("alive".into()).await.unwrap(), "alive");
 }
+
+#[tokio::test]
+async fn arguments_no_serialization_carries_are_refused_unsent() {
+    let server = TestServer::start().await;
+    // Two arguments travel as a serde tuple, which protobuf cannot carry.
+    let protobuf = server.client().await.with_options(CallOptions::new().serialization(rpc::SerializationId::Protobuf));
+    let err = protobuf.area(vec![common::Shape::Square(2.0)], None).await.unwrap_err();
+    assert_eq!(err.code(), Code::InvalidArgument, "{err}");
+    assert!(err.is_not_sent(), "nothing left the client, and the status says so: {err:?}");
+    assert!(
+        err.message().contains("arguments of test.Echo/area not sent")
+            && err.message().contains("protobuf serialization is not available"),
+        "{err}"
+    );
+    assert_eq!(server.probe.started.load(Ordering::SeqCst), 0);
+}

@@ -93,7 +93,7 @@ impl Lines {
 
 #[test]
 fn provider_and_consumer_talk_across_processes() {
-    let (mut provider, mut lines) =
+    let (mut provider, lines) =
         provider(&["--addr", "127.0.0.1:0", "--label", "it-provider", "--registry", "memory://"]);
     let first = lines.next("the provider's address");
     let addr = first.rsplit(' ').next().unwrap().to_string();

@@ -47,7 +47,9 @@ pub enum SerializationError {
     Decode { format: &'static str, type_name: &'static str, reason: String },
     /// The type has no implementation for this format (for example protobuf for a type that is
     /// not a `prost::Message`, or msgpack for one that is not serde-serializable).
-    #[error("{format} serialization is not available for {type_name}")]
+    #[error(
+        "{format} serialization is not available for {type_name} (msgpack and JSON carry serde types, protobuf carries prost messages)"
+    )]
     Unsupported { format: &'static str, type_name: &'static str },
     #[error("unknown serialization id {0}")]
     UnknownId(u8),

@@ -3,7 +3,8 @@
 //! collide with them.
 
 use proc_macro2::TokenStream;
-use quote::{format_ident, quote};
+use quote::{format_ident, quote, quote_spanned};
+use syn::spanned::Spanned;
 use syn::{Ident, TraitItem, Type};
 
 use crate::parse::{Method, Service};
@@ -13,11 +14,71 @@ pub fn expand(service: &Service) -> TokenStream {
     let descriptor = descriptor(service);
     let client = client(service);
     let server = server(service);
+    let checks = checks(service);
     quote! {
         #server_trait
         #descriptor
         #client
         #server
+        #checks
+    }
+}
+
+/// What the compiler checks of the trait's types, each with one targeted error at the type:
+/// every error type converts to and from `rpc::Status`, and every argument and result type
+/// has a serialization (serde or prost; several arguments travel as a serde tuple).
+fn checks(service: &Service) -> TokenStream {
+    let checks = service.methods.iter().map(|method| {
+        let err = &method.err;
+        let error = quote_spanned!(err.span()=> (&::rpc::__private::ErrorProbe::<#err>::new()).check_error(););
+        let wire = |ty: &Type| quote_spanned!(ty.span()=> (&&::rpc::__private::WireProbe::<#ty>::new()).check_wire(););
+        let tuple =
+            |ty: &Type| quote_spanned!(ty.span()=> (&&::rpc::__private::TupleProbe::<#ty>::new()).check_wire(););
+        let arguments: Vec<TokenStream> = match (&method.input_stream, method.args.as_slice()) {
+            (Some(item), _) => vec![wire(item)],
+            (None, [(_, ty)]) => vec![wire(ty)],
+            (None, args) => args.iter().map(|(_, ty)| tuple(ty)).collect(),
+        };
+        let result = match (&method.output_stream, method.oneway) {
+            (Some(item), _) => Some(wire(item)),
+            (None, false) => Some(wire(&method.ok)),
+            (None, true) => None,
+        };
+        quote!(#error #(#arguments)* #result)
+    });
+    quote! {
+        const _: () = {
+            #[allow(unused_imports)]
+            use ::rpc::__private::{Convertible as _, Inconvertible as _};
+            #[allow(unused_imports)]
+            use ::rpc::__private::{SerdeOnly as _, ViaNeither as _, ViaProtobuf as _, ViaSerde as _};
+            #[allow(dead_code)]
+            fn __rpc_checks() {
+                #(#checks)*
+            }
+        };
+    }
+}
+
+/// A local `fn __rpc_error(Status) -> E` for a client method whose error type is `err`.
+fn error_from_status(err: &Type) -> TokenStream {
+    quote! {
+        fn __rpc_error(__rpc_status: ::rpc::Status) -> #err {
+            #[allow(unused_imports)]
+            use ::rpc::__private::{Convertible as _, Inconvertible as _};
+            (&::rpc::__private::ErrorProbe::<#err>::new()).from_status(__rpc_status)
+        }
+    }
+}
+
+/// A closure turning a handler's error of type `err` into a `Status`.
+fn into_status(err: &Type) -> TokenStream {
+    quote! {
+        |__rpc_error: #err| {
+            #[allow(unused_imports)]
+            use ::rpc::__private::{Convertible as _, Inconvertible as _};
+            (&::rpc::__private::ErrorProbe::<#err>::new()).into_status(__rpc_error)
+        }
     }
 }
 
@@ -153,27 +214,30 @@ fn client(service: &Service) -> TokenStream {
                     use ::rpc::__private::{HasDefault as _, NoDefault as _};
                     return (&::rpc::__private::DefaultProbe::<#ok>::new())
                         .value_or(__rpc_status)
-                        .map_err(::core::convert::From::from);
+                        .map_err(__rpc_error);
                 }
                 ::rpc::__private::__deserialize!(__rpc_response.serialization, #ok, &__rpc_response.body)
                     .map_err(|e| ::rpc::__private::reply_decode_error(&#descriptor, #wire_name, e))
-                    .map_err(::core::convert::From::from)
+                    .map_err(__rpc_error)
             }
         };
         let arg_key = arg_key_fn(method);
+        let error_from_status = error_from_status(err);
         quote! {
             #(#docs)*
             pub async fn #ident(&self, #(#params),*) -> ::core::result::Result<#ok, #err> {
+                #error_from_status
                 static __RPC_SIZE: ::rpc::__private::SizeHint = ::rpc::__private::SizeHint::new();
                 let __rpc_args: #args_type = #args_pattern;
                 let __rpc_serialization = self.options.get_serialization();
                 let mut __rpc_body = __RPC_SIZE.buffer();
                 ::rpc::__private::__serialize!(__rpc_serialization, #args_type, &__rpc_args, &mut __rpc_body)
-                    .map_err(|e| ::rpc::__private::args_encode_error(&#descriptor, #wire_name, e))?;
+                    .map_err(|e| ::rpc::__private::args_encode_error(&#descriptor, #wire_name, e))
+                    .map_err(__rpc_error)?;
                 let __rpc_body = __RPC_SIZE.finish(__rpc_body);
                 #arg_key
                 let mut __rpc_service = self.inner.clone();
-                ::rpc::__private::ServiceExt::ready(&mut __rpc_service).await?;
+                ::rpc::__private::ServiceExt::ready(&mut __rpc_service).await.map_err(__rpc_error)?;
                 // Built in place, so the request never sits in this future's state.
                 let __rpc_response = ::rpc::__private::Service::call(
                     &mut __rpc_service,
@@ -182,7 +246,8 @@ fn client(service: &Service) -> TokenStream {
                         __rpc_arg_key,
                     ),
                 )
-                .await?;
+                .await
+                .map_err(__rpc_error)?;
                 #reply
             }
         }
@@ -242,6 +307,7 @@ fn streaming_client(service: &Service) -> TokenStream {
     let descriptor = descriptor_ident(service);
     let methods = streaming.iter().map(|method| {
         let Method { ident, wire_name, docs, err, ok, .. } = method;
+        let error_from_status = error_from_status(err);
         let (params, outbound) = match &method.input_stream {
             Some(item) => {
                 let (name, _) = &method.args[0];
@@ -264,7 +330,8 @@ fn streaming_client(service: &Service) -> TokenStream {
                     let __rpc_args: #args_type = #args_pattern;
                     let mut __rpc_body = ::rpc::__private::BytesMut::new();
                     ::rpc::__private::__serialize!(__rpc_serialization, #args_type, &__rpc_args, &mut __rpc_body)
-                        .map_err(|e| ::rpc::__private::args_encode_error(&#descriptor, #wire_name, e))?;
+                        .map_err(|e| ::rpc::__private::args_encode_error(&#descriptor, #wire_name, e))
+                        .map_err(__rpc_error)?;
                     let __rpc_outbound = ::rpc::__private::single_message(__rpc_body.freeze());
                 };
                 (quote!(#(#params),*), outbound)
@@ -284,22 +351,27 @@ fn streaming_client(service: &Service) -> TokenStream {
                 quote!(#ok),
                 quote! {
                     let __rpc_reply =
-                        ::rpc::__private::first_message(__rpc_replies, &#descriptor, #wire_name, "reply").await?;
+                        ::rpc::__private::first_message(__rpc_replies, &#descriptor, #wire_name, "reply")
+                            .await
+                            .map_err(__rpc_error)?;
                     ::rpc::__private::__deserialize!(__rpc_serialization, #ok, &__rpc_reply)
                         .map_err(|e| ::rpc::__private::reply_decode_error(&#descriptor, #wire_name, e))
-                        .map_err(::core::convert::From::from)
+                        .map_err(__rpc_error)
                 },
             ),
         };
         quote! {
             #(#docs)*
             pub async fn #ident(&self, #params) -> ::core::result::Result<#returns, #err> {
+                #error_from_status
                 let __rpc_serialization = self.options.get_serialization();
                 #outbound
                 let __rpc_request =
                     self.options.request(&#descriptor, #wire_name, false, ::rpc::__private::Bytes::new());
                 let __rpc_replies =
-                    ::rpc::StreamingService::call_streaming(&self.inner, __rpc_request, __rpc_outbound).await?;
+                    ::rpc::StreamingService::call_streaming(&self.inner, __rpc_request, __rpc_outbound)
+                        .await
+                        .map_err(__rpc_error)?;
                 #reply
             }
         }
@@ -323,7 +395,8 @@ fn server(service: &Service) -> TokenStream {
     let descriptor = descriptor_ident(service);
     let doc = format!("Serves a `{trait_ident}` implementation: add it to an `rpc::Server`.");
     let arms = service.methods.iter().map(|method| {
-        let Method { ident, wire_name, ok, .. } = method;
+        let Method { ident, wire_name, ok, err, .. } = method;
+        let into_status = into_status(err);
         if method.is_streaming() {
             return quote! {
                 #wire_name => {
@@ -353,7 +426,7 @@ fn server(service: &Service) -> TokenStream {
                     };
                 ::core::mem::drop(__rpc_request);
                 ::rpc::CallFuture::from_or_box(async move {
-                let __rpc_result: #result_type = __rpc_context.scope(__rpc_inner.#ident(#(#arg_names),*)).await.map_err(::core::convert::Into::<::rpc::Status>::into)?;
+                let __rpc_result: #result_type = __rpc_context.scope(__rpc_inner.#ident(#(#arg_names),*)).await.map_err(#into_status)?;
                 static __RPC_SIZE: ::rpc::__private::SizeHint = ::rpc::__private::SizeHint::new();
                 let mut __rpc_body = __RPC_SIZE.buffer();
                 ::rpc::__private::__serialize!(__rpc_serialization, #result_type, &__rpc_result, &mut __rpc_body)
@@ -416,7 +489,8 @@ fn server_streaming(service: &Service) -> TokenStream {
     }
     let descriptor = descriptor_ident(service);
     let arms = streaming.iter().map(|method| {
-        let Method { ident, wire_name, ok, .. } = method;
+        let Method { ident, wire_name, ok, err, .. } = method;
+        let into_status = into_status(err);
         let arg_names = method.args.iter().map(|(name, _)| name);
         let input = match &method.input_stream {
             Some(item) => {
@@ -465,7 +539,7 @@ fn server_streaming(service: &Service) -> TokenStream {
                     let __rpc_result = __rpc_context
                         .scope(__rpc_inner.#ident(#(#arg_names),*))
                         .await
-                        .map_err(::core::convert::Into::<::rpc::Status>::into)?;
+                        .map_err(#into_status)?;
                     #output
                 })
             }

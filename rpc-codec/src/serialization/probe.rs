@@ -1,4 +1,5 @@
-//! Runtime choice of a format for a type that may implement only some of them.
+//! Runtime choice of a format for a type that may implement only some of them, and the
+//! compile-time check that a type implements at least one.
 //!
 //! Autoref dispatch: for `(&Probe::<F, T>::new()).serialize(..)`, method lookup tries
 //! `Supported` (implemented for `Probe<F, T>` when `F: Serialization<T>`) before `Unsupported`
@@ -54,6 +55,82 @@ impl<F: Format, T> Unsupported<T> for &Probe<F, T> {
 fn unsupported<F: Format, T>() -> SerializationError {
     SerializationError::Unsupported { format: F::ID.name(), type_name: std::any::type_name::<T>() }
 }
+
+/// Compile-time check that a type can travel at all: `(&&WireProbe::<T>::new()).check_wire()`
+/// resolves to [`ViaSerde`] when msgpack (so serde) carries `T`, else to [`ViaProtobuf`] when
+/// protobuf (prost) does, else to [`ViaNeither`], whose method demands [`NoWireFormat`]: the
+/// one error a user then sees names the type and what to derive. (Method lookup tries the
+/// receiver `&&WireProbe` by value, then with one more reference, then `&WireProbe`: the
+/// order of the three impls.) Generated code emits one check per argument and result type.
+pub struct WireProbe<T>(PhantomData<fn() -> T>);
+
+impl<T> WireProbe<T> {
+    #[allow(clippy::new_without_default)]
+    pub const fn new() -> Self {
+        WireProbe(PhantomData)
+    }
+}
+
+pub trait ViaSerde {
+    fn check_wire(&self) {}
+}
+
+impl<T> ViaSerde for &WireProbe<T> where super::MsgPack: Serialization<T> {}
+
+pub trait ViaProtobuf {
+    fn check_wire(&self) {}
+}
+
+impl<T> ViaProtobuf for &&WireProbe<T> where super::Protobuf: Serialization<T> {}
+
+pub trait ViaNeither<T> {
+    fn check_wire(&self)
+    where
+        T: NoWireFormat,
+    {
+    }
+}
+
+impl<T> ViaNeither<T> for WireProbe<T> {}
+
+/// Implemented by no type: what [`ViaNeither`] asks of a type no format carries.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be an argument or result of an rpc method: no serialization carries it",
+    label = "neither serde nor prost",
+    note = "derive `serde::Serialize` and `serde::Deserialize` (msgpack, JSON) or `prost::Message` (protobuf)"
+)]
+pub trait NoWireFormat {}
+
+/// The same check for one of several arguments, which travel together as a serde tuple:
+/// [`ViaSerde`] or [`SerdeOnly`], whose method demands [`NotSerde`].
+pub struct TupleProbe<T>(PhantomData<fn() -> T>);
+
+impl<T> TupleProbe<T> {
+    #[allow(clippy::new_without_default)]
+    pub const fn new() -> Self {
+        TupleProbe(PhantomData)
+    }
+}
+
+impl<T> ViaSerde for &TupleProbe<T> where super::MsgPack: Serialization<T> {}
+
+pub trait SerdeOnly<T> {
+    fn check_wire(&self)
+    where
+        T: NotSerde,
+    {
+    }
+}
+
+impl<T> SerdeOnly<T> for TupleProbe<T> {}
+
+/// Implemented by no type: what [`SerdeOnly`] asks of an argument serde does not carry.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be one of several arguments of an rpc method: they travel together as a serde tuple",
+    label = "not serde",
+    note = "derive `serde::Serialize` and `serde::Deserialize`, or make it the method's only argument (a prost message travels as protobuf alone)"
+)]
+pub trait NotSerde {}
 
 #[cfg(test)]
 mod tests {
