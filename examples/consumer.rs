@@ -49,7 +49,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         None => {
             let registry = rpc::registry::connect(&args.registry).await?;
             let channel = builder
-                .registry(registry, greeter::GREETER_DESCRIPTOR.name)
+                .registry(registry, &greeter::GREETER_DESCRIPTOR)
                 .load_balance(rpc::cluster::Balance::RoundRobin)
                 .build()?;
             if let Some(directory) = channel.directory() {

@@ -37,8 +37,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // Consumer: discovers the provider through the registry; calls are multiplexed over a
     // pooled connection, with failover and a circuit breaker per provider.
-    let channel =
-        Channel::builder().registry(registry, GREETER_DESCRIPTOR.name).timeout(Duration::from_secs(2)).build()?;
+    let channel = Channel::builder().registry(registry, &GREETER_DESCRIPTOR).timeout(Duration::from_secs(2)).build()?;
     if let Some(directory) = channel.directory() {
         // The provider registers as it starts serving; wait until the consumer sees it.
         directory.wait_for(1, Duration::from_secs(5)).await;

@@ -60,8 +60,15 @@ impl CallOptions {
     }
 
     /// A request for `method` of `service` carrying `body`, with these options applied.
-    pub fn request(&self, service: &ServiceDescriptor, method: &'static str, oneway: bool, body: Bytes) -> Request {
+    pub fn request(
+        &self,
+        service: &'static ServiceDescriptor,
+        method: &'static str,
+        oneway: bool,
+        body: Bytes,
+    ) -> Request {
         let mut request = Request::new(ByteString::from_static(service.name), ByteString::from_static(method), body);
+        request.set_descriptor(service);
         request.metadata.version = self.version.clone().unwrap_or(ByteString::from_static(service.version));
         if let Some(group) = &self.group {
             request.metadata.group = group.clone();

@@ -1,11 +1,18 @@
 /// What `#[rpc::service]` knows of a service: its name, version and methods.
 ///
 /// ```
-/// use rpc_core::{MethodDescriptor, MethodKind, ServiceDescriptor};
+/// # use rpc_core as rpc;
+/// use rpc::{MethodDescriptor, MethodKind, ServiceDescriptor};
 /// static GREETER: ServiceDescriptor = ServiceDescriptor {
 ///     name: "demo.Greeter",
 ///     version: "1.0.0",
-///     methods: &[MethodDescriptor { name: "hello", idempotent: true, oneway: false, kind: MethodKind::Unary }],
+///     methods: &[MethodDescriptor {
+///         name: "hello",
+///         arguments: &["name"],
+///         idempotent: true,
+///         oneway: false,
+///         kind: MethodKind::Unary,
+///     }],
 /// };
 /// assert!(GREETER.method("hello").unwrap().idempotent);
 /// assert!(GREETER.method("bye").is_none());
@@ -24,6 +31,8 @@ pub struct ServiceDescriptor {
 pub struct MethodDescriptor {
     /// The name on the wire.
     pub name: &'static str,
+    /// The arguments' names, in order (`HashKey::Arg(n)` hashes the `n`th).
+    pub arguments: &'static [&'static str],
     /// Safe to run more than once: the cluster client may retry it on another provider.
     pub idempotent: bool,
     /// The caller expects no reply.
@@ -33,6 +42,7 @@ pub struct MethodDescriptor {
 }
 
 impl ServiceDescriptor {
+    /// The method with this wire name.
     pub fn method(&self, name: &str) -> Option<&MethodDescriptor> {
         self.methods.iter().find(|m| m.name == name)
     }

@@ -15,7 +15,7 @@ pub mod streaming;
 pub mod transport;
 
 pub use call_options::CallOptions;
-pub use client::{Channel, ChannelBuilder, ChannelFuture};
+pub use client::{Channel, ChannelBuilder, ChannelFuture, RegistryService};
 pub use context::CallContext;
 pub use descriptor::{MethodDescriptor, ServiceDescriptor};
 pub use request::{ArgKeyFn, Request};

@@ -4,6 +4,8 @@ use bytes::Bytes;
 use bytestring::ByteString;
 use rpc_codec::{Attachments, Metadata, SerializationId};
 
+use crate::ServiceDescriptor;
+
 /// A call on its way to a provider: where it goes, its deadline, and the serialized arguments.
 ///
 /// ```
@@ -27,6 +29,8 @@ pub struct Request {
     deadline: Option<Instant>,
     /// Hashes argument `i` of the body, for consistent hashing; set by generated clients.
     arg_key: Option<ArgKeyFn>,
+    /// The service called, when a generated client made the request.
+    descriptor: Option<&'static ServiceDescriptor>,
 }
 
 /// A request without its metadata and body: what a cluster call keeps for a retry when the
@@ -39,6 +43,7 @@ pub(crate) struct Retained {
     idempotent: bool,
     deadline: Option<Instant>,
     arg_key: Option<ArgKeyFn>,
+    descriptor: Option<&'static ServiceDescriptor>,
 }
 
 /// What a transport hands back of a request it did not send, or that a provider refused
@@ -51,9 +56,9 @@ pub(crate) struct Returned {
 impl Retained {
     /// The request again, from what the transport handed back.
     pub(crate) fn rebuild(self, returned: Returned) -> Request {
-        let Retained { serialization, oneway, idempotent, deadline, arg_key } = self;
+        let Retained { serialization, oneway, idempotent, deadline, arg_key, descriptor } = self;
         let Returned { metadata, body } = returned;
-        Request { metadata, serialization, oneway, idempotent, body, deadline, arg_key }
+        Request { metadata, serialization, oneway, idempotent, body, deadline, arg_key, descriptor }
     }
 }
 
@@ -71,6 +76,7 @@ impl Request {
             body,
             deadline: None,
             arg_key: None,
+            descriptor: None,
         }
     }
 
@@ -87,7 +93,16 @@ impl Request {
         body: Bytes,
         deadline: Option<Instant>,
     ) -> Request {
-        Request { metadata, serialization, oneway, idempotent: false, body, deadline, arg_key: None }
+        Request { metadata, serialization, oneway, idempotent: false, body, deadline, arg_key: None, descriptor: None }
+    }
+
+    /// The descriptor of the service called, when a generated client made the request.
+    pub fn descriptor(&self) -> Option<&'static ServiceDescriptor> {
+        self.descriptor
+    }
+
+    pub(crate) fn set_descriptor(&mut self, descriptor: &'static ServiceDescriptor) {
+        self.descriptor = Some(descriptor);
     }
 
     pub fn service(&self) -> &str {
@@ -117,6 +132,7 @@ impl Request {
             idempotent: self.idempotent,
             deadline: self.deadline,
             arg_key: self.arg_key,
+            descriptor: self.descriptor,
         }
     }
 

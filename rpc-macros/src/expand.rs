@@ -175,7 +175,16 @@ fn descriptor(service: &Service) -> TokenStream {
     let methods = service.methods.iter().map(|m| {
         let (wire, idempotent, oneway) = (&m.wire_name, m.idempotent, m.oneway);
         let kind = format_ident!("{}", m.kind());
-        quote!(::rpc::MethodDescriptor { name: #wire, idempotent: #idempotent, oneway: #oneway, kind: ::rpc::MethodKind::#kind })
+        let arguments = m.args.iter().map(|(name, _)| name.to_string());
+        quote! {
+            ::rpc::MethodDescriptor {
+                name: #wire,
+                arguments: &[#(#arguments),*],
+                idempotent: #idempotent,
+                oneway: #oneway,
+                kind: ::rpc::MethodKind::#kind,
+            }
+        }
     });
     quote! {
         #[doc = #doc]

@@ -11,6 +11,7 @@ use tokio::net::ToSocketAddrs;
 use tracing::instrument::Instrumented;
 use tracing::Instrument;
 
+use super::service_check::{FirstCallCheck, ServiceCheck};
 use crate::cluster::call_future::ClusterFuture;
 use crate::cluster::directory::DirectorySettings;
 use crate::cluster::service::{ClusterClient, ClusterSettings, Core, MethodSettings};
@@ -18,7 +19,7 @@ use crate::cluster::{
     discover, Balance, BreakerConfig, Cluster, Directory, Discover, EndpointInfo, MethodConfig, PoolConfig, RetryBudget,
 };
 use crate::transport::{Connection, ConnectionConfig, Protocol, ResponseFuture};
-use crate::{BoxFuture, MessageStream, Request, Response, Status, StreamingService};
+use crate::{BoxFuture, MessageStream, Request, Response, ServiceDescriptor, Status, StreamingService};
 
 /// A client's handle to a service: a `tower::Service<Request>` that is cheap to clone and
 /// always ready — no `tower::buffer`, no lock on the call path.
@@ -53,6 +54,9 @@ pub struct Channel {
 struct ChannelInner {
     route: Route,
     default_timeout: Option<Duration>,
+    /// The settings check left for the first call (a cluster channel built without the
+    /// service's descriptor).
+    check: Option<FirstCallCheck>,
 }
 
 enum Route {
@@ -78,6 +82,46 @@ pub struct ChannelBuilder {
     group: Option<String>,
     /// Set explicitly by [`ChannelBuilder::protocol`].
     protocol: Option<Protocol>,
+    /// The service the channel calls, to check its settings against.
+    service: Option<&'static ServiceDescriptor>,
+    /// The service name a registry channel looks providers up under.
+    discovers: Option<String>,
+    /// Where the endpoints come from, for errors.
+    source: Option<String>,
+    /// The cluster-only settings given, which a direct channel refuses.
+    cluster_only: Vec<&'static str>,
+}
+
+/// What [`ChannelBuilder::registry`] looks up: a service name, or a service's descriptor (its
+/// name, and the channel's settings are checked against it when it is built).
+pub trait RegistryService {
+    /// The name providers registered under.
+    fn service_name(&self) -> &str;
+    /// The service's descriptor, when known.
+    fn descriptor(&self) -> Option<&'static ServiceDescriptor> {
+        None
+    }
+}
+
+impl RegistryService for &str {
+    fn service_name(&self) -> &str {
+        self
+    }
+}
+
+impl RegistryService for String {
+    fn service_name(&self) -> &str {
+        self
+    }
+}
+
+impl RegistryService for &'static ServiceDescriptor {
+    fn service_name(&self) -> &str {
+        self.name
+    }
+    fn descriptor(&self) -> Option<&'static ServiceDescriptor> {
+        Some(self)
+    }
 }
 
 impl ChannelBuilder {
@@ -112,78 +156,121 @@ impl ChannelBuilder {
         self
     }
 
+    /// The service this channel calls: cluster settings are checked against it when the
+    /// channel is built (a [`method`](Self::method) the service lacks, a consistent-hash key
+    /// naming no argument, a registry name that differs), each an error then. Without it the
+    /// checks run on the first call and only log warnings.
+    pub fn service(mut self, service: &'static ServiceDescriptor) -> Self {
+        self.service = Some(service);
+        self
+    }
+
     /// Cluster: a fixed set of providers, `host:port` or `host:port;weight=N`.
-    pub fn endpoints<I, A>(self, addresses: I) -> Self
+    pub fn endpoints<I, A>(mut self, addresses: I) -> Self
     where
         I: IntoIterator<Item = A>,
         A: AsRef<str>,
     {
+        self.source = Some("the endpoint list".into());
         self.discover(discover::static_endpoints("", addresses))
     }
     /// Cluster: the providers of `service` that `registry` knows, followed as they change.
-    pub fn registry(self, registry: Arc<dyn Registry>, service: impl Into<String>) -> Self {
-        self.discover(discover::from_registry(registry, service.into()))
+    /// `service` is a name, or a service's descriptor (`&GREETER_DESCRIPTOR`), which also
+    /// does what [`service`](Self::service) does.
+    pub fn registry(mut self, registry: Arc<dyn Registry>, service: impl RegistryService) -> Self {
+        let name = service.service_name().to_string();
+        if let Some(descriptor) = service.descriptor() {
+            self.service = Some(descriptor);
+        }
+        self.source = Some(format!("the registry's {name:?}"));
+        self.discovers = Some(name.clone());
+        self.discover(discover::from_registry(registry, name))
     }
     /// Cluster: any stream of endpoint sets.
     pub fn discover(mut self, discover: Discover) -> Self {
         self.discover = Some(discover);
+        self.cluster_only.push("endpoints/registry/discover");
         self
     }
     /// Cluster: only providers registered with this version.
     pub fn version(mut self, version: impl Into<String>) -> Self {
+        self.cluster_only.push("version");
         self.version = Some(version.into());
         self
     }
     /// Cluster: only providers registered in this group.
     pub fn group(mut self, group: impl Into<String>) -> Self {
+        self.cluster_only.push("group");
         self.group = Some(group.into());
         self
     }
     /// Cluster: the load balancer (default weighted random).
     pub fn load_balance(mut self, balance: Balance) -> Self {
+        self.cluster_only.push("load_balance");
         self.balance = balance;
         self
     }
     /// Cluster: what a failed call does (default failover with 2 retries).
     pub fn cluster(mut self, cluster: Cluster) -> Self {
+        self.cluster_only.push("cluster");
         self.cluster = cluster;
         self
     }
     /// Cluster: when a provider's circuit breaker opens and closes.
     pub fn circuit_breaker(mut self, breaker: BreakerConfig) -> Self {
+        self.cluster_only.push("circuit_breaker");
         self.breaker = breaker;
         self
     }
     /// Cluster: multiplexed connections per provider (default 1).
     pub fn connections_per_endpoint(mut self, connections: usize) -> Self {
+        self.cluster_only.push("connections_per_endpoint");
         self.pool.connections = connections.max(1);
         self
     }
     /// Cluster: waits between reconnect attempts, exponential from `base` to `max`, jittered.
     pub fn reconnect_backoff(mut self, base: Duration, max: Duration) -> Self {
+        self.cluster_only.push("reconnect_backoff");
         self.pool = self.pool.reconnect_backoff(base, max);
         self
     }
     /// Cluster: a new provider's weight ramps up linearly over this period (default none).
     pub fn warmup(mut self, warmup: Duration) -> Self {
+        self.cluster_only.push("warmup");
         self.warmup = warmup;
         self
     }
     /// Cluster: how many retries failover may add to the calls.
     pub fn retry_budget(mut self, budget: RetryBudget) -> Self {
+        self.cluster_only.push("retry_budget");
         self.retry_budget = budget;
         self
     }
     /// Cluster: settings for one method (by its wire name) that differ from the channel's.
     pub fn method(mut self, name: impl Into<String>, config: MethodConfig) -> Self {
+        self.cluster_only.push("method");
         self.methods.insert(name.into(), config);
         self
     }
 
-    /// A direct channel: one multiplexed connection to `addr`.
+    /// A direct channel: one multiplexed connection to `addr`. Refuses cluster-only
+    /// settings (a balancer, a cluster mode, per-method settings…), which it could not honour.
     pub async fn connect(self, addr: impl ToSocketAddrs) -> Result<Channel, Status> {
+        self.refuse_cluster_settings()?;
         let connection = Connection::connect(addr, &self.config).await?;
         Ok(self.direct(connection))
+    }
+
+    fn refuse_cluster_settings(&self) -> Result<(), Status> {
+        if self.cluster_only.is_empty() {
+            return Ok(());
+        }
+        let mut given = self.cluster_only.clone();
+        given.dedup();
+        Err(Status::invalid_argument(format!(
+            "{} apply to cluster channels only: build() one (with endpoints() or registry()) instead of connect()",
+            given.join(", ")
+        )))
     }
 
     /// A direct channel over a byte stream already open to a provider (an in-memory duplex in
@@ -197,7 +284,8 @@ impl ChannelBuilder {
     }
 
     fn direct(self, connection: Connection) -> Channel {
-        Channel { inner: Arc::new(ChannelInner { route: Route::Direct(connection), default_timeout: self.timeout }) }
+        let inner = ChannelInner { route: Route::Direct(connection), default_timeout: self.timeout, check: None };
+        Channel { inner: Arc::new(inner) }
     }
 
     /// A cluster channel over the endpoints of [`endpoints`](Self::endpoints),
@@ -205,6 +293,28 @@ impl ChannelBuilder {
     /// background; calls made before the first endpoint set arrives wait for it (until their
     /// deadline). Needs a tokio runtime.
     pub fn build(self) -> Result<Channel, Status> {
+        let check = ServiceCheck {
+            discovers: self.discovers.clone(),
+            balance: self.balance.clone(),
+            methods: self.methods.iter().map(|(name, config)| (name.clone(), config.balance.clone())).collect(),
+        };
+        let check = match self.service {
+            Some(service) => {
+                let problems = check.against(service);
+                if !problems.errors.is_empty() {
+                    return Err(Status::invalid_argument(format!(
+                        "channel settings for {}: {}",
+                        service.name,
+                        problems.errors.join("; ")
+                    )));
+                }
+                for warning in &problems.warnings {
+                    tracing::warn!(service = service.name, "channel settings: {warning}");
+                }
+                None
+            }
+            None => Some(FirstCallCheck::new(check)),
+        };
         let discover = self.discover.ok_or_else(|| {
             Status::invalid_argument("a cluster channel needs endpoints: call endpoints(), registry() or discover()")
         })?;
@@ -239,6 +349,7 @@ impl ChannelBuilder {
             version: self.version,
             group: self.group,
             protocol: self.protocol,
+            source: self.source.unwrap_or_else(|| "discovery".into()).into(),
         };
         let settings =
             ClusterSettings { default, methods: method_settings, connect_timeout: self.config.connect_timeout };
@@ -253,7 +364,8 @@ impl ChannelBuilder {
             _ => None,
         };
         let client = ClusterClient::new(core, failback);
-        Ok(Channel { inner: Arc::new(ChannelInner { route: Route::Cluster(client), default_timeout: self.timeout }) })
+        let inner = ChannelInner { route: Route::Cluster(client), default_timeout: self.timeout, check };
+        Ok(Channel { inner: Arc::new(inner) })
     }
 }
 
@@ -355,7 +467,12 @@ impl StreamingService for Channel {
                 );
                 Box::pin(connection.call_streaming(request, outbound).instrument(span))
             }
-            Route::Cluster(cluster) => cluster.call_streaming(request, outbound, self.inner.default_timeout),
+            Route::Cluster(cluster) => {
+                if let Some(check) = &self.inner.check {
+                    check.on_call(&request);
+                }
+                cluster.call_streaming(request, outbound, self.inner.default_timeout)
+            }
         }
     }
 }
@@ -381,9 +498,14 @@ impl tower::Service<Request> for Channel {
                 );
                 ChannelFuture { route: RouteFuture::Direct { reply: connection.call(request).instrument(span) } }
             }
-            Route::Cluster(cluster) => ChannelFuture {
-                route: RouteFuture::Cluster { reply: cluster.call(request, self.inner.default_timeout) },
-            },
+            Route::Cluster(cluster) => {
+                if let Some(check) = &self.inner.check {
+                    check.on_call(&request);
+                }
+                ChannelFuture {
+                    route: RouteFuture::Cluster { reply: cluster.call(request, self.inner.default_timeout) },
+                }
+            }
         }
     }
 }

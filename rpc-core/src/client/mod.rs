@@ -1,5 +1,6 @@
 //! The consumer side: a [`Channel`] is the tower service generated clients call through.
 
 mod channel;
+mod service_check;
 
-pub use channel::{Channel, ChannelBuilder, ChannelFuture};
+pub use channel::{Channel, ChannelBuilder, ChannelFuture, RegistryService};

@@ -30,6 +30,8 @@ pub(crate) struct DirectorySettings {
     /// The protocol to speak to every endpoint; `None`: the one each instance registered
     /// (instances of protocols we do not speak are ignored).
     pub(crate) protocol: Option<Protocol>,
+    /// Where the endpoints come from, for errors: `the registry's "demo.Greeter"`.
+    pub(crate) source: Arc<str>,
 }
 
 /// The live endpoint set of a cluster channel. A task follows the discovery stream and, on
@@ -57,13 +59,15 @@ pub(crate) struct Snapshot {
     /// reference count less to raise and drop per call. Weak, as the cluster holds the
     /// directory that holds the snapshot.
     cluster: Weak<Core>,
+    /// Where the endpoints come from ([`DirectorySettings::source`]).
+    source: Arc<str>,
 }
 
 impl Snapshot {
     fn build(endpoints: Vec<Arc<Endpoint>>, settings: &DirectorySettings, cluster: &Weak<Core>) -> Snapshot {
         let now = Instant::now();
         let pickers = settings.balances.iter().map(|b| balance::build(b, &endpoints, settings.warmup, now)).collect();
-        Snapshot { endpoints, pickers, cluster: cluster.clone() }
+        Snapshot { endpoints, pickers, cluster: cluster.clone(), source: settings.source.clone() }
     }
 
     /// The cluster the snapshot belongs to, unless every channel on it has been dropped.
@@ -92,7 +96,8 @@ impl Snapshot {
     /// Why no endpoint could be picked, for the caller's error.
     pub(crate) fn none_available(&self, service: &str) -> Status {
         if self.endpoints.is_empty() {
-            return Status::unavailable(format!("no provider of {service} is known (discovery found none)")).not_sent();
+            let source = &self.source;
+            return Status::unavailable(format!("no provider of {service} is known ({source} lists none)")).not_sent();
         }
         let open: Vec<&str> =
             self.endpoints.iter().filter(|e| !e.breaker.is_available()).map(|e| e.address()).collect();

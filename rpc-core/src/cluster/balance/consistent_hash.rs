@@ -1,3 +1,4 @@
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use super::{Candidates, HashKey, Picker};
@@ -7,11 +8,14 @@ use crate::Request;
 /// A hash ring: every endpoint owns `vnodes × weight / 100` points (hashes of `address#i`),
 /// a key goes to the owner of the first point at or after its hash, O(log n). Removing an
 /// endpoint moves only the keys it owned; an unavailable owner passes its keys to the next
-/// owner round the ring. A request without its key is placed at random.
+/// owner round the ring. A request without its key is placed at random, and the first one
+/// logs a warning (a missing attachment, an argument the method lacks).
 pub(crate) struct ConsistentHash {
     /// (point, endpoint index), sorted by point.
     ring: Box<[(u64, u32)]>,
     key: HashKey,
+    /// Whether a request without its key has been reported.
+    warned: AtomicBool,
 }
 
 impl ConsistentHash {
@@ -26,7 +30,7 @@ impl ConsistentHash {
             })
             .collect();
         ring.sort_unstable();
-        ConsistentHash { ring: ring.into_boxed_slice(), key }
+        ConsistentHash { ring: ring.into_boxed_slice(), key, warned: AtomicBool::new(false) }
     }
 
     fn key_of(&self, request: &Request) -> Option<u64> {
@@ -43,6 +47,14 @@ impl Picker for ConsistentHash {
             return None;
         }
         let Some(key) = self.key_of(request) else {
+            if !self.warned.swap(true, Ordering::Relaxed) {
+                tracing::warn!(
+                    service = request.service(),
+                    method = request.method(),
+                    key = ?self.key,
+                    "consistent hashing: the call carries no such key, so it is placed at random (and so may others)"
+                );
+            }
             return candidates.scan_from(fastrand::usize(0..candidates.len()));
         };
         let start = self.ring.partition_point(|&(point, _)| point < key);
