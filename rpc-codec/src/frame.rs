@@ -8,11 +8,17 @@ use crate::{Flags, Metadata};
 /// `serialization`, or, in an error response, the status message as UTF-8.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Frame {
+    /// Request, response, oneway, event and stream flags.
     pub flags: Flags,
+    /// The serialization id of the body (see `SerializationId`).
     pub serialization: u8,
+    /// A response's status code (gRPC numbering); 0 on requests.
     pub status: u8,
+    /// Pairs a response with its request; streams and oneway calls have ids of their own.
     pub request_id: u64,
+    /// Service, method, version, group, remaining deadline and attachments.
     pub metadata: Metadata,
+    /// The serialized arguments, result or error message.
     pub body: Bytes,
 }
 

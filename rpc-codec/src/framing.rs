@@ -13,10 +13,13 @@ const BUSY_READ_CHUNK: usize = 32 * 1024;
 /// What the decoder yields: a frame, or a frame it had to refuse without losing the stream.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Inbound {
+    /// A whole frame.
     Frame(Frame),
     /// The framing is intact but this frame cannot be used; `header` says whom to answer.
     Rejected {
+        /// The frame's header, so the peer can be answered (its request id, its flags).
         header: FrameHeader,
+        /// Why it was refused.
         reason: RejectReason,
     },
 }
@@ -26,7 +29,12 @@ pub enum Inbound {
 pub enum RejectReason {
     /// Header plus payload exceed the maximum frame size. Its payload is skipped as it arrives,
     /// never buffered.
-    TooLarge { size: u64, max: usize },
+    TooLarge {
+        /// Bytes the frame takes, header included.
+        size: u64,
+        /// The limit.
+        max: usize,
+    },
     /// The metadata section is malformed.
     BadMetadata(MetadataError),
 }
@@ -72,6 +80,7 @@ impl FrameCodec {
         FrameCodec { max_frame_size: max_frame_size.max(HEADER_LEN), discarding: 0, grow: false }
     }
 
+    /// The largest frame, header included, this codec encodes or accepts.
     pub fn max_frame_size(&self) -> usize {
         self.max_frame_size
     }

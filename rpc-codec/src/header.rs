@@ -13,7 +13,8 @@ pub const HEADER_LEN: usize = 24;
 /// The flags byte of a frame header.
 ///
 /// ```
-/// use rpc_codec::Flags;
+/// # mod rpc { pub mod codec { pub use rpc_codec::*; } }
+/// use rpc::codec::Flags;
 /// let flags = Flags::REQUEST | Flags::ONEWAY;
 /// assert!(flags.is_request() && flags.is_oneway() && !flags.is_event());
 /// ```
@@ -39,18 +40,23 @@ impl Flags {
     pub const fn from_bits(bits: u8) -> Flags {
         Flags(bits & Self::KNOWN)
     }
+    /// The flags as the header's byte.
     pub const fn bits(self) -> u8 {
         self.0
     }
+    /// Whether every flag of `other` is set.
     pub const fn contains(self, other: Flags) -> bool {
         self.0 & other.0 == other.0
     }
+    /// A request (as opposed to a response).
     pub const fn is_request(self) -> bool {
         self.contains(Self::REQUEST)
     }
+    /// A request that expects no response.
     pub const fn is_oneway(self) -> bool {
         self.contains(Self::ONEWAY)
     }
+    /// A control frame (heartbeat, go-away, window, cancel), not a call.
     pub const fn is_event(self) -> bool {
         self.contains(Self::EVENT)
     }
@@ -89,13 +95,17 @@ impl std::fmt::Debug for Flags {
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FrameHeader {
+    /// Request, response, oneway, event and stream flags.
     pub flags: Flags,
     /// The serialization id of the body; checked by the receiver, not the framing.
     pub serialization: u8,
     /// The status code of a response (0 in requests).
     pub status: u8,
+    /// Pairs a response with its request.
     pub request_id: u64,
+    /// Bytes of the metadata section that follows the header.
     pub metadata_len: u32,
+    /// Bytes of the body that follows the metadata.
     pub body_len: u32,
 }
 
@@ -131,6 +141,7 @@ impl FrameHeader {
         })
     }
 
+    /// Writes the header's 24 bytes.
     pub fn write(&self, dst: &mut impl BufMut) {
         dst.put_u16(MAGIC);
         dst.put_u8(VERSION);

@@ -6,8 +6,9 @@
 //! the configured maximum frame size. The byte layout is specified in `docs/PROTOCOL.md`.
 //!
 //! ```
+//! # mod rpc { pub mod codec { pub use rpc_codec::*; } }
 //! use bytes::{Bytes, BytesMut};
-//! use rpc_codec::{Flags, Frame, FrameCodec, Inbound, Metadata};
+//! use rpc::codec::{Flags, Frame, FrameCodec, Inbound, Metadata};
 //! use tokio_util::codec::{Decoder, Encoder};
 //!
 //! let mut codec = FrameCodec::default();
@@ -19,6 +20,8 @@
 //!     other => panic!("unexpected {other:?}"),
 //! }
 //! ```
+
+#![warn(missing_docs)]
 
 mod error;
 mod frame;

@@ -10,7 +10,8 @@ use crate::MetadataError;
 /// Kept as a small vector: calls carry few of them, and lookup by scan beats hashing there.
 ///
 /// ```
-/// use rpc_codec::Attachments;
+/// # mod rpc { pub mod codec { pub use rpc_codec::*; } }
+/// use rpc::codec::Attachments;
 /// let mut a = Attachments::new();
 /// a.insert("trace-id", "abc");
 /// a.insert("trace-id", "def");
@@ -21,6 +22,7 @@ use crate::MetadataError;
 pub struct Attachments(Vec<(ByteString, ByteString)>);
 
 impl Attachments {
+    /// No attachments.
     pub const fn new() -> Self {
         Attachments(Vec::new())
     }
@@ -32,19 +34,24 @@ impl Attachments {
             None => self.0.push((key, value)),
         }
     }
+    /// The value of `key`, if set.
     pub fn get(&self, key: &str) -> Option<&str> {
         self.0.iter().find(|(k, _)| k == key).map(|(_, v)| &v[..])
     }
+    /// Removes `key`, returning its value.
     pub fn remove(&mut self, key: &str) -> Option<ByteString> {
         let index = self.0.iter().position(|(k, _)| k == key)?;
         Some(self.0.swap_remove(index).1)
     }
+    /// How many attachments there are.
     pub fn len(&self) -> usize {
         self.0.len()
     }
+    /// Whether there are none.
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
+    /// Every key and value, in insertion order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
         self.0.iter().map(|(k, v)| (&k[..], &v[..]))
     }
@@ -66,12 +73,17 @@ impl<K: Into<ByteString>, V: Into<ByteString>> FromIterator<(K, V)> for Attachme
 /// attachments — responses usually carry that. Strings share the frame's buffer when decoded.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Metadata {
+    /// The service's wire name, e.g. `demo.Greeter`.
     pub service: ByteString,
+    /// The method's wire name.
     pub method: ByteString,
+    /// The service version asked for; empty for any.
     pub version: ByteString,
+    /// The service group asked for; empty for the default group.
     pub group: ByteString,
     /// Time the caller still allows for the call, measured when the frame was built.
     pub timeout: Option<Duration>,
+    /// The caller's key-value attachments (Dubbo's attachments, gRPC's metadata).
     pub attachments: Attachments,
 }
 

@@ -9,8 +9,9 @@ use crate::{Request, ServiceDescriptor};
 /// Per-call settings a generated client applies to each request it builds.
 ///
 /// ```
+/// # mod rpc { pub use rpc_core::*; }
 /// use std::time::Duration;
-/// use rpc_core::{CallOptions, SerializationId};
+/// use rpc::{CallOptions, SerializationId};
 /// let options = CallOptions::new()
 ///     .timeout(Duration::from_millis(200))
 ///     .serialization(SerializationId::Json)
@@ -27,18 +28,22 @@ pub struct CallOptions {
 }
 
 impl CallOptions {
+    /// Default options: msgpack, no timeout of their own, no attachments.
     pub fn new() -> CallOptions {
         CallOptions::default()
     }
-    /// Deadline for each call, counted from when it starts; overrides the channel's default.
+    /// Deadline for each call, counted from when it starts; overrides the channel's default
+    /// ([`ChannelBuilder::timeout`](crate::ChannelBuilder::timeout); none unless set).
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = Some(timeout);
         self
     }
+    /// The serialization of the arguments and the result (default msgpack, or the service's `serialization = …`).
     pub fn serialization(mut self, serialization: SerializationId) -> Self {
         self.serialization = serialization;
         self
     }
+    /// An attachment every call carries (Dubbo's attachments, gRPC's metadata).
     pub fn attachment(mut self, key: impl Into<ByteString>, value: impl Into<ByteString>) -> Self {
         self.attachments.insert(key, value);
         self
@@ -48,13 +53,16 @@ impl CallOptions {
         self.version = Some(version.into());
         self
     }
+    /// Ask for this service group.
     pub fn group(mut self, group: impl Into<ByteString>) -> Self {
         self.group = Some(group.into());
         self
     }
+    /// The serialization calls use.
     pub fn get_serialization(&self) -> SerializationId {
         self.serialization
     }
+    /// The timeout calls use, if set here.
     pub fn get_timeout(&self) -> Option<Duration> {
         self.timeout
     }

@@ -15,8 +15,9 @@ tokio::task_local! {
 /// tasks the handler spawns do not inherit it.
 ///
 /// ```
+/// # mod rpc { pub use rpc_core::*; }
 /// # async fn handler() {
-/// if let Some(context) = rpc_core::CallContext::current() {
+/// if let Some(context) = rpc::CallContext::current() {
 ///     let tenant = context.attachments.get("tenant");
 ///     let time_left = context.remaining();
 /// }
@@ -24,15 +25,22 @@ tokio::task_local! {
 /// ```
 #[derive(Debug, Clone)]
 pub struct CallContext {
+    /// The service's wire name.
     pub service: ByteString,
+    /// The method's wire name.
     pub method: ByteString,
+    /// The version the caller asked for.
     pub version: ByteString,
+    /// The group the caller asked for.
     pub group: ByteString,
+    /// When the caller stops waiting, if it set a deadline.
     pub deadline: Option<Instant>,
+    /// The caller's attachments.
     pub attachments: Attachments,
 }
 
 impl CallContext {
+    /// A context for `request` (copying its metadata).
     pub fn from_request(request: &Request) -> CallContext {
         CallContext {
             service: request.metadata.service.clone(),

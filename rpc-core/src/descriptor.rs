@@ -23,6 +23,7 @@ pub struct ServiceDescriptor {
     pub name: &'static str,
     /// The version providers register and consumers ask for; empty when unversioned.
     pub version: &'static str,
+    /// Every method, streaming ones included.
     pub methods: &'static [MethodDescriptor],
 }
 

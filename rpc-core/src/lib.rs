@@ -1,6 +1,8 @@
 //! The runtime of `rpc`: statuses, request envelopes, the multiplexed TCP transport, the
 //! server and the client channel. Users normally depend on the `rpc` facade crate instead.
 
+#![warn(missing_docs)]
+
 mod call_options;
 mod client;
 pub mod cluster;

@@ -9,8 +9,9 @@ use crate::ServiceDescriptor;
 /// A call on its way to a provider: where it goes, its deadline, and the serialized arguments.
 ///
 /// ```
+/// # mod rpc { pub use rpc_core::*; }
 /// use std::time::Duration;
-/// use rpc_core::Request;
+/// use rpc::Request;
 /// let request = Request::new("demo.Greeter", "hello", bytes::Bytes::new()).with_timeout(Duration::from_secs(1));
 /// assert_eq!(request.method(), "hello");
 /// assert!(request.deadline().is_some());
@@ -20,11 +21,14 @@ pub struct Request {
     /// Service, method, version, group and attachments. `metadata.timeout` is filled from the
     /// deadline when the request is written, so it is ignored here.
     pub metadata: Metadata,
+    /// How the body is serialized (and the reply should be).
     pub serialization: SerializationId,
+    /// The caller expects no reply.
     pub oneway: bool,
     /// Safe to run more than once (from the method's descriptor): the cluster client may
     /// retry it on another provider after it was sent.
     pub idempotent: bool,
+    /// The serialized arguments.
     pub body: Bytes,
     deadline: Option<Instant>,
     /// Hashes argument `i` of the body, for consistent hashing; set by generated clients.
@@ -67,6 +71,7 @@ impl Retained {
 pub type ArgKeyFn = fn(&Request, usize) -> Option<u64>;
 
 impl Request {
+    /// A request for `method` of `service` with `body`, no deadline, msgpack.
     pub fn new(service: impl Into<ByteString>, method: impl Into<ByteString>, body: Bytes) -> Request {
         Request {
             metadata: Metadata::call(service, method),
@@ -105,21 +110,27 @@ impl Request {
         self.descriptor = Some(descriptor);
     }
 
+    /// The service's wire name.
     pub fn service(&self) -> &str {
         &self.metadata.service
     }
+    /// The method's wire name.
     pub fn method(&self) -> &str {
         &self.metadata.method
     }
+    /// The version asked for; empty for any.
     pub fn version(&self) -> &str {
         &self.metadata.version
     }
+    /// The group asked for.
     pub fn group(&self) -> &str {
         &self.metadata.group
     }
+    /// The caller's attachments.
     pub fn attachments(&self) -> &Attachments {
         &self.metadata.attachments
     }
+    /// The caller's attachments, to add to.
     pub fn attachments_mut(&mut self) -> &mut Attachments {
         &mut self.metadata.attachments
     }
@@ -152,6 +163,7 @@ impl Request {
         self.deadline
     }
 
+    /// Sets the deadline (or removes it).
     pub fn set_deadline(&mut self, deadline: Option<Instant>) {
         self.deadline = deadline;
     }

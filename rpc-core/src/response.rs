@@ -7,8 +7,11 @@ use crate::Status;
 /// (A failed call is a [`crate::Status`] instead.)
 #[derive(Debug, Clone, Default)]
 pub struct Response {
+    /// How the body is serialized.
     pub serialization: SerializationId,
+    /// The serialized result.
     pub body: Bytes,
+    /// Attachments the provider sent back.
     pub attachments: Attachments,
     /// Set when a failsafe or failback cluster swallowed this error in place of a reply:
     /// generated clients then return the result type's default value.
@@ -16,6 +19,7 @@ pub struct Response {
 }
 
 impl Response {
+    /// A reply carrying `body`.
     pub fn new(serialization: SerializationId, body: Bytes) -> Response {
         Response { serialization, body, attachments: Attachments::new(), swallowed: None }
     }

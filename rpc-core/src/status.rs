@@ -5,9 +5,11 @@ use std::fmt;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[repr(u8)]
 pub enum Code {
+    /// Not an error.
     Ok = 0,
     /// The caller gave up (its future was dropped or it cancelled the call).
     Cancelled = 1,
+    /// An error of no other kind.
     Unknown = 2,
     /// The request cannot be processed as sent: undecodable arguments, wrong arity, unknown
     /// serialization id, malformed metadata.
@@ -16,12 +18,17 @@ pub enum Code {
     DeadlineExceeded = 4,
     /// No such service (name, version, group) on the provider.
     NotFound = 5,
+    /// What the call would create exists already.
     AlreadyExists = 6,
+    /// The caller may not do this.
     PermissionDenied = 7,
     /// A limit was hit: a frame over the maximum size, a full queue, a concurrency limit.
     ResourceExhausted = 8,
+    /// The system is not in the state the call needs.
     FailedPrecondition = 9,
+    /// The call was aborted, e.g. by a conflict.
     Aborted = 10,
+    /// An argument is out of its valid range.
     OutOfRange = 11,
     /// The service exists but has no such method.
     Unimplemented = 12,
@@ -29,7 +36,9 @@ pub enum Code {
     Internal = 13,
     /// No usable connection: refused, closed, dead peer, provider shutting down.
     Unavailable = 14,
+    /// Data was lost or corrupted.
     DataLoss = 15,
+    /// The caller is not authenticated.
     Unauthenticated = 16,
 }
 
@@ -59,6 +68,7 @@ impl Code {
         ALL.get(usize::from(value)).copied().unwrap_or(Unknown)
     }
 
+    /// The code's name in lower case, e.g. `not found`.
     pub fn as_str(self) -> &'static str {
         match self {
             Code::Ok => "ok",
@@ -91,7 +101,8 @@ impl fmt::Display for Code {
 /// The error of every call: a [`Code`] and a message meant for people.
 ///
 /// ```
-/// use rpc_core::{Code, Status};
+/// # mod rpc { pub use rpc_core::*; }
+/// use rpc::{Code, Status};
 /// let status = Status::not_found("no service demo.Nope");
 /// assert_eq!(status.code(), Code::NotFound);
 /// assert_eq!(status.to_string(), "not found: no service demo.Nope");
@@ -116,6 +127,7 @@ macro_rules! constructors {
 }
 
 impl Status {
+    /// A status with `code` and `message`.
     pub fn new(code: Code, message: impl Into<String>) -> Status {
         Status { code, message: message.into(), not_sent: false }
     }
@@ -132,10 +144,12 @@ impl Status {
         self.not_sent
     }
 
+    /// What kind of failure this is.
     pub fn code(&self) -> Code {
         self.code
     }
 
+    /// What went wrong, for people.
     pub fn message(&self) -> &str {
         &self.message
     }

@@ -6,8 +6,8 @@ mod parse;
 
 use proc_macro::TokenStream;
 
-/// Turns a trait of `async fn`s into an RPC service. See the `rpc` crate for the full
-/// description and an example.
+/// Use it as `#[rpc::service]`, through the `rpc` crate, whose documentation of it is the
+/// full one.
 #[proc_macro_attribute]
 pub fn service(args: TokenStream, input: TokenStream) -> TokenStream {
     let args = proc_macro2::TokenStream::from(args);

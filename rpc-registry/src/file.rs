@@ -23,8 +23,9 @@ pub const DEFAULT_TTL: Duration = Duration::from_secs(10);
 /// no event).
 ///
 /// ```no_run
-/// # async fn run() -> Result<(), rpc_registry::RegistryError> {
-/// use rpc_registry::{FileRegistry, Instance, Registry};
+/// # mod rpc { pub mod registry { pub use rpc_registry::*; } }
+/// # async fn run() -> Result<(), rpc::registry::RegistryError> {
+/// use rpc::registry::{FileRegistry, Instance, Registry};
 /// let registry = FileRegistry::new(std::env::temp_dir().join("rpc-registry"));
 /// registry.register(Instance::new("demo.Greeter", "127.0.0.1:20880")).await?;
 /// # Ok(()) }
@@ -68,6 +69,7 @@ impl FileRegistry {
         FileRegistry { inner: Arc::new(Inner { root: root.into(), ttl, heartbeats: Registrations::default() }) }
     }
 
+    /// The directory records live in.
     pub fn root(&self) -> &Path {
         &self.inner.root
     }

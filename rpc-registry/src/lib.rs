@@ -7,6 +7,8 @@
 //! [`MemoryRegistry`] (in-process) and [`StaticRegistry`] (a fixed list); [`connect`] picks
 //! one by URL.
 
+#![warn(missing_docs)]
+
 mod error;
 #[cfg(feature = "etcd")]
 pub(crate) mod etcd;

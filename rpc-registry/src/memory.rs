@@ -10,9 +10,10 @@ use crate::{BoxFuture, Instance, InstanceSet, InstanceStream, Registry, Registry
 /// An in-process registry: providers and consumers in one process share it by cloning.
 ///
 /// ```
+/// # mod rpc { pub mod registry { pub use rpc_registry::*; } }
 /// # tokio_test_block_on(async {
 /// use futures_util::StreamExt;
-/// use rpc_registry::{Instance, MemoryRegistry, Registry};
+/// use rpc::registry::{Instance, MemoryRegistry, Registry};
 ///
 /// let registry = MemoryRegistry::new();
 /// let mut updates = registry.subscribe("demo.Greeter").await.unwrap();
@@ -31,6 +32,7 @@ pub struct MemoryRegistry {
 }
 
 impl MemoryRegistry {
+    /// An empty registry of its own (not the process-wide one `memory://` names).
     pub fn new() -> MemoryRegistry {
         MemoryRegistry::default()
     }

@@ -5,6 +5,7 @@ use futures_core::Stream;
 
 use crate::{Instance, InstanceSet, RegistryError};
 
+/// A boxed `Send` future, as registry methods return.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// Full instance sets of one service, one per change; the first is the set at subscription.

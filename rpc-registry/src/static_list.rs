@@ -4,7 +4,8 @@ use crate::{BoxFuture, Instance, InstanceSet, InstanceStream, Registry, Registry
 /// service is offered the same addresses; registering is accepted and changes nothing.
 ///
 /// ```
-/// let registry = rpc_registry::StaticRegistry::new(["127.0.0.1:20880", "127.0.0.1:20881"]);
+/// # mod rpc { pub mod registry { pub use rpc_registry::*; } }
+/// let registry = rpc::registry::StaticRegistry::new(["127.0.0.1:20880", "127.0.0.1:20881"]);
 /// # drop(registry);
 /// ```
 #[derive(Debug, Clone)]
@@ -13,6 +14,7 @@ pub struct StaticRegistry {
 }
 
 impl StaticRegistry {
+    /// A registry whose every service has these providers (`host:port`).
     pub fn new<I, A>(addresses: I) -> StaticRegistry
     where
         I: IntoIterator<Item = A>,

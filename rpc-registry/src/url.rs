@@ -14,9 +14,10 @@ use crate::{FileRegistry, MemoryRegistry, Registry, RegistryError, StaticRegistr
 /// | `static://host:port,host:port` | [`StaticRegistry`] |
 ///
 /// ```
+/// # mod rpc { pub mod registry { pub use rpc_registry::*; } }
 /// # tokio_test_block_on(async {
-/// let registry = rpc_registry::connect("static://127.0.0.1:20880").await.unwrap();
-/// assert!(rpc_registry::connect("gopher://x").await.is_err());
+/// let registry = rpc::registry::connect("static://127.0.0.1:20880").await.unwrap();
+/// assert!(rpc::registry::connect("gopher://x").await.is_err());
 /// # });
 /// # fn tokio_test_block_on<F: std::future::Future>(f: F) -> F::Output {
 /// #     tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(f)

@@ -5,8 +5,9 @@
 //! implements for `String`, integers, `bool`, `Vec<u8>` and `()`).
 //!
 //! ```
+//! # mod rpc { pub mod codec { pub use rpc_codec::*; } }
 //! use bytes::{Bytes, BytesMut};
-//! use rpc_codec::{Json, MsgPack, Serialization};
+//! use rpc::codec::{Json, MsgPack, Serialization};
 //!
 //! let mut body = BytesMut::new();
 //! <MsgPack as Serialization<(String, u32)>>::serialize(&("ada".to_string(), 36), &mut body).unwrap();
@@ -46,6 +47,7 @@ pub enum SerializationId {
 }
 
 impl SerializationId {
+    /// The format's name: `msgpack`, `json`, `protobuf`.
     pub const fn name(self) -> &'static str {
         match self {
             SerializationId::MsgPack => "msgpack",
@@ -75,6 +77,7 @@ impl std::fmt::Display for SerializationId {
 
 /// A wire format, independent of the types it carries.
 pub trait Format {
+    /// The id this format has on the wire.
     const ID: SerializationId;
 }
 

@@ -30,14 +30,15 @@ use crate::{BoxFuture, MessageStream, Request, Response, ServiceDescriptor, Stat
 /// balancer, a circuit breaker per provider and a cluster mode (failover by default).
 ///
 /// ```no_run
-/// # async fn run() -> Result<(), rpc_core::Status> {
+/// # mod rpc { pub use rpc_core::*; }
+/// # async fn run() -> Result<(), rpc::Status> {
 /// use std::time::Duration;
-/// use rpc_core::cluster::{Balance, Cluster};
-/// let direct = rpc_core::Channel::builder()
+/// use rpc::cluster::{Balance, Cluster};
+/// let direct = rpc::Channel::builder()
 ///     .timeout(Duration::from_millis(500))
 ///     .connect("127.0.0.1:20880")
 ///     .await?;
-/// let cluster = rpc_core::Channel::builder()
+/// let cluster = rpc::Channel::builder()
 ///     .endpoints(["127.0.0.1:20880", "127.0.0.1:20881;weight=200"])
 ///     .load_balance(Balance::WeightedRoundRobin)
 ///     .cluster(Cluster::Failover { retries: 2 })
@@ -65,7 +66,29 @@ enum Route {
 }
 
 /// Settings of a [`Channel`]: [`connect`](ChannelBuilder::connect) opens a direct one,
-/// [`build`](ChannelBuilder::build) a cluster one.
+/// [`build`](ChannelBuilder::build) a cluster one. Settings marked *Cluster* apply to cluster
+/// channels only (a direct channel refuses them). Defaults are listed in the project's
+/// `docs/CONFIGURATION.md`.
+///
+/// ```no_run
+/// # mod rpc { pub use rpc_core::*; pub mod registry { pub use rpc_registry::*; } }
+/// # static GREETER_DESCRIPTOR: rpc::ServiceDescriptor = rpc::ServiceDescriptor { name: "demo.Greeter", version: "", methods: &[] };
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// use std::time::Duration;
+/// use rpc::cluster::{Balance, BreakerConfig, Cluster, HashKey, MethodConfig};
+///
+/// let registry = rpc::registry::connect("file://").await?;
+/// let channel = rpc::Channel::builder()
+///     // The providers of demo.Greeter; settings are checked against its descriptor.
+///     .registry(registry, &GREETER_DESCRIPTOR)
+///     .load_balance(Balance::PeakEwma)
+///     .cluster(Cluster::Failover { retries: 2 })
+///     .circuit_breaker(BreakerConfig::default().failure_rate(0.5).open_for(Duration::from_secs(5)))
+///     .method("lookup", MethodConfig::new().balance(Balance::ConsistentHash { key: HashKey::Arg(0), vnodes: 160 }))
+///     .timeout(Duration::from_millis(500))
+///     .build()?;
+/// # drop(channel); Ok(()) }
+/// ```
 #[derive(Default)]
 pub struct ChannelBuilder {
     config: ConnectionConfig,
@@ -125,24 +148,37 @@ impl RegistryService for &'static ServiceDescriptor {
 }
 
 impl ChannelBuilder {
-    /// Deadline of calls that set none themselves.
+    /// Deadline of calls (and streams) that set none themselves, counted from when each
+    /// starts and sent to the provider, which stops work the caller no longer waits for.
+    ///
+    /// **There is none by default**, as in gRPC and tonic (Dubbo's is 1 s, tarpc's 10 s): a
+    /// call then waits as long as its provider takes. Dead or hung providers are still
+    /// noticed (heartbeats, and a connection counts as up only once the provider answers),
+    /// but a handler that never returns holds its caller. Set one for production: the right
+    /// value depends on the call, and a wrong default fails healthy slow calls far from
+    /// where it was chosen. A deadline costs a timer per call (about 0.2 µs, measured).
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = Some(timeout);
         self
     }
+    /// How long opening a connection may take, until the provider has answered (default 3 s).
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.config.connect_timeout = timeout;
         self
     }
-    /// Idle interval between heartbeats; `None` disables heartbeats and dead-peer detection.
+    /// Idle interval between heartbeats (default 15 s); a connection silent for three of
+    /// them is presumed dead. `None` disables heartbeats and dead-peer detection.
     pub fn heartbeat_interval(mut self, interval: Option<Duration>) -> Self {
         self.config.heartbeat_interval = interval;
         self
     }
+    /// Largest frame sent or accepted, header included (default 8 MiB). A larger request
+    /// fails with `ResourceExhausted` before it is sent; a larger reply is refused.
     pub fn max_frame_size(mut self, bytes: usize) -> Self {
         self.config.max_frame_size = bytes;
         self
     }
+    /// All connection settings at once.
     pub fn config(mut self, config: ConnectionConfig) -> Self {
         self.config = config;
         self
@@ -370,6 +406,7 @@ impl ChannelBuilder {
 }
 
 impl Channel {
+    /// Settings for a new channel.
     pub fn builder() -> ChannelBuilder {
         ChannelBuilder::default()
     }

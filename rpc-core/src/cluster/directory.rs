@@ -35,7 +35,7 @@ pub(crate) struct DirectorySettings {
 }
 
 /// The live endpoint set of a cluster channel. A task follows the discovery stream and, on
-/// every change, publishes a new immutable [`Snapshot`] (endpoints kept by address, so their
+/// every change, publishes a new immutable snapshot (endpoints kept by address, so their
 /// breakers and connections survive; balancers rebuilt for the new set). Calls read the
 /// current snapshot through one atomic pointer load. When discovery goes quiet or ends —
 /// a registry outage — the last set stays in use.

@@ -10,9 +10,10 @@ pub type Discover = InstanceStream;
 /// optionally with a weight as `host:port;weight=200`.
 ///
 /// ```
+/// # mod rpc { pub use rpc_core::*; }
 /// # tokio_test_block_on(async {
 /// use futures_util::StreamExt;
-/// let mut sets = rpc_core::cluster::static_endpoints("demo.Greeter", ["127.0.0.1:1", "127.0.0.1:2;weight=300"]);
+/// let mut sets = rpc::cluster::static_endpoints("demo.Greeter", ["127.0.0.1:1", "127.0.0.1:2;weight=300"]);
 /// let set = sets.next().await.unwrap();
 /// assert_eq!(set.instances[1].weight, 300);
 /// # });

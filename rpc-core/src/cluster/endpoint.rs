@@ -27,12 +27,17 @@ pub struct Endpoint {
 /// A snapshot of one endpoint, for dashboards, examples and tests.
 #[derive(Debug, Clone, PartialEq)]
 pub struct EndpointInfo {
+    /// `host:port`.
     pub address: String,
+    /// The weight in use now (ramping up during a warm-up).
     pub weight: u32,
+    /// Where its circuit breaker stands.
     pub breaker: BreakerState,
+    /// Calls in flight on it now.
     pub in_flight: u32,
     /// Calls started on it so far.
     pub calls: u64,
+    /// Whether a connection to it is up.
     pub connected: bool,
 }
 
@@ -64,6 +69,7 @@ impl Endpoint {
         }
     }
 
+    /// `host:port`.
     pub fn address(&self) -> &str {
         &self.address
     }
@@ -114,6 +120,7 @@ impl Endpoint {
         points
     }
 
+    /// A snapshot of its state, for display.
     pub fn info(&self) -> EndpointInfo {
         EndpointInfo {
             address: self.address.clone(),

@@ -6,8 +6,9 @@ use super::{Balance, Cluster};
 /// retries), load balancer, idempotency.
 ///
 /// ```
+/// # mod rpc { pub use rpc_core::*; }
 /// use std::time::Duration;
-/// use rpc_core::cluster::{Balance, Cluster, HashKey, MethodConfig};
+/// use rpc::cluster::{Balance, Cluster, HashKey, MethodConfig};
 /// let lookup = MethodConfig::new()
 ///     .timeout(Duration::from_millis(200))
 ///     .cluster(Cluster::Failover { retries: 3 })
@@ -24,6 +25,7 @@ pub struct MethodConfig {
 }
 
 impl MethodConfig {
+    /// No overrides: the method uses the channel's settings.
     pub fn new() -> MethodConfig {
         MethodConfig::default()
     }
@@ -32,6 +34,7 @@ impl MethodConfig {
         self.timeout = Some(timeout);
         self
     }
+    /// The cluster mode for this method.
     pub fn cluster(mut self, cluster: Cluster) -> Self {
         self.cluster = Some(cluster);
         self
@@ -40,6 +43,7 @@ impl MethodConfig {
     pub fn retries(self, retries: usize) -> Self {
         self.cluster(Cluster::Failover { retries })
     }
+    /// The load balancer for this method.
     pub fn balance(mut self, balance: Balance) -> Self {
         self.balance = Some(balance);
         self

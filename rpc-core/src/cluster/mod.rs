@@ -7,7 +7,7 @@
 //!                                → pool of multiplexed connections (reconnect with backoff)
 //! ```
 //!
-//! Discovery is a stream of endpoint-set changes ([`rpc_registry::InstanceStream`]): a static
+//! Discovery is a stream of endpoint-set changes ([`InstanceStream`](rpc_registry::InstanceStream)): a static
 //! list yields one set, a registry yields one per change. The [`Directory`] follows it and
 //! publishes immutable snapshots (endpoints plus the balancers built for them), so a pick
 //! reads one atomic pointer and takes no lock.

@@ -14,8 +14,9 @@ use crate::{Request, Status};
 /// How an endpoint's connections are kept.
 ///
 /// ```
+/// # mod rpc { pub use rpc_core::*; }
 /// use std::time::Duration;
-/// let pool = rpc_core::cluster::PoolConfig::default().connections(2).reconnect_backoff(Duration::from_millis(20), Duration::from_secs(2));
+/// let pool = rpc::cluster::PoolConfig::default().connections(2).reconnect_backoff(Duration::from_millis(20), Duration::from_secs(2));
 /// assert_eq!(pool.connections, 2);
 /// ```
 #[derive(Debug, Clone)]
@@ -24,8 +25,9 @@ pub struct PoolConfig {
     pub connections: usize,
     /// Connect timeout, heartbeat (dead-peer detection), frame limit of each connection.
     pub connection: ConnectionConfig,
-    /// First and largest wait between reconnect attempts (exponential, jittered).
+    /// The first wait between reconnect attempts; each failure doubles it (jittered).
     pub reconnect_base: Duration,
+    /// The longest wait between reconnect attempts.
     pub reconnect_max: Duration,
 }
 
@@ -42,10 +44,12 @@ impl Default for PoolConfig {
 }
 
 impl PoolConfig {
+    /// Multiplexed connections per provider (default 1).
     pub fn connections(mut self, connections: usize) -> Self {
         self.connections = connections.max(1);
         self
     }
+    /// Waits between reconnect attempts: exponential from `base` to `max`, jittered (default 50 ms to 5 s).
     pub fn reconnect_backoff(mut self, base: Duration, max: Duration) -> Self {
         self.reconnect_base = base;
         self.reconnect_max = max.max(base);

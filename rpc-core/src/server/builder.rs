@@ -22,9 +22,10 @@ use rpc_registry::Registry;
 /// Entry point of the provider side.
 ///
 /// ```no_run
-/// # async fn run(greeter: impl rpc_core::RpcService) -> std::io::Result<()> {
+/// # mod rpc { pub use rpc_core::*; }
+/// # async fn run(greeter: impl rpc::RpcService) -> std::io::Result<()> {
 /// use std::time::Duration;
-/// rpc_core::Server::builder()
+/// rpc::Server::builder()
 ///     .layer(tower::timeout::TimeoutLayer::new(Duration::from_secs(5)))
 ///     .add_service(greeter)
 ///     .serve("127.0.0.1:0")
@@ -34,6 +35,7 @@ use rpc_registry::Registry;
 pub struct Server;
 
 impl Server {
+    /// A builder with no services and default settings.
     pub fn builder() -> ServerBuilder<Identity> {
         ServerBuilder {
             router: Router::default(),
@@ -104,21 +106,25 @@ impl<L> ServerBuilder<L> {
         self
     }
 
+    /// Largest frame accepted or sent, header included (default 8 MiB); a larger request is answered `ResourceExhausted` and the connection kept.
     pub fn max_frame_size(mut self, bytes: usize) -> Self {
         self.config.max_frame_size = bytes;
         self
     }
 
+    /// A connection that sends nothing for this long (heartbeats count) is closed (default 60 s).
     pub fn idle_timeout(mut self, idle: Duration) -> Self {
         self.config.idle_timeout = idle;
         self
     }
 
+    /// On shutdown, how long calls in flight may take to finish (default 30 s).
     pub fn shutdown_grace(mut self, grace: Duration) -> Self {
         self.config.shutdown_grace = grace;
         self
     }
 
+    /// All connection settings at once.
     pub fn config(mut self, config: ServerConfig) -> Self {
         self.config = config;
         self
@@ -188,10 +194,12 @@ where
     <L::Service as Service<Request>>::Error: Into<BoxError>,
     <L::Service as Service<Request>>::Future: Send,
 {
+    /// The address the server listens on (with the port chosen for port 0).
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         self.listener.local_addr()
     }
 
+    /// Serves until the process ends; see [`serve_with_shutdown`](Self::serve_with_shutdown) to stop.
     pub async fn serve(self) -> io::Result<()> {
         self.serve_with_shutdown(std::future::pending()).await
     }

@@ -16,12 +16,12 @@ pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
 pub const CALL_FUTURE_INLINE: usize = 512;
 
 /// The future of one call to an [`RpcService`]: a `dyn Future` stored in place rather than
-/// boxed, so serving a call allocates nothing for it (a box per call was one of the three
-/// allocations the framework added to each call). Futures larger than [`CALL_FUTURE_INLINE`]
-/// are boxed inside it.
+/// boxed, so serving a call allocates nothing for it. Futures larger than
+/// [`CALL_FUTURE_INLINE`] are boxed inside it.
 ///
 /// ```
-/// let ready = rpc_core::CallFuture::from_or_box(async { Err(rpc_core::Status::unimplemented("not yet")) });
+/// # mod rpc { pub use rpc_core::*; }
+/// let ready = rpc::CallFuture::from_or_box(async { Err(rpc::Status::unimplemented("not yet")) });
 /// # drop(ready);
 /// ```
 pub type CallFuture = stackfuture::StackFuture<'static, Result<Response, Status>, CALL_FUTURE_INLINE>;
@@ -31,7 +31,9 @@ pub type CallFuture = stackfuture::StackFuture<'static, Result<Response, Status>
 /// `call` decodes the arguments of `request.method()`, runs the user's method and encodes its
 /// result with the request's serialization. An unknown method answers `Unimplemented`.
 pub trait RpcService: Send + Sync + 'static {
+    /// What the service offers: name, version, methods.
     fn descriptor(&self) -> &'static ServiceDescriptor;
+    /// Runs a unary (or oneway) call.
     fn call(&self, request: Request) -> CallFuture;
 
     /// Runs a streaming method: `request` names it (its body is unused), `inbound` carries

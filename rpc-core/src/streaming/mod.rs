@@ -37,6 +37,7 @@ pub enum MethodKind {
 }
 
 impl MethodKind {
+    /// Whether either side streams.
     pub const fn is_streaming(self) -> bool {
         !matches!(self, MethodKind::Unary)
     }
@@ -47,5 +48,6 @@ impl MethodKind {
 /// caller sends; the future resolves, once the provider has answered with its headers, to
 /// the stream of replies.
 pub trait StreamingService {
+    /// Opens a streaming call: `outbound` carries the caller's messages; resolves to the provider's.
     fn call_streaming(&self, request: Request, outbound: MessageStream) -> BoxFuture<Result<MessageStream, Status>>;
 }

@@ -13,11 +13,12 @@ use crate::Status;
 /// status (a handler returning one ends the call with it).
 ///
 /// ```
+/// # mod rpc { pub use rpc_core::*; }
 /// use futures_util::StreamExt;
 /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
-/// let mut numbers = rpc_core::Streaming::iter(vec![1u32, 2, 3]);
+/// let mut numbers = rpc::Streaming::iter(vec![1u32, 2, 3]);
 /// assert_eq!(numbers.next().await.unwrap().unwrap(), 1);
-/// let mut made = rpc_core::Streaming::new(futures_util::stream::iter([Ok::<_, rpc_core::Status>("a")]));
+/// let mut made = rpc::Streaming::new(futures_util::stream::iter([Ok::<_, rpc::Status>("a")]));
 /// assert_eq!(made.next().await.unwrap().unwrap(), "a");
 /// # });
 /// ```

@@ -94,8 +94,8 @@ impl Connection {
     /// a retry cannot run it twice.
     pub fn call(&self, request: Request) -> ResponseFuture {
         match &self.kind {
-            Kind::Binary(c) => ResponseFuture::Binary { reply: c.call(request) },
-            Kind::Grpc(c) => ResponseFuture::Grpc { reply: c.call(request) },
+            Kind::Binary(c) => ResponseFuture { reply: Reply::Binary { reply: c.call(request) } },
+            Kind::Grpc(c) => ResponseFuture { reply: Reply::Grpc { reply: c.call(request) } },
         }
     }
 
@@ -142,8 +142,15 @@ impl std::fmt::Debug for Connection {
 pin_project! {
     /// The reply to one call: what [`Connection::call`] returns. The binary protocol's is a
     /// named future (no allocation per call); gRPC's is boxed.
-    #[project = ResponseProj]
-    pub enum ResponseFuture {
+    pub struct ResponseFuture {
+        #[pin]
+        reply: Reply,
+    }
+}
+
+pin_project! {
+    #[project = ReplyProj]
+    enum Reply {
         Binary { #[pin] reply: BinaryResponseFuture },
         Grpc { reply: BoxFuture<Result<Response, Status>> },
     }
@@ -154,9 +161,9 @@ impl ResponseFuture {
     /// back (the binary protocol does; gRPC does not, so its callers keep a whole copy for a
     /// retry).
     pub(crate) fn take_unsent(self: Pin<&mut Self>) -> Option<Returned> {
-        match self.project() {
-            ResponseProj::Binary { reply } => reply.take_unsent(),
-            ResponseProj::Grpc { .. } => None,
+        match self.project().reply.project() {
+            ReplyProj::Binary { reply } => reply.take_unsent(),
+            ReplyProj::Grpc { .. } => None,
         }
     }
 }
@@ -165,9 +172,9 @@ impl Future for ResponseFuture {
     type Output = Result<Response, Status>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        match self.project() {
-            ResponseProj::Binary { reply } => reply.poll(cx),
-            ResponseProj::Grpc { reply } => reply.as_mut().poll(cx),
+        match self.project().reply.project() {
+            ReplyProj::Binary { reply } => reply.poll(cx),
+            ReplyProj::Grpc { reply } => reply.as_mut().poll(cx),
         }
     }
 }

@@ -1,6 +1,6 @@
 //! Load balancers: which endpoint a call goes to.
 //!
-//! Each is a [`Picker`] built for one endpoint set (the directory rebuilds it on every change
+//! Each is a `Picker` built for one endpoint set (the directory rebuilds it on every change
 //! and, during warm-up, as weights ramp), holding whatever precomputed structure makes a pick
 //! O(1) or O(log n): a counter, a smooth weighted schedule, cumulative weights, a hash ring.
 //! Picks take no lock. A pick skips endpoints that are unavailable (breaker open, not
@@ -29,7 +29,8 @@ use crate::Request;
 /// Which load balancer a channel (or one method) uses.
 ///
 /// ```
-/// use rpc_core::cluster::{Balance, HashKey};
+/// # mod rpc { pub use rpc_core::*; }
+/// use rpc::cluster::{Balance, HashKey};
 /// let by_user = Balance::ConsistentHash { key: HashKey::Arg(0), vnodes: 160 };
 /// # drop(by_user);
 /// ```
@@ -48,10 +49,27 @@ pub enum Balance {
     PeakEwma,
     /// A hash ring with `vnodes` virtual nodes per endpoint (scaled by weight/100): the same
     /// key goes to the same endpoint, and only ~1/N of keys move when one joins or leaves.
-    ConsistentHash { key: HashKey, vnodes: u32 },
+    ConsistentHash {
+        /// What is hashed.
+        key: HashKey,
+        /// Ring points per endpoint of weight 100 (160 is Dubbo's).
+        vnodes: u32,
+    },
 }
 
-/// What a consistent-hash balancer hashes.
+/// What a consistent-hash balancer hashes. A call that lacks it (an attachment not set, an
+/// argument the method does not have) is placed at random, and the first such call logs a
+/// warning; a channel that knows its service refuses an argument index the method lacks.
+///
+/// ```
+/// # mod rpc { pub use rpc_core::*; }
+/// use rpc::cluster::{Balance, HashKey, MethodConfig};
+/// // `get(key: String)`: the same key, the same provider.
+/// let by_key = MethodConfig::new().balance(Balance::ConsistentHash { key: HashKey::Arg(0), vnodes: 160 });
+/// // Every method of a tenant's calls to one provider, by the caller's `tenant` attachment.
+/// let by_tenant = Balance::ConsistentHash { key: HashKey::Attachment("tenant".into()), vnodes: 160 };
+/// # drop((by_key, by_tenant));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum HashKey {
     /// Argument `n` of the method (counting from 0), as the generated client serialized it.
@@ -107,12 +125,13 @@ pub(crate) fn build(balance: &Balance, endpoints: &[Arc<Endpoint>], warmup: Dura
 /// rules outside a channel.
 ///
 /// ```
-/// use rpc_core::cluster::balance::Balancer;
-/// use rpc_core::cluster::{Balance, HashKey};
-/// use rpc_registry::Instance;
+/// # mod rpc { pub use rpc_core::*; pub mod registry { pub use rpc_registry::*; } }
+/// use rpc::cluster::balance::Balancer;
+/// use rpc::cluster::{Balance, HashKey};
+/// use rpc::registry::Instance;
 /// let instances: Vec<Instance> = (0..3).map(|i| Instance::new("svc", format!("10.0.0.{i}:20880"))).collect();
 /// let ring = Balancer::new(&Balance::ConsistentHash { key: HashKey::Attachment("user".into()), vnodes: 160 }, &instances);
-/// let mut request = rpc_core::Request::new("svc", "get", bytes::Bytes::new());
+/// let mut request = rpc::Request::new("svc", "get", bytes::Bytes::new());
 /// request.attachments_mut().insert("user", "alice");
 /// assert_eq!(ring.pick(&request), ring.pick(&request));
 /// ```
@@ -122,6 +141,7 @@ pub struct Balancer {
 }
 
 impl Balancer {
+    /// The balancer `balance` builds over `instances` (detached endpoints: nothing connects).
     pub fn new(balance: &Balance, instances: &[rpc_registry::Instance]) -> Balancer {
         let endpoints: Vec<Arc<Endpoint>> = instances.iter().map(|i| Arc::new(Endpoint::detached(i))).collect();
         let picker = build(balance, &endpoints, Duration::ZERO, Instant::now());

@@ -3,8 +3,9 @@ use std::time::Duration;
 /// When an endpoint's circuit breaker opens, and how it closes again.
 ///
 /// ```
+/// # mod rpc { pub use rpc_core::*; }
 /// use std::time::Duration;
-/// use rpc_core::cluster::BreakerConfig;
+/// use rpc::cluster::BreakerConfig;
 /// let breaker = BreakerConfig::default()
 ///     .failure_rate(0.5)
 ///     .slow_calls(Duration::from_millis(300), 0.8)
@@ -54,6 +55,7 @@ impl BreakerConfig {
     pub fn disabled() -> Self {
         BreakerConfig { enabled: false, ..BreakerConfig::default() }
     }
+    /// Opens when this share of calls in the window fails (default 0.5).
     pub fn failure_rate(mut self, rate: f64) -> Self {
         self.failure_rate = rate;
         self
@@ -64,18 +66,22 @@ impl BreakerConfig {
         self.slow_call_rate = rate;
         self
     }
+    /// Calls the window must hold before rates count (default 20).
     pub fn minimum_calls(mut self, calls: u32) -> Self {
         self.minimum_calls = calls;
         self
     }
+    /// The sliding window rates are measured over (default 10 s).
     pub fn window(mut self, window: Duration) -> Self {
         self.window = window;
         self
     }
+    /// How long it stays open before probing (default 5 s).
     pub fn open_for(mut self, cool_down: Duration) -> Self {
         self.open_for = cool_down;
         self
     }
+    /// Probe calls let through when half-open; all must succeed to close (default 3).
     pub fn half_open_probes(mut self, probes: u32) -> Self {
         self.half_open_probes = probes.max(1);
         self

@@ -8,8 +8,9 @@ use crate::cluster::window::Window;
 /// not made.
 ///
 /// ```
+/// # mod rpc { pub use rpc_core::*; }
 /// use std::time::Duration;
-/// let budget = rpc_core::cluster::RetryBudget { ratio: 0.1, min_per_second: 5, window: Duration::from_secs(10) };
+/// let budget = rpc::cluster::RetryBudget { ratio: 0.1, min_per_second: 5, window: Duration::from_secs(10) };
 /// # drop(budget);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq)]
