@@ -3,7 +3,7 @@
 //! this; a binary older than the sources is refused rather than tested. Every process gets a
 //! wall-clock limit and is killed if the test fails half-way.
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::mpsc;
@@ -56,18 +56,43 @@ impl Drop for Child {
     }
 }
 
-/// Runs `command` to the end, killing it (and failing) after `limit`.
+/// Runs `command` to the end, killing it (and failing) after `limit`; its output is read as
+/// it comes, so a chatty child cannot block on a full pipe.
 fn run(command: &mut Command, limit: Duration) -> Output {
-    let child = command.stdout(Stdio::piped()).stderr(Stdio::null()).spawn().expect("start example");
+    let child = command.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("start example");
     let mut child = Child(child);
+    let drain = |pipe: Option<Box<dyn std::io::Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            if let Some(mut pipe) = pipe {
+                let _ = pipe.read_to_end(&mut bytes);
+            }
+            bytes
+        })
+    };
+    let stdout = drain(child.0.stdout.take().map(|p| Box::new(p) as Box<dyn std::io::Read + Send>));
+    let stderr = drain(child.0.stderr.take().map(|p| Box::new(p) as Box<dyn std::io::Read + Send>));
     let deadline = Instant::now() + limit;
     while child.0.try_wait().expect("poll example").is_none() {
         assert!(Instant::now() < deadline, "{command:?} did not finish within {limit:?}");
         std::thread::sleep(Duration::from_millis(20));
     }
-    let mut stdout = Vec::new();
-    std::io::Read::read_to_end(child.0.stdout.as_mut().expect("piped stdout"), &mut stdout).expect("read stdout");
-    Output { status: child.0.wait().expect("exit status"), stdout, stderr: Vec::new() }
+    let status = child.0.wait().expect("exit status");
+    Output { status, stdout: stdout.join().expect("stdout"), stderr: stderr.join().expect("stderr") }
+}
+
+/// `line` without its ANSI colour codes (`ESC [ … m`).
+fn without_colours(line: &str) -> String {
+    let mut plain = String::new();
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            chars.by_ref().find(|&c| c == 'm');
+        } else {
+            plain.push(c);
+        }
+    }
+    plain
 }
 
 /// A child's stdout lines, each awaited for at most 30 s.
@@ -136,8 +161,19 @@ fn provider_and_consumer_talk_across_processes() {
 
 #[test]
 fn the_demo_prints_real_replies() {
-    let output = run(&mut Command::new(example("demo")), Duration::from_secs(60));
+    // RUST_LOG unset: the example's own filter decides what is logged.
+    let output = run(Command::new(example("demo")).env_remove("RUST_LOG"), Duration::from_secs(60));
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stdout));
+    // Only rpc's own log lines: dependencies (notify, hyper, …) stay quiet below warnings.
+    let logged = String::from_utf8(output.stderr).unwrap();
+    for line in logged.lines().map(without_colours) {
+        // `… LEVEL target: message`
+        let mut words =
+            line.split_whitespace().skip_while(|w| !["TRACE", "DEBUG", "INFO", "WARN", "ERROR"].contains(w));
+        let (level, target) = (words.next().unwrap_or(""), words.next().unwrap_or(""));
+        let ours = ["rpc_core", "rpc_registry", "rpc_codec", "demo"].iter().any(|t| target.starts_with(t));
+        assert!(ours || level == "WARN" || level == "ERROR", "a dependency's line in the demo: {line}");
+    }
     let stdout = String::from_utf8(output.stdout).unwrap();
     for expected in [
         "Hello, world! — demo-provider (call #1)",

@@ -50,8 +50,10 @@ impl Greeter for MyGreeter {
     }
 }
 
-/// Logs to stderr at `info` unless `RUST_LOG` says otherwise.
+/// Logs to stderr: `rpc`'s own lines at `info`, its dependencies' only at `warn` (their `info`
+/// lines are noise to a user), unless `RUST_LOG` says otherwise.
 pub fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
+    let ours = "warn,rpc=info,rpc_core=info,rpc_registry=info,rpc_codec=info";
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| ours.into());
     tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
 }
