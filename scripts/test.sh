@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The whole test suite, as on a fresh machine: formatting, lints, then every test
-# (unit, end-to-end over loopback, property, compile-fail, examples, doc tests).
+# The whole test suite, as on a fresh machine: formatting, lints, rustdoc (broken links are
+# errors), then every test (unit, end-to-end over loopback, property, compile-fail, examples,
+# doc tests), and the README's quick start built and run in a fresh directory.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_BUILD_JOBS="${CARGO_BUILD_JOBS:-2}"
@@ -41,5 +42,9 @@ echo "== cargo fmt --check"
 cargo fmt --all --check
 echo "== cargo clippy"
 cargo clippy --workspace --all-targets --all-features --locked -- -D warnings
+echo "== cargo doc"
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --all-features --no-deps --locked --quiet
 echo "== cargo test"
 cargo test --workspace --all-features --locked
+echo "== the README's quick start"
+./scripts/readme-quickstart.sh
