@@ -66,7 +66,7 @@ fn error_from_status(err: &Type) -> TokenStream {
         fn __rpc_error(__rpc_status: ::rpc::Status) -> #err {
             #[allow(unused_imports)]
             use ::rpc::__private::{Convertible as _, Inconvertible as _};
-            (&::rpc::__private::ErrorProbe::<#err>::new()).from_status(__rpc_status)
+            (&::rpc::__private::ErrorProbe::<#err>::new()).error_of(__rpc_status)
         }
     }
 }
@@ -77,7 +77,7 @@ fn into_status(err: &Type) -> TokenStream {
         |__rpc_error: #err| {
             #[allow(unused_imports)]
             use ::rpc::__private::{Convertible as _, Inconvertible as _};
-            (&::rpc::__private::ErrorProbe::<#err>::new()).into_status(__rpc_error)
+            (&::rpc::__private::ErrorProbe::<#err>::new()).status_of(__rpc_error)
         }
     }
 }

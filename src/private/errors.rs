@@ -37,15 +37,15 @@ impl<E> ErrorProbe<E> {
 
 pub trait Convertible<E> {
     fn check_error(&self) {}
-    fn from_status(&self, status: Status) -> E;
-    fn into_status(&self, error: E) -> Status;
+    fn error_of(&self, status: Status) -> E;
+    fn status_of(&self, error: E) -> Status;
 }
 
 impl<E: From<Status> + Into<Status>> Convertible<E> for ErrorProbe<E> {
-    fn from_status(&self, status: Status) -> E {
+    fn error_of(&self, status: Status) -> E {
         E::from(status)
     }
-    fn into_status(&self, error: E) -> Status {
+    fn status_of(&self, error: E) -> Status {
         error.into()
     }
 }
@@ -56,15 +56,15 @@ pub trait Inconvertible<E> {
         E: NotAnErrorType,
     {
     }
-    fn from_status(&self, status: Status) -> E;
-    fn into_status(&self, error: E) -> Status;
+    fn error_of(&self, status: Status) -> E;
+    fn status_of(&self, error: E) -> Status;
 }
 
 impl<E> Inconvertible<E> for &ErrorProbe<E> {
-    fn from_status(&self, _: Status) -> E {
+    fn error_of(&self, _: Status) -> E {
         unreachable!("an error type without conversions fails to compile (check_error)")
     }
-    fn into_status(&self, _: E) -> Status {
+    fn status_of(&self, _: E) -> Status {
         unreachable!("an error type without conversions fails to compile (check_error)")
     }
 }
