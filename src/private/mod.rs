@@ -14,7 +14,9 @@ pub use errors::{
     Convertible, ErrorProbe, Inconvertible, NotAnErrorType,
 };
 pub use futures_core::Stream;
-pub use rpc_codec::serialization::probe::{SerdeOnly, TupleProbe, ViaNeither, ViaProtobuf, ViaSerde, WireProbe};
+pub use rpc_codec::serialization::probe::{
+    NoWireFormat, NotSerde, SerdeOnly, TupleProbe, ViaNeither, ViaProtobuf, ViaSerde, WireProbe,
+};
 pub use rpc_codec::{__deserialize, __serialize};
 pub use rpc_core::__private::ToSocketAddrs;
 pub use rpc_core::__private::{Service, ServiceExt};
