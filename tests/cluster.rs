@@ -524,8 +524,13 @@ async fn writes_across(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_call_that_is_not_idempotent_never_runs_twice() {
     let mut nodes = providers(3).await;
+    // p2 records each write, then takes 20 ms to answer: killed, it leaves calls that ran
+    // there unanswered, which a retry elsewhere would run a second time.
+    nodes[2].state.slow_ms.store(20, Ordering::SeqCst);
+    nodes[2].set_mode(SLOW);
     let total = 6_000;
     let (ran, failed) = writes_across(&mut nodes, total, |nodes| nodes[2].kill()).await;
+    assert!(!failed.is_empty(), "calls in flight on the killed provider fail: the test proves nothing otherwise");
     // Only calls in flight on the killed provider's one connection may fail: each of the 32
     // workers has one call out at a time, the connection is marked closed before those calls
     // are failed, and new connections to it are refused. They fail as sent (so not retried)
