@@ -301,8 +301,13 @@ impl ChannelBuilder {
         if self.cluster_only.is_empty() {
             return Ok(());
         }
-        let mut given = self.cluster_only.clone();
-        given.dedup();
+        // Each setting once, in the order first given.
+        let mut given: Vec<&str> = Vec::new();
+        for setting in &self.cluster_only {
+            if !given.contains(setting) {
+                given.push(setting);
+            }
+        }
         Err(Status::invalid_argument(format!(
             "{} apply to cluster channels only: build() one (with endpoints() or registry()) instead of connect()",
             given.join(", ")
