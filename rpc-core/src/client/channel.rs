@@ -354,7 +354,8 @@ impl ChannelBuilder {
                 }
                 None
             }
-            None => Some(FirstCallCheck::new(check)),
+            // Left for the first call, unless nothing could be wrong (a call then skips it).
+            None => check.has_settings_to_check().then(|| FirstCallCheck::new(check)),
         };
         let discover = self.discover.ok_or_else(|| {
             Status::invalid_argument("a cluster channel needs endpoints: call endpoints(), registry() or discover()")

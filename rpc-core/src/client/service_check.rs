@@ -29,6 +29,13 @@ pub(crate) struct Problems {
 }
 
 impl ServiceCheck {
+    /// Whether some setting could be wrong for some service (else checking is no use).
+    pub(crate) fn has_settings_to_check(&self) -> bool {
+        self.discovers.is_some()
+            || !self.methods.is_empty()
+            || matches!(self.balance, Balance::ConsistentHash { key: HashKey::Arg(_), .. })
+    }
+
     pub(crate) fn against(&self, service: &ServiceDescriptor) -> Problems {
         let mut problems = Problems::default();
         if let Some(name) = self.discovers.as_deref().filter(|name| *name != service.name) {
@@ -197,6 +204,15 @@ mod tests {
         assert_eq!(check(hash(0), &[("size", Some(Balance::RoundRobin))]).against(&KV), Default::default());
         let problems = check(hash(2), &[]).against(&KV);
         assert_eq!(problems.errors, ["consistent hashing on HashKey::Arg(2): no method of demo.Kv has argument 2"]);
+    }
+
+    #[test]
+    fn only_settings_that_could_be_wrong_are_kept_for_the_first_call() {
+        assert!(!check(Balance::RoundRobin, &[]).has_settings_to_check());
+        assert!(check(Balance::RoundRobin, &[("get", None)]).has_settings_to_check());
+        assert!(check(hash(0), &[]).has_settings_to_check());
+        let by_attachment = Balance::ConsistentHash { key: HashKey::Attachment("user".into()), vnodes: 160 };
+        assert!(!check(by_attachment, &[]).has_settings_to_check());
     }
 
     #[test]
