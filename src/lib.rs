@@ -128,9 +128,9 @@
 #[doc(inline)]
 pub use rpc_core::{
     server, transport, Attachments, BoundServer, BoxFuture, CallContext, CallFuture, CallOptions, Channel,
-    ChannelBuilder, Code, MessageStream, MethodDescriptor, MethodKind, Protocol, RegistryService, Request, Response,
-    Router, RpcService, SerializationId, Server, ServerBuilder, ServerConfig, ServiceDescriptor, Status, Streaming,
-    StreamingService,
+    ChannelBuilder, Code, ConnectionInfo, MessageStream, MethodDescriptor, MethodKind, Protocol, RegistryService,
+    Request, Response, Router, RpcService, SerializationId, Server, ServerBuilder, ServerConfig, ServiceDescriptor,
+    Status, Streaming,
 };
 
 #[doc = include_str!("service.md")]

@@ -22,7 +22,7 @@ fn msgpack<T: serde::Serialize + serde::de::DeserializeOwned>(value: &T) -> Byte
 
 fn echo_request(method: &str, body: Bytes) -> Request {
     let mut request = Request::new("test.Echo", method.to_string(), body);
-    request.metadata.version = "1.0.0".into();
+    request.set_version("1.0.0");
     request
 }
 
@@ -64,7 +64,7 @@ async fn unknown_service_version_and_method_are_named() {
     assert!(err.message().contains("test.Nope") && err.message().contains("test.Echo:1.0.0"), "{err}");
 
     let mut wrong_version = echo_request("echo", msgpack(&"x".to_string()));
-    wrong_version.metadata.version = "9.9.9".into();
+    wrong_version.set_version("9.9.9");
     assert_eq!(raw_call(&channel, wrong_version).await.unwrap_err().code(), Code::NotFound);
 
     // No version asked: the service's only version answers.

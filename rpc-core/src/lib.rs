@@ -6,9 +6,11 @@
 mod call_options;
 mod client;
 pub mod cluster;
+mod connection_info;
 mod context;
 mod descriptor;
-pub mod grpc;
+mod protocol;
+mod provider;
 mod request;
 mod response;
 pub mod server;
@@ -18,15 +20,16 @@ pub mod transport;
 
 pub use call_options::CallOptions;
 pub use client::{Channel, ChannelBuilder, ChannelFuture, RegistryService};
+pub use connection_info::ConnectionInfo;
 pub use context::CallContext;
 pub use descriptor::{MethodDescriptor, ServiceDescriptor};
+pub use provider::router::{BoxFuture, CallFuture, CALL_FUTURE_INLINE};
 pub use request::{ArgKeyFn, Request};
 pub use response::Response;
 pub use rpc_codec::{Attachments, SerializationId};
-pub use server::router::{BoxFuture, CallFuture, CALL_FUTURE_INLINE};
 pub use server::{BoundServer, Router, RpcService, Server, ServerBuilder, ServerConfig};
 pub use status::{Code, Status};
-pub use streaming::{MessageStream, MethodKind, Streaming, StreamingService};
+pub use streaming::{MessageStream, MethodKind, Streaming};
 pub use transport::Protocol;
 
 /// Re-exports for the `rpc` facade's generated-code support; not a stable API.

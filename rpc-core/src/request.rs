@@ -1,12 +1,21 @@
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use bytestring::ByteString;
+use http::Extensions;
 use rpc_codec::{Attachments, Metadata, SerializationId};
+use sync_wrapper::SyncWrapper;
 
-use crate::ServiceDescriptor;
+use crate::{ConnectionInfo, MessageStream, MethodDescriptor, ServiceDescriptor};
 
-/// A call on its way to a provider: where it goes, its deadline, and the serialized arguments.
+/// A call on its way to a provider, or arriving at one: where it goes, its deadline, the
+/// serialized arguments — or, for a streaming method, the stream of messages — and
+/// extensions a layer may read or add to. The same envelope on every protocol.
+///
+/// A streaming call's messages ride in the request ([`Request::with_messages`]) and its
+/// reply's in the [`Response`](crate::Response), so client and server tower layers see
+/// streaming calls as they see unary ones.
 ///
 /// ```
 /// # mod rpc { pub use rpc_core::*; }
@@ -16,11 +25,11 @@ use crate::ServiceDescriptor;
 /// assert_eq!(request.method(), "hello");
 /// assert!(request.deadline().is_some());
 /// ```
-#[derive(Debug, Clone)]
 pub struct Request {
-    /// Service, method, version, group and attachments. `metadata.timeout` is filled from the
-    /// deadline when the request is written, so it is ignored here.
-    pub metadata: Metadata,
+    /// Service, method, version, group and attachments, in the binary protocol's form so
+    /// that writing a frame moves them rather than copying; read through the accessors.
+    /// (`metadata.timeout` is filled from the deadline when a frame is written.)
+    pub(crate) metadata: Metadata,
     /// How the body is serialized (and the reply should be).
     pub serialization: SerializationId,
     /// The caller expects no reply.
@@ -33,8 +42,29 @@ pub struct Request {
     deadline: Option<Instant>,
     /// Hashes argument `i` of the body, for consistent hashing; set by generated clients.
     arg_key: Option<ArgKeyFn>,
-    /// The service called, when a generated client made the request.
+    /// The service called: set by generated clients, and by the provider for a hosted service.
     descriptor: Option<&'static ServiceDescriptor>,
+    /// A streaming call's messages (the caller's, on either side).
+    messages: Option<SyncWrapper<MessageStream>>,
+    /// The connection the request arrived on (provider side).
+    connection: Option<Arc<ConnectionInfo>>,
+    extensions: Extensions,
+}
+
+impl std::fmt::Debug for Request {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Request")
+            .field("metadata", &self.metadata)
+            .field("serialization", &self.serialization)
+            .field("oneway", &self.oneway)
+            .field("idempotent", &self.idempotent)
+            .field("body", &self.body)
+            .field("streaming", &self.messages.is_some())
+            .field("deadline", &self.deadline)
+            .field("connection", &self.connection)
+            .field("extensions", &self.extensions)
+            .finish_non_exhaustive()
+    }
 }
 
 /// A request without its metadata and body: what a cluster call keeps for a retry when the
@@ -48,6 +78,7 @@ pub(crate) struct Retained {
     deadline: Option<Instant>,
     arg_key: Option<ArgKeyFn>,
     descriptor: Option<&'static ServiceDescriptor>,
+    extensions: Extensions,
 }
 
 /// What a transport hands back of a request it did not send, or that a provider refused
@@ -60,9 +91,21 @@ pub(crate) struct Returned {
 impl Retained {
     /// The request again, from what the transport handed back.
     pub(crate) fn rebuild(self, returned: Returned) -> Request {
-        let Retained { serialization, oneway, idempotent, deadline, arg_key, descriptor } = self;
+        let Retained { serialization, oneway, idempotent, deadline, arg_key, descriptor, extensions } = self;
         let Returned { metadata, body } = returned;
-        Request { metadata, serialization, oneway, idempotent, body, deadline, arg_key, descriptor }
+        Request {
+            metadata,
+            serialization,
+            oneway,
+            idempotent,
+            body,
+            deadline,
+            arg_key,
+            descriptor,
+            messages: None,
+            connection: None,
+            extensions,
+        }
     }
 }
 
@@ -82,7 +125,89 @@ impl Request {
             deadline: None,
             arg_key: None,
             descriptor: None,
+            messages: None,
+            connection: None,
+            extensions: Extensions::new(),
         }
+    }
+
+    /// A copy for sending again (a retry, a second provider), or `None` for a streaming
+    /// request, whose messages can be read once. The copy keeps the extensions, and not
+    /// the connection the original arrived on.
+    pub fn try_clone(&self) -> Option<Request> {
+        if self.messages.is_some() {
+            return None;
+        }
+        Some(self.clone_unary())
+    }
+
+    /// A copy without the messages and the connection: for the cluster's retries, which
+    /// carry unary requests only (streaming calls take a path of their own).
+    pub(crate) fn clone_unary(&self) -> Request {
+        Request {
+            metadata: self.metadata.clone(),
+            serialization: self.serialization,
+            oneway: self.oneway,
+            idempotent: self.idempotent,
+            body: self.body.clone(),
+            deadline: self.deadline,
+            arg_key: self.arg_key,
+            descriptor: self.descriptor,
+            messages: None,
+            connection: None,
+            extensions: self.extensions.clone(),
+        }
+    }
+
+    /// This request as a streaming call sending `messages` (its body is then unused).
+    pub fn with_messages(mut self, messages: MessageStream) -> Request {
+        self.messages = Some(SyncWrapper::new(messages));
+        self
+    }
+
+    /// Whether this is a streaming call: one carrying a stream of messages.
+    pub fn is_streaming(&self) -> bool {
+        self.messages.is_some()
+    }
+
+    /// Takes a streaming call's messages out (once).
+    pub fn take_messages(&mut self) -> Option<MessageStream> {
+        self.messages.take().map(SyncWrapper::into_inner)
+    }
+
+    /// The connection this request arrived on; `None` on the calling side.
+    pub fn connection(&self) -> Option<&ConnectionInfo> {
+        self.connection.as_deref()
+    }
+
+    pub(crate) fn set_connection(&mut self, connection: Arc<ConnectionInfo>) {
+        self.connection = Some(connection);
+    }
+
+    /// Values layers attach to the request (as `http::Request`'s).
+    pub fn extensions(&self) -> &Extensions {
+        &self.extensions
+    }
+
+    /// Values layers attach to the request, to add to.
+    pub fn extensions_mut(&mut self) -> &mut Extensions {
+        &mut self.extensions
+    }
+
+    /// The method called, when the request knows its service's descriptor (a generated
+    /// client's request, or any request a provider hosts the service of).
+    pub fn method_descriptor(&self) -> Option<&'static MethodDescriptor> {
+        self.descriptor.and_then(|d| d.method(self.method()))
+    }
+
+    /// Sets the version asked for.
+    pub fn set_version(&mut self, version: impl Into<ByteString>) {
+        self.metadata.version = version.into();
+    }
+
+    /// Sets the group asked for.
+    pub fn set_group(&mut self, group: impl Into<ByteString>) {
+        self.metadata.group = group.into();
     }
 
     /// The metadata and body a transport hands back when it does not send the request.
@@ -91,14 +216,26 @@ impl Request {
     }
 
     /// A request from its decoded parts (the server side of the wire).
-    pub fn from_parts(
+    pub(crate) fn from_parts(
         metadata: Metadata,
         serialization: SerializationId,
         oneway: bool,
         body: Bytes,
         deadline: Option<Instant>,
     ) -> Request {
-        Request { metadata, serialization, oneway, idempotent: false, body, deadline, arg_key: None, descriptor: None }
+        Request {
+            metadata,
+            serialization,
+            oneway,
+            idempotent: false,
+            body,
+            deadline,
+            arg_key: None,
+            descriptor: None,
+            messages: None,
+            connection: None,
+            extensions: Extensions::new(),
+        }
     }
 
     /// The descriptor of the service called, when a generated client made the request.
@@ -144,6 +281,7 @@ impl Request {
             deadline: self.deadline,
             arg_key: self.arg_key,
             descriptor: self.descriptor,
+            extensions: self.extensions.clone(),
         }
     }
 
@@ -176,7 +314,7 @@ impl Request {
     }
 
     /// Sets the deadline to `timeout` from now if the request has none (a default, which an
-    /// explicit deadline overrides). In place: a request is 232 bytes, and passing it through
+    /// explicit deadline overrides). In place: a request is a few hundred bytes, and passing it through
     /// by value cost two copies per call.
     pub fn set_default_timeout(&mut self, timeout: Option<Duration>) {
         if self.deadline.is_none() {

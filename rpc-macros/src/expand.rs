@@ -306,7 +306,8 @@ fn client(service: &Service) -> TokenStream {
     }
 }
 
-/// The client's streaming methods, for transports that carry streams.
+/// The client's streaming methods: the request carries the outbound messages and the
+/// response the replies, through the same `Service` (and its layers) as unary calls.
 fn streaming_client(service: &Service) -> TokenStream {
     let streaming: Vec<&Method> = service.methods.iter().filter(|m| m.is_streaming()).collect();
     if streaming.is_empty() {
@@ -378,7 +379,7 @@ fn streaming_client(service: &Service) -> TokenStream {
                 let __rpc_request =
                     self.options.request(&#descriptor, #wire_name, false, ::rpc::__private::Bytes::new());
                 let __rpc_replies =
-                    ::rpc::StreamingService::call_streaming(&self.inner, __rpc_request, __rpc_outbound)
+                    ::rpc::__private::call_streaming(self.inner.clone(), __rpc_request.with_messages(__rpc_outbound))
                         .await
                         .map_err(__rpc_error)?;
                 #reply
@@ -389,7 +390,6 @@ fn streaming_client(service: &Service) -> TokenStream {
         impl<S> #client<S>
         where
             S: ::rpc::__private::Service<::rpc::Request, Response = ::rpc::Response, Error = ::rpc::Status>
-                + ::rpc::StreamingService
                 + ::core::clone::Clone,
         {
             #(#methods)*

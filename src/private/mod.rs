@@ -21,7 +21,7 @@ pub use rpc_codec::{__deserialize, __serialize};
 pub use rpc_core::__private::ToSocketAddrs;
 pub use rpc_core::__private::{Service, ServiceExt};
 pub use rpc_core::cluster::hash_key;
-pub use streams::{encode_stream, first_message, single_message};
+pub use streams::{call_streaming, encode_stream, first_message, single_message};
 
 /// `request` with generated argument hashing, for consistent-hash balancing.
 pub fn with_arg_key(mut request: crate::Request, key: rpc_core::ArgKeyFn) -> crate::Request {

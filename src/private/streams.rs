@@ -3,8 +3,23 @@
 use bytes::Bytes;
 use futures_core::Stream;
 use futures_util::StreamExt;
+use rpc_core::__private::{Service, ServiceExt};
 
-use crate::{MessageStream, ServiceDescriptor, Status};
+use crate::{MessageStream, Request, Response, ServiceDescriptor, Status};
+
+/// Sends a streaming request (one carrying its messages) through `service` and returns the
+/// reply's messages. A reply without a stream (a layer answered it with a unary response)
+/// is a stream of its one body.
+pub async fn call_streaming<S>(service: S, request: Request) -> Result<MessageStream, Status>
+where
+    S: Service<Request, Response = Response, Error = Status>,
+{
+    let mut response = service.oneshot(request).await?;
+    Ok(match response.take_messages() {
+        Some(messages) => messages,
+        None => single_message(response.body),
+    })
+}
 
 /// The one request message of a server-streaming call (or the one reply of a
 /// client-streaming call): the stream's first item; none is `InvalidArgument`.

@@ -19,7 +19,7 @@ use crate::cluster::{
     discover, Balance, BreakerConfig, Cluster, Directory, Discover, EndpointInfo, MethodConfig, PoolConfig, RetryBudget,
 };
 use crate::transport::{Connection, ConnectionConfig, Protocol, ResponseFuture};
-use crate::{BoxFuture, MessageStream, Request, Response, ServiceDescriptor, Status, StreamingService};
+use crate::{BoxFuture, MessageStream, Request, Response, ServiceDescriptor, Status};
 
 /// A client's handle to a service: a `tower::Service<Request>` that is cheap to clone and
 /// always ready — no `tower::buffer`, no lock on the call path.
@@ -476,6 +476,7 @@ pin_project! {
     enum RouteFuture {
         Direct { #[pin] reply: Instrumented<ResponseFuture> },
         Cluster { #[pin] reply: Instrumented<ClusterFuture> },
+        Stream { reply: BoxFuture<Result<Response, Status>> },
     }
 }
 
@@ -486,19 +487,16 @@ impl Future for ChannelFuture {
         match self.project().route.project() {
             RouteFutureProj::Direct { reply } => reply.poll(cx),
             RouteFutureProj::Cluster { reply } => reply.poll(cx),
+            RouteFutureProj::Stream { reply } => reply.as_mut().poll(cx),
         }
     }
 }
 
-impl StreamingService for Channel {
+impl Channel {
     /// Opens a streaming call on the direct connection, or on one endpoint of a cluster
     /// channel (picked by the method's balancer; streams are not retried), in whichever
     /// protocol that connection speaks.
-    fn call_streaming(
-        &self,
-        mut request: Request,
-        outbound: MessageStream,
-    ) -> BoxFuture<Result<MessageStream, Status>> {
+    fn open_stream(&self, mut request: Request, outbound: MessageStream) -> BoxFuture<Result<MessageStream, Status>> {
         match &self.inner.route {
             Route::Direct(connection) => {
                 request.set_default_timeout(self.inner.default_timeout);
@@ -529,7 +527,16 @@ impl tower::Service<Request> for Channel {
         Poll::Ready(Ok(()))
     }
 
+    /// Sends a unary call, or — for a request carrying messages
+    /// ([`Request::with_messages`]) — opens a streaming call whose reply messages come back
+    /// in the [`Response`].
     fn call(&mut self, mut request: Request) -> Self::Future {
+        if let Some(outbound) = request.take_messages() {
+            let serialization = request.serialization;
+            let opening = self.open_stream(request, outbound);
+            let opened = async move { Ok(Response::streaming(serialization, opening.await?)) };
+            return ChannelFuture { route: RouteFuture::Stream { reply: Box::pin(opened) } };
+        }
         match &self.inner.route {
             Route::Direct(connection) => {
                 request.set_default_timeout(self.inner.default_timeout);

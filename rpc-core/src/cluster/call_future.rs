@@ -84,7 +84,7 @@ impl ClusterFuture {
         let kept = if retries == 0 {
             Kept::Nothing
         } else if request.idempotent || !endpoint.pool.hands_back_unsent() {
-            Kept::Copy(Box::new(request.clone()))
+            Kept::Copy(Box::new(request.clone_unary()))
         } else {
             Kept::Retained(request.retain())
         };

@@ -8,7 +8,7 @@ use tokio_util::sync::{CancellationToken, DropGuard};
 use tracing::Instrument;
 
 use super::backoff::Backoff;
-use crate::transport::{Connection, ConnectionConfig, Protocol, ResponseFuture};
+use crate::transport::{Connection, ConnectionConfig, ResponseFuture};
 use crate::{Request, Status};
 
 /// How an endpoint's connections are kept.
@@ -101,7 +101,7 @@ impl Pool {
                     .instrument(span),
             );
         }
-        let hands_back_unsent = config.connection.protocol == Protocol::Binary;
+        let hands_back_unsent = Connection::hands_back_unsent(config.connection.protocol);
         Pool { shared, hands_back_unsent, _stop: Some(stop.drop_guard()) }
     }
 

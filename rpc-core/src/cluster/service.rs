@@ -110,7 +110,7 @@ impl Core {
         let endpoint = &snapshot.endpoints[reserved.index];
         let mut probe = ProbeGuard { snapshot, index: reserved.index, permit: Some(reserved.permit) };
         let in_flight = endpoint.load.start();
-        let reply = match endpoint.pool.try_call(request.clone()) {
+        let reply = match endpoint.pool.try_call(request.clone_unary()) {
             Ok(reply) => Ok(reply),
             Err(request) => endpoint.pool.call_when_connected(request, self.settings.connect_timeout).await,
         };

@@ -6,16 +6,14 @@ use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, ToSocketAddrs};
-use tokio_util::sync::CancellationToken;
-use tokio_util::task::TaskTracker;
 use tower::layer::util::{Identity, Stack};
 use tower::{BoxError, Layer, Service};
-use tracing::Instrument;
 
-use super::accept::serve_accepted;
-use super::connection::{serve_connection, Lifecycle};
+use super::incoming::TcpIncoming;
+use super::listener::Listener;
 use super::registration::Registration;
-use super::{Router, RpcService, ServerConfig};
+use super::{Connected, Router, RpcService, ServerConfig};
+use crate::protocol::Unaddressed;
 use crate::{Request, Response};
 use rpc_registry::Registry;
 
@@ -106,9 +104,18 @@ impl<L> ServerBuilder<L> {
         self
     }
 
-    /// Largest frame accepted or sent, header included (default 8 MiB); a larger request is answered `ResourceExhausted` and the connection kept.
+    /// Largest request or reply on every protocol (default 8 MiB): a binary-protocol frame,
+    /// header included, and a gRPC message. A larger request is answered
+    /// `ResourceExhausted` without being buffered, and the connection kept.
     pub fn max_frame_size(mut self, bytes: usize) -> Self {
-        self.config.max_frame_size = bytes;
+        self.config.binary.max_frame_size = bytes;
+        self.config.grpc.max_message_size = bytes;
+        self
+    }
+
+    /// gRPC calls a client may have open at once on one connection (default 1,024).
+    pub fn grpc_max_concurrent_streams(mut self, streams: u32) -> Self {
+        self.config.grpc.max_concurrent_streams = streams;
         self
     }
 
@@ -142,20 +149,49 @@ impl<L> ServerBuilder<L> {
     }
 
     /// Serves one already-open byte stream (an in-memory duplex in tests and benchmarks, a
-    /// Unix socket) until the peer closes it.
+    /// Unix socket), in whichever protocol it speaks, until the peer closes it.
     pub async fn serve_io<IO>(self, io: IO)
     where
-        IO: AsyncRead + AsyncWrite + Send + 'static,
+        IO: AsyncRead + AsyncWrite + Send + Unpin + 'static,
         L: Layer<Router>,
         L::Service: Service<Request, Response = Response> + Clone + Send + 'static,
         <L::Service as Service<Request>>::Error: Into<BoxError>,
         <L::Service as Service<Request>>::Future: Send,
     {
-        let router = self.router.clone();
-        let service = self.layer.layer(self.router);
-        let (read, write) = tokio::io::split(io);
-        let lifecycle = Lifecycle { shutdown: CancellationToken::new(), force: CancellationToken::new() };
-        serve_connection(read, write, service, router, Arc::new(self.config), lifecycle).await
+        let listener = Listener::new(self.layer.layer(self.router.clone()), self.router, self.config);
+        listener.serve(Unaddressed(io));
+        listener.wait().await
+    }
+
+    /// Serves the connections `incoming` yields (any stream of [`Connected`] streams: a TCP
+    /// listener as [`TcpIncoming`](super::TcpIncoming), Unix sockets, TLS streams) until
+    /// `signal` completes, then shuts down gracefully as
+    /// [`BoundServer::serve_with_shutdown`] does.
+    ///
+    /// Registers nothing: the stream has no address to advertise. A builder given a
+    /// [`registry`](Self::registry) is refused with `InvalidInput`; use
+    /// [`bind`](Self::bind) or [`bind_listener`](Self::bind_listener) for a registered
+    /// provider.
+    pub async fn serve_with_incoming<I, IO>(self, incoming: I, signal: impl Future<Output = ()>) -> io::Result<()>
+    where
+        I: futures_core::Stream<Item = io::Result<IO>>,
+        IO: Connected,
+        L: Layer<Router>,
+        L::Service: Service<Request, Response = Response> + Clone + Send + 'static,
+        <L::Service as Service<Request>>::Error: Into<BoxError>,
+        <L::Service as Service<Request>>::Future: Send,
+    {
+        if self.registration.registry.is_some() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "serve_with_incoming registers nothing (an incoming stream has no address to advertise); \
+                 use bind or bind_listener for a provider with a registry",
+            ));
+        }
+        let mut listener = Listener::new(self.layer.layer(self.router.clone()), self.router, self.config);
+        listener.accept_until(incoming, signal).await;
+        listener.drain().await;
+        Ok(())
     }
 
     /// Binds `addr` and serves until the process ends.
@@ -211,48 +247,13 @@ where
         let BoundServer { listener, builder } = self;
         let local = listener.local_addr()?;
         let registered = builder.registration.register(&builder.router, local).await;
-        // The gRPC transport asks the router whether a service exists (gRPC answers an
-        // unknown one UNIMPLEMENTED, the binary protocol NOT_FOUND).
-        let router = builder.router.clone();
-        let service = builder.layer.layer(builder.router);
-        let config = Arc::new(builder.config);
-        let lifecycle = Lifecycle { shutdown: CancellationToken::new(), force: CancellationToken::new() };
-        let connections = TaskTracker::new();
+        let mut connections =
+            Listener::new(builder.layer.layer(builder.router.clone()), builder.router, builder.config);
         tracing::info!(%local, "serving");
-
-        tokio::pin!(signal);
-        loop {
-            tokio::select! {
-                biased;
-                () = &mut signal => break,
-                accepted = listener.accept() => match accepted {
-                    Ok((stream, peer)) => {
-                        if let Err(e) = stream.set_nodelay(true) {
-                            tracing::debug!(%peer, error = %e, "could not set TCP_NODELAY");
-                        }
-                        let span = tracing::debug_span!("rpc.server.connection", %peer);
-                        let task = serve_accepted(stream, service.clone(), router.clone(), config.clone(), lifecycle.clone());
-                        connections.spawn(task.instrument(span));
-                    }
-                    Err(e) => {
-                        // Out of file descriptors and the like: back off instead of spinning.
-                        tracing::warn!(error = %e, "accept failed");
-                        tokio::time::sleep(Duration::from_millis(50)).await;
-                    }
-                },
-            }
-        }
-        drop(listener);
+        connections.accept_until(TcpIncoming::new(listener), signal).await;
         // Leave the registry first, so consumers stop choosing this provider.
         registered.deregister().await;
-        tracing::info!(%local, connections = connections.len(), grace = ?config.shutdown_grace, "shutting down");
-        lifecycle.shutdown.cancel();
-        connections.close();
-        if tokio::time::timeout(config.shutdown_grace, connections.wait()).await.is_err() {
-            tracing::warn!(%local, remaining = connections.len(), "grace period over; closing remaining connections");
-            lifecycle.force.cancel();
-            connections.wait().await;
-        }
+        connections.drain().await;
         tracing::info!(%local, "stopped");
         Ok(())
     }

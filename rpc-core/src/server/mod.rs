@@ -1,26 +1,26 @@
-//! The provider side: accept connections, decode requests, route them to services, reply.
+//! The provider side's public face: [`Server::builder`] collects services, layers and
+//! settings, binds a port (or takes any stream of connections,
+//! [`ServerBuilder::serve_with_incoming`]), registers in a registry and shuts down
+//! gracefully.
+//!
+//! Each accepted connection is classified by its first bytes and served by its protocol's
+//! module (`crate::protocol`); every call of every protocol, unary or streaming, goes
+//! through the same tower stack — the [`Router`] wrapped in the layers given to
+//! [`ServerBuilder::layer`] — inside one wrapper that enforces the deadline and turns a
+//! panic into `Internal` (`crate::provider::call`).
 //!
 //! A request is first polled on its connection's task; if it completes at once (no await
-//! that waits) it is answered without a task of its own, and otherwise it continues as its own
-//! task — so a slow call never holds up the others on its connection, and the common fast
-//! call costs no spawn. (A handler that computes for long without awaiting delays its
+//! that waits) it is answered without a task of its own, and otherwise it continues as its
+//! own task — so a slow call never holds up the others on its connection, and the common
+//! fast call costs no spawn. (A handler that computes for long without awaiting delays its
 //! connection's next reads for that first poll; put such work on `spawn_blocking`.)
-//! Server-side tower layers wrap the [`Router`]; see [`ServerBuilder::layer`].
-//!
-//! One port serves both the binary protocol and gRPC over HTTP/2: the first byte a client
-//! sends tells them apart (see `accept`).
 
-mod accept;
 mod builder;
-mod call_slot;
-mod config;
-mod connection;
-pub(crate) mod dispatch;
+mod incoming;
+mod listener;
 mod registration;
-pub(crate) mod router;
-mod streams;
 
+pub use crate::protocol::Connected;
+pub use crate::provider::{BinaryServerConfig, GrpcServerConfig, Router, RpcService, ServerConfig};
 pub use builder::{BoundServer, Server, ServerBuilder};
-pub use config::ServerConfig;
-pub(crate) use connection::Lifecycle;
-pub use router::{Router, RpcService};
+pub use incoming::TcpIncoming;

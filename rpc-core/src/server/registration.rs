@@ -5,7 +5,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use rpc_registry::{Instance, Registry};
 
-use super::Router;
+use crate::provider::Router;
 
 /// What a provider announces about itself, and where.
 #[derive(Clone)]

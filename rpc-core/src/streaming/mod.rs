@@ -6,6 +6,10 @@
 //! window of messages per direction on the binary protocol (docs/PROTOCOL.md) — so a slow
 //! reader stops the writer instead of growing a queue. Dropping a stream cancels the call
 //! at the other end.
+//!
+//! A streaming call is an ordinary `tower::Service<Request>` call on both sides: the
+//! request carries the caller's messages ([`Request::with_messages`](crate::Request::with_messages))
+//! and the [`Response`](crate::Response) the provider's, so every layer sees it.
 
 mod typed;
 
@@ -16,7 +20,7 @@ use futures_core::Stream;
 
 pub use typed::Streaming;
 
-use crate::{BoxFuture, Request, Status};
+use crate::Status;
 
 /// Serialized messages of one direction of a streaming call. An `Err` ends the stream with
 /// that status.
@@ -41,13 +45,4 @@ impl MethodKind {
     pub const fn is_streaming(self) -> bool {
         !matches!(self, MethodKind::Unary)
     }
-}
-
-/// A client transport that can carry streaming calls: what generated clients need for their
-/// streaming methods. `request` names the call (its body is unused); `outbound` is what the
-/// caller sends; the future resolves, once the provider has answered with its headers, to
-/// the stream of replies.
-pub trait StreamingService {
-    /// Opens a streaming call: `outbound` carries the caller's messages; resolves to the provider's.
-    fn call_streaming(&self, request: Request, outbound: MessageStream) -> BoxFuture<Result<MessageStream, Status>>;
 }

@@ -28,23 +28,29 @@ pub enum Protocol {
     Grpc,
 }
 
+/// The protocol names registries carry (an instance's `protocol`, a Dubbo URL's scheme) and
+/// the protocol each means; the first name of a protocol is the one its providers register.
+/// `dubbo` is Dubbo 2's own protocol, which is not ours: an instance that names it is skipped.
+const REGISTRY_NAMES: &[(&str, Protocol)] =
+    &[("rpc", Protocol::Binary), ("grpc", Protocol::Grpc), ("tri", Protocol::Grpc), ("h2", Protocol::Grpc)];
+
 impl Protocol {
     /// The protocol a registry instance names: `grpc`, `tri` (Dubbo 3's Triple) or `h2` for
-    /// gRPC, `rpc` (or `dubbo`) for the binary protocol.
+    /// gRPC, `rpc` for the binary protocol.
+    ///
+    /// ```
+    /// # use rpc_core::Protocol;
+    /// assert_eq!(Protocol::from_registry_name("tri"), Some(Protocol::Grpc));
+    /// assert_eq!(Protocol::from_registry_name(Protocol::Binary.registry_name()), Some(Protocol::Binary));
+    /// assert_eq!(Protocol::from_registry_name("dubbo"), None);
+    /// ```
     pub fn from_registry_name(name: &str) -> Option<Protocol> {
-        match name {
-            "rpc" | "dubbo" => Some(Protocol::Binary),
-            "grpc" | "tri" | "h2" => Some(Protocol::Grpc),
-            _ => None,
-        }
+        REGISTRY_NAMES.iter().find(|(n, _)| *n == name).map(|(_, protocol)| *protocol)
     }
 
     /// The name a provider registers for this protocol.
     pub fn registry_name(self) -> &'static str {
-        match self {
-            Protocol::Binary => "rpc",
-            Protocol::Grpc => "grpc",
-        }
+        REGISTRY_NAMES.iter().find(|(_, p)| *p == self).map_or("rpc", |(name, _)| name)
     }
 }
 

@@ -6,9 +6,9 @@ use pin_project_lite::pin_project;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpStream, ToSocketAddrs};
 
-use super::binary::{BinaryConnection, BinaryResponseFuture};
-use super::{ConnectionConfig, Protocol};
-use crate::grpc::GrpcConnection;
+use super::{ConnectionConfig, Protocol, ProtocolConnection};
+use crate::protocol::binary::client::{BinaryConnection, BinaryResponseFuture};
+use crate::protocol::grpc::client::GrpcConnection;
 use crate::request::Returned;
 use crate::{BoxFuture, MessageStream, Request, Response, Status};
 
@@ -20,10 +20,22 @@ pub struct Connection {
     kind: Kind,
 }
 
+/// One variant per protocol; [`each_protocol!`] writes the match over them.
 #[derive(Clone)]
 enum Kind {
     Binary(BinaryConnection),
     Grpc(GrpcConnection),
+}
+
+/// `each_protocol!(kind, c => expr)`: `expr` with `c` bound to the connection, whichever
+/// protocol it speaks. Adding a protocol adds a line here, not one per method.
+macro_rules! each_protocol {
+    ($kind:expr, $c:ident => $body:expr) => {
+        match $kind {
+            Kind::Binary($c) => $body,
+            Kind::Grpc($c) => $body,
+        }
+    };
 }
 
 impl Connection {
@@ -58,35 +70,35 @@ impl Connection {
 
     /// The provider's address.
     pub fn peer(&self) -> &str {
-        match &self.kind {
-            Kind::Binary(c) => c.peer(),
-            Kind::Grpc(c) => c.peer(),
+        each_protocol!(&self.kind, c => c.peer())
+    }
+
+    /// Whether connections of `protocol` hand back the metadata and body of a request they did
+    /// not send (so a cluster call need not keep a copy for a retry).
+    pub(crate) fn hands_back_unsent(protocol: Protocol) -> bool {
+        match protocol {
+            Protocol::Binary => BinaryConnection::HANDS_BACK_UNSENT,
+            Protocol::Grpc => GrpcConnection::HANDS_BACK_UNSENT,
         }
     }
 
     /// The protocol this connection speaks.
     pub fn protocol(&self) -> Protocol {
-        match &self.kind {
-            Kind::Binary(_) => Protocol::Binary,
-            Kind::Grpc(_) => Protocol::Grpc,
+        fn protocol_of<C: ProtocolConnection>(_: &C) -> Protocol {
+            C::PROTOCOL
         }
+        each_protocol!(&self.kind, c => protocol_of(c))
     }
 
     /// Closed for good (peer gone, protocol error, dead peer). A connection whose provider is
     /// shutting down is not closed yet but refuses new calls.
     pub fn is_closed(&self) -> bool {
-        match &self.kind {
-            Kind::Binary(c) => c.is_closed(),
-            Kind::Grpc(c) => c.is_closed(),
-        }
+        each_protocol!(&self.kind, c => c.is_closed())
     }
 
     /// Whether a new call would be sent (neither closed nor told to go away).
     pub fn is_ready(&self) -> bool {
-        match &self.kind {
-            Kind::Binary(c) => c.is_ready(),
-            Kind::Grpc(c) => c.is_ready(),
-        }
+        each_protocol!(&self.kind, c => c.is_ready())
     }
 
     /// Sends `request` and waits for its reply until the request's deadline. Errors raised
@@ -99,33 +111,24 @@ impl Connection {
         }
     }
 
-    /// Opens a streaming call (see [`StreamingService`](crate::StreamingService)), over
-    /// either protocol.
+    /// Opens a streaming call over either protocol: `outbound` is what the caller sends; resolves,
+    /// once the provider has answered, to the provider's messages.
     pub fn call_streaming(
         &self,
         request: Request,
         outbound: MessageStream,
     ) -> BoxFuture<Result<MessageStream, Status>> {
-        match &self.kind {
-            Kind::Grpc(c) => c.call_streaming(request, outbound),
-            Kind::Binary(c) => Box::pin(std::future::ready(c.call_streaming(request, outbound))),
-        }
+        each_protocol!(&self.kind, c => c.call_streaming(request, outbound))
     }
 
     /// Calls in flight on this connection (sent or queued, not yet answered).
     pub fn in_flight(&self) -> usize {
-        match &self.kind {
-            Kind::Binary(c) => c.in_flight(),
-            Kind::Grpc(c) => c.in_flight(),
-        }
+        each_protocol!(&self.kind, c => c.in_flight())
     }
 
     /// Resolves once the connection is closed for good.
     pub async fn closed(&self) {
-        match &self.kind {
-            Kind::Binary(c) => c.closed().await,
-            Kind::Grpc(c) => c.closed().await,
-        }
+        each_protocol!(&self.kind, c => c.closed().await)
     }
 }
 
@@ -152,7 +155,7 @@ pin_project! {
     #[project = ReplyProj]
     enum Reply {
         Binary { #[pin] reply: BinaryResponseFuture },
-        Grpc { reply: BoxFuture<Result<Response, Status>> },
+        Grpc { #[pin] reply: <GrpcConnection as ProtocolConnection>::ResponseFuture },
     }
 }
 
@@ -162,8 +165,8 @@ impl ResponseFuture {
     /// retry).
     pub(crate) fn take_unsent(self: Pin<&mut Self>) -> Option<Returned> {
         match self.project().reply.project() {
-            ReplyProj::Binary { reply } => reply.take_unsent(),
-            ReplyProj::Grpc { .. } => None,
+            ReplyProj::Binary { reply } => BinaryConnection::take_unsent(reply),
+            ReplyProj::Grpc { reply } => GrpcConnection::take_unsent(reply),
         }
     }
 }
@@ -174,7 +177,7 @@ impl Future for ResponseFuture {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         match self.project().reply.project() {
             ReplyProj::Binary { reply } => reply.poll(cx),
-            ReplyProj::Grpc { reply } => reply.as_mut().poll(cx),
+            ReplyProj::Grpc { reply } => reply.poll(cx),
         }
     }
 }

@@ -53,7 +53,7 @@ async fn retry(core: &Core, request: Request, retries: usize, interval: Duration
     let balancer = core.settings.method(request.method()).balancer;
     for attempt in 1..=retries {
         tokio::time::sleep(interval).await;
-        let mut retry = request.clone();
+        let mut retry = request.clone_unary();
         retry.set_deadline(None);
         let retry = retry.with_timeout(RETRY_TIMEOUT);
         let result = match core.directory.ready_snapshot(retry.deadline()).await {

@@ -2,26 +2,28 @@
 //! as a task that feeds the handler the caller's messages and sends the handler's replies,
 //! both under the stream window (see `transport::stream`).
 
-use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::Bytes;
 use dashmap::DashMap;
-use futures_util::FutureExt;
 use rpc_codec::{EventKind, Frame, SerializationId};
 use tokio::sync::{mpsc, Semaphore};
 use tokio_util::sync::CancellationToken;
+use tower::{BoxError, Service};
 use tracing::Instrument;
 
-use super::Router;
-use crate::transport::stream::{deliver, inbox, pump, InboundMessages, Inbox, STREAM_WINDOW};
-use crate::{Code, Request, Status};
+use crate::protocol::binary::stream::{deliver, inbox, pump, InboundMessages, Inbox, STREAM_WINDOW};
+use crate::protocol::Annotator;
+use crate::provider::call::call;
+use crate::{Code, Request, Response, Status};
 
-/// The streams open on one connection.
-pub(crate) struct ServerStreams {
+/// The streams open on one connection. Each runs through the server's service stack `S`,
+/// as unary calls do.
+pub(crate) struct ServerStreams<S> {
     open: Arc<DashMap<u64, OpenStream>>,
-    router: Router,
+    service: S,
+    annotator: Annotator,
     /// Largest reply message a frame can carry.
     max_message: usize,
 }
@@ -34,10 +36,15 @@ struct OpenStream {
     stop: CancellationToken,
 }
 
-impl ServerStreams {
-    pub(crate) fn new(router: Router, max_frame_size: usize) -> ServerStreams {
+impl<S> ServerStreams<S>
+where
+    S: Service<Request, Response = Response> + Clone + Send + 'static,
+    S::Error: Into<BoxError>,
+    S::Future: Send,
+{
+    pub(crate) fn new(service: S, annotator: Annotator, max_frame_size: usize) -> ServerStreams<S> {
         let max_message = max_frame_size.saturating_sub(rpc_codec::HEADER_LEN);
-        ServerStreams { open: Arc::new(DashMap::new()), router, max_message }
+        ServerStreams { open: Arc::new(DashMap::new()), service, annotator, max_message }
     }
 
     /// Takes a stream frame from the caller: opens a stream, delivers a message, or ends the
@@ -64,7 +71,7 @@ impl ServerStreams {
         if going_away {
             let why = "provider is shutting down; stream not opened";
             let mut refusal = end_frame(id, frame.serialization, Err(Status::unavailable(why)));
-            refusal.metadata.attachments.insert(crate::transport::NOT_RUN_ATTACHMENT, why);
+            refusal.metadata.attachments.insert(crate::protocol::binary::NOT_RUN_ATTACHMENT, why);
             return Some(refusal);
         }
         let request = match request_from_open(frame) {
@@ -111,7 +118,7 @@ impl ServerStreams {
         self.open.clear();
     }
 
-    fn open_stream(&self, id: u64, request: Request, replies: mpsc::Sender<Frame>) {
+    fn open_stream(&self, id: u64, mut request: Request, replies: mpsc::Sender<Frame>) {
         let (sender, receiver) = inbox();
         let credit = Arc::new(Semaphore::new(STREAM_WINDOW as usize));
         let stop = CancellationToken::new();
@@ -120,13 +127,14 @@ impl ServerStreams {
         let deadline = request.deadline();
         let span =
             tracing::debug_span!("rpc.server.stream", service = request.service(), method = request.method(), id);
-        let router = self.router.clone();
+        let service = self.service.clone();
+        self.annotator.annotate(&mut request);
         let open = self.open.clone();
         let max_message = self.max_message;
         let late = replies.clone();
         let run = async move {
             let inbound = InboundMessages::new(receiver, replies.clone(), id, deadline, Box::new(|| {}));
-            let start = AssertUnwindSafe(router.call_streaming(request, Box::pin(inbound))).catch_unwind();
+            let start = call(service, request.with_messages(Box::pin(inbound)));
             let started = tokio::select! {
                 biased;
                 _ = stop.cancelled() => None,
@@ -134,14 +142,11 @@ impl ServerStreams {
             };
             match started {
                 None => {}
-                Some(Err(_)) => {
-                    let status = Status::internal("streaming handler panicked");
+                Some(Err(status)) => {
                     let _ = replies.send(end_frame(id, serialization, Err(status))).await;
                 }
-                Some(Ok(Err(status))) => {
-                    let _ = replies.send(end_frame(id, serialization, Err(status))).await;
-                }
-                Some(Ok(Ok(messages))) => {
+                Some(Ok(response)) => {
+                    let messages = response.into_messages();
                     let message = move |body| Frame::stream_message(id, false, serialization, body);
                     let end = move |result| end_frame(id, serialization, result);
                     pump(messages, max_message, replies.clone(), credit, stop.clone(), message, end).await;

@@ -1,5 +1,11 @@
+//! The provider's side of the binary protocol: one task per connection reads frames, runs
+//! calls (inline when they finish at once) and writes replies in batches.
+
+mod call_slot;
+mod dispatch;
+mod streams;
+
 use std::future::Future;
-use std::sync::Arc;
 
 use bytes::Bytes;
 use futures_util::StreamExt;
@@ -7,31 +13,20 @@ use rpc_codec::{EventKind, Flags, Frame, FrameCodec, Inbound, RejectReason};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::mpsc;
 use tokio_util::codec::FramedRead;
-use tokio_util::sync::CancellationToken;
 use tower::{BoxError, Service};
 
-use super::call_slot::CallSlot;
-use super::dispatch::{dispatch, reply_frame};
-use super::streams::ServerStreams;
-use super::Router;
-use super::ServerConfig;
-use crate::transport::{write_batch, FrameWriter, IdleTimer};
+use super::{write_batch, FrameWriter, NOT_RUN_ATTACHMENT};
+use crate::protocol::{Annotator, ConnectionContext, IdleTimer};
 use crate::{Code, Request, Response, Status};
+use call_slot::CallSlot;
+use dispatch::{dispatch, reply_frame};
+use streams::ServerStreams;
 
 /// Frames a busy connection reads between direct checks for shutdown.
 const SHUTDOWN_CHECK_EVERY: u32 = 64;
 
 /// Why a request that arrives after go-away is refused, in its `rpc.not-run` attachment.
 const NOT_RUN: &str = "provider is shutting down; request not run";
-
-/// Signals a connection task watches.
-#[derive(Clone)]
-pub(crate) struct Lifecycle {
-    /// Graceful: announce go-away, answer late requests with `Unavailable`, finish in-flight calls.
-    pub(crate) shutdown: CancellationToken,
-    /// The grace period ran out: drop the connection now.
-    pub(crate) force: CancellationToken,
-}
 
 /// Serves one accepted connection until the peer closes it, it idles out, a protocol error
 /// makes it unreadable, or the server shuts down.
@@ -41,29 +36,25 @@ pub(crate) struct Lifecycle {
 /// more is readable it flushes once. Calls that had to wait run as their own tasks and send
 /// their replies through a queue. (A separate writer task cost a task switch per batch, and
 /// queueing inline replies cost a semaphore round per call; both showed in the profile.)
-pub(crate) async fn serve_connection<S, R, W>(
-    read: R,
-    write: W,
-    service: S,
-    router: Router,
-    config: Arc<ServerConfig>,
-    lifecycle: Lifecycle,
-) where
+pub(crate) async fn serve<S, R, W>(read: R, write: W, context: ConnectionContext<S>)
+where
     S: Service<Request, Response = Response> + Clone + Send + 'static,
     S::Error: Into<BoxError>,
     S::Future: Send,
     R: AsyncRead + Unpin,
     W: AsyncWrite + Unpin,
 {
-    let codec = FrameCodec::new(config.max_frame_size);
+    let ConnectionContext { service, router, config, lifecycle, info } = context;
+    let codec = FrameCodec::new(config.binary.max_frame_size);
     let mut frames = FramedRead::new(read, codec.clone());
     let mut sink = FrameWriter::new(write, codec.clone());
-    let (replies, mut queue) = mpsc::channel(config.write_queue.max(1));
+    let (replies, mut queue) = mpsc::channel(config.binary.write_queue.max(1));
     let mut going_away = false;
     // Replies written to the sink's buffer since the last flush.
     let mut unflushed = false;
     let mut calls = CallSlot::new();
-    let streams = ServerStreams::new(router, config.max_frame_size);
+    let annotator = Annotator::new(router, info);
+    let streams = ServerStreams::new(service.clone(), annotator.clone(), config.binary.max_frame_size);
     // Made once per connection, not per frame: a fresh timer or cancellation future on every
     // read showed up in the server's profile.
     let shutdown = lifecycle.shutdown.cancelled();
@@ -152,7 +143,7 @@ pub(crate) async fn serve_connection<S, R, W>(
             Some(Ok(Inbound::Frame(frame))) if frame.is_stream() || is_stream_event(&frame) => {
                 handle_stream_frame(frame, going_away, &streams, &replies)
             }
-            Some(Ok(Inbound::Frame(frame))) => match handle_frame(frame, going_away, &service, &codec) {
+            Some(Ok(Inbound::Frame(frame))) => match handle_frame(frame, going_away, &service, &annotator, &codec) {
                 Handled::Reply(reply) => Some(reply),
                 Handled::Done => None,
                 // A call that completes at once (most do) needs no task of its own.
@@ -193,12 +184,17 @@ fn is_stream_event(frame: &Frame) -> bool {
 }
 
 /// A stream frame or stream event: the reply to send at once, if any.
-fn handle_stream_frame(
+fn handle_stream_frame<S>(
     frame: Frame,
     going_away: bool,
-    streams: &ServerStreams,
+    streams: &ServerStreams<S>,
     replies: &mpsc::Sender<Frame>,
-) -> Option<Frame> {
+) -> Option<Frame>
+where
+    S: Service<Request, Response = Response> + Clone + Send + 'static,
+    S::Error: Into<BoxError>,
+    S::Future: Send,
+{
     if let Some(kind) = frame.event_kind() {
         streams.on_event(frame.request_id, kind);
         return None;
@@ -224,6 +220,7 @@ fn handle_frame<S>(
     frame: Frame,
     going_away: bool,
     service: &S,
+    annotator: &Annotator,
     codec: &FrameCodec,
 ) -> Handled<impl Future<Output = Option<Frame>> + Send + use<S>>
 where
@@ -251,12 +248,12 @@ where
         let mut reply = Frame::response(id, serialization, Code::Unavailable as u8, frame.body);
         reply.metadata = frame.metadata;
         reply.metadata.timeout = None;
-        reply.metadata.attachments.insert(crate::transport::NOT_RUN_ATTACHMENT, NOT_RUN);
+        reply.metadata.attachments.insert(NOT_RUN_ATTACHMENT, NOT_RUN);
         if codec.encoded_len(&reply).is_err() {
             reply = Frame::response(id, serialization, Code::Unavailable as u8, Bytes::new());
-            reply.metadata.attachments.insert(crate::transport::NOT_RUN_ATTACHMENT, NOT_RUN);
+            reply.metadata.attachments.insert(NOT_RUN_ATTACHMENT, NOT_RUN);
         }
         return Handled::Reply(reply);
     }
-    Handled::Call(dispatch(service.clone(), frame, codec.clone()))
+    Handled::Call(dispatch(service.clone(), frame, annotator, codec.clone()))
 }

@@ -56,7 +56,8 @@ struct Route {
 }
 
 /// Routes requests by service name, version and group to the hosted services. It is the
-/// innermost tower service of a server; layers wrap it.
+/// innermost tower service of a server; layers wrap it, and every call of every protocol,
+/// unary or streaming, passes through them to it.
 #[derive(Clone, Default)]
 pub struct Router {
     routes: Arc<HashMap<&'static str, Vec<Route>>>,
@@ -102,17 +103,10 @@ impl Router {
         Ok(service.descriptor().method(request.method()).map_or(MethodKind::Unary, |m| m.kind))
     }
 
-    /// Runs a streaming call on the service `request` names. Server layers do not apply:
-    /// they are `tower::Service`s of whole requests.
-    pub(crate) fn call_streaming(
-        &self,
-        request: Request,
-        inbound: MessageStream,
-    ) -> BoxFuture<Result<MessageStream, Status>> {
-        match self.find(&request) {
-            Ok(service) => service.call_streaming(request, inbound),
-            Err(status) => Box::pin(ready(Err(status))),
-        }
+    /// The descriptor of the hosted service `request` names, if any: what a protocol puts in
+    /// the request before the layers see it (see [`Request::method_descriptor`]).
+    pub(crate) fn descriptor_for(&self, request: &Request) -> Option<&'static ServiceDescriptor> {
+        self.find(request).ok().map(|service| service.descriptor())
     }
 
     fn not_found(&self, request: &Request) -> Status {
@@ -150,10 +144,20 @@ impl tower::Service<Request> for Router {
         Poll::Ready(Ok(()))
     }
 
-    fn call(&mut self, request: Request) -> Self::Future {
-        match self.find(&request) {
-            Ok(service) => service.call(request),
-            Err(status) => CallFuture::from(ready(Err(status))),
+    /// Runs a unary call, or — for a request carrying messages — a streaming one, whose
+    /// reply messages come back in the [`Response`].
+    fn call(&mut self, mut request: Request) -> Self::Future {
+        let service = match self.find(&request) {
+            Ok(service) => service,
+            Err(status) => return CallFuture::from(ready(Err(status))),
+        };
+        match request.take_messages() {
+            None => service.call(request),
+            Some(inbound) => {
+                let serialization = request.serialization;
+                let started = service.call_streaming(request, inbound);
+                CallFuture::from_or_box(async move { Ok(Response::streaming(serialization, started.await?)) })
+            }
         }
     }
 }

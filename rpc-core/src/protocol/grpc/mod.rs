@@ -11,11 +11,26 @@
 //! control (see [`crate::streaming`]).
 
 mod body;
-mod client;
+pub(crate) mod client;
 mod headers;
 mod message;
 mod reader;
-mod server;
+pub(crate) mod server;
 
-pub(crate) use client::GrpcConnection;
-pub(crate) use server::serve_http2;
+use super::Detection;
+
+/// HTTP/2's connection preface, which a client sends first (prior knowledge, h2c).
+const PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+
+/// Whether a connection's first bytes are HTTP/2's preface. All 24 bytes are compared:
+/// HTTP/1.1's `POST`, `PUT` and `PATCH` begin with the same `P`.
+pub(crate) fn detect(prefix: &[u8]) -> Detection {
+    let n = prefix.len().min(PREFACE.len());
+    if prefix[..n] != PREFACE[..n] {
+        Detection::No
+    } else if n < PREFACE.len() {
+        Detection::NeedMore
+    } else {
+        Detection::Match
+    }
+}

@@ -1,18 +1,19 @@
-use std::any::Any;
 use std::future::Future;
-use std::panic::AssertUnwindSafe;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use futures_util::future::Either;
 use futures_util::FutureExt;
 use rpc_codec::{Frame, FrameCodec, SerializationId};
-use tower::{BoxError, Service, ServiceExt};
+use tower::{BoxError, Service};
 use tracing::Instrument;
 
+use crate::protocol::Annotator;
+use crate::provider::call::call;
 use crate::{Code, Request, Response, Status};
 
-/// Runs one request through the server's service stack; its output is the reply frame (none
+/// Runs one request through the server's service stack (the neutral [`call`]); its output
+/// is the reply frame (none
 /// for a oneway request).
 ///
 /// Refuses to start a call whose deadline has already passed, cancels one that outlives its
@@ -22,7 +23,12 @@ use crate::{Code, Request, Response, Status};
 /// The connection polls this future once in a reused heap slot; if it has to wait, the slot
 /// goes with it into a task of its own (see `CallSlot`). Only the call itself lives across an
 /// await: the request is built before it.
-pub(crate) fn dispatch<S>(service: S, frame: Frame, codec: FrameCodec) -> impl Future<Output = Option<Frame>> + Send
+pub(crate) fn dispatch<S>(
+    service: S,
+    frame: Frame,
+    annotator: &Annotator,
+    codec: FrameCodec,
+) -> impl Future<Output = Option<Frame>> + Send
 where
     S: Service<Request, Response = Response> + Send,
     S::Error: Into<BoxError>,
@@ -38,7 +44,10 @@ where
         request_id = id,
     );
     let call = match request_from_frame(frame) {
-        Ok(request) => Either::Left(call(service, request)),
+        Ok(mut request) => {
+            annotator.annotate(&mut request);
+            Either::Left(call(service, request))
+        }
         Err(status) => Either::Right(std::future::ready(Err(status))),
     };
     call.instrument(span.clone()).map(move |result| {
@@ -60,42 +69,6 @@ fn request_from_frame(frame: Frame) -> Result<Request, Status> {
         return Err(Status::deadline_exceeded("deadline passed before the call started; not run"));
     }
     Ok(Request::from_parts(frame.metadata, serialization, frame.flags.is_oneway(), frame.body, deadline))
-}
-
-/// The service's answer to `request`, cancelled at its deadline, with panics caught.
-/// Built from combinators rather than an `async fn`, whose state would keep the request twice.
-pub(crate) fn call<S>(service: S, request: Request) -> impl Future<Output = Result<Response, Status>> + Send
-where
-    S: Service<Request, Response = Response> + Send,
-    S::Error: Into<BoxError>,
-    S::Future: Send,
-{
-    let deadline = request.deadline();
-    let call = AssertUnwindSafe(service.oneshot(request)).catch_unwind();
-    let bounded = match deadline {
-        Some(deadline) => Either::Left(tokio::time::timeout_at(deadline.into(), call)),
-        None => Either::Right(call.map(Ok::<_, tokio::time::error::Elapsed>)),
-    };
-    bounded.map(|outcome| match outcome {
-        Err(_) => Err(Status::deadline_exceeded("deadline passed while the call ran; it was cancelled")),
-        Ok(Ok(Ok(response))) => Ok(response),
-        Ok(Ok(Err(error))) => Err(Status::from_box_error(error.into())),
-        Ok(Err(panic)) => {
-            let message = panic_message(panic.as_ref());
-            tracing::error!(panic = %message, "handler panicked");
-            Err(Status::internal(format!("handler panicked: {message}")))
-        }
-    })
-}
-
-fn panic_message(panic: &(dyn Any + Send)) -> String {
-    if let Some(s) = panic.downcast_ref::<&str>() {
-        s.to_string()
-    } else if let Some(s) = panic.downcast_ref::<String>() {
-        s.clone()
-    } else {
-        "non-string panic payload".to_string()
-    }
 }
 
 /// The reply frame for `result`. An error carries its message as the body; a result too large

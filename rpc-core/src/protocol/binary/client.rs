@@ -19,9 +19,11 @@ use tracing::Instrument;
 
 use super::pending::{Pending, PendingCall, STREAM_ID_BASE};
 use super::stream::{self, InboundMessages};
-use super::{write_loop, ConnectionConfig, IdleTimer};
+use super::write_loop;
+use crate::protocol::IdleTimer;
 use crate::request::Returned;
-use crate::{Code, MessageStream, Request, Response, Status};
+use crate::transport::{ConnectionConfig, ProtocolConnection};
+use crate::{BoxFuture, Code, MessageStream, Protocol, Request, Response, Status};
 
 /// A client's multiplexed binary-protocol connection to one provider. Cheap to clone; all
 /// clones share one socket, and many calls may be in flight at once, answered in any order.
@@ -116,20 +118,26 @@ impl BinaryConnection {
         tokio::spawn(reader.instrument(span));
         BinaryConnection { queue, pending, streams, next_id: Arc::new(AtomicU64::new(STREAM_ID_BASE)), codec }
     }
+}
+
+impl ProtocolConnection for BinaryConnection {
+    const PROTOCOL: Protocol = Protocol::Binary;
+    const HANDS_BACK_UNSENT: bool = true;
+    type ResponseFuture = BinaryResponseFuture;
 
     /// The provider's address.
-    pub(crate) fn peer(&self) -> &str {
+    fn peer(&self) -> &str {
         &self.pending.peer
     }
 
     /// Closed for good (peer gone, protocol error, dead peer). A connection whose provider is
     /// shutting down is not closed yet but refuses new calls.
-    pub(crate) fn is_closed(&self) -> bool {
+    fn is_closed(&self) -> bool {
         self.pending.is_closed()
     }
 
     /// Whether a new call would be sent (neither closed nor told to go away).
-    pub(crate) fn is_ready(&self) -> bool {
+    fn is_ready(&self) -> bool {
         self.pending.refuse_new_calls().is_none()
     }
 
@@ -144,25 +152,35 @@ impl BinaryConnection {
     /// [`Status::not_sent`], so the cluster client knows a retry cannot run it twice; the
     /// future then also hands the request's metadata back (see
     /// [`take_unsent`](BinaryResponseFuture::take_unsent)).
-    pub(crate) fn call(&self, request: Request) -> BinaryResponseFuture {
+    fn call(&self, request: Request) -> BinaryResponseFuture {
         self.start(request).unwrap_or_else(|(status, unsent)| BinaryResponseFuture::unsent(status, unsent))
     }
 
     /// Calls in flight on this connection (sent or queued, not yet answered).
-    pub(crate) fn in_flight(&self) -> usize {
+    fn in_flight(&self) -> usize {
         self.pending.in_flight()
     }
 
     /// Resolves once the connection is closed for good.
-    pub(crate) async fn closed(&self) {
-        self.pending.closed.cancelled().await
+    fn closed(&self) -> impl Future<Output = ()> + Send {
+        self.pending.closed.cancelled()
     }
 
+    fn call_streaming(&self, request: Request, outbound: MessageStream) -> BoxFuture<Result<MessageStream, Status>> {
+        Box::pin(std::future::ready(self.open_stream(request, outbound)))
+    }
+
+    fn take_unsent(reply: Pin<&mut BinaryResponseFuture>) -> Option<Returned> {
+        reply.take_unsent()
+    }
+}
+
+impl BinaryConnection {
     /// Opens a stream: an opening frame with the call's metadata, then `outbound`'s messages
     /// (each within the window the provider grants), then an end frame. Replies arrive on
     /// the returned stream, which ends with the provider's status; dropping it cancels the
     /// call at the provider.
-    pub(crate) fn call_streaming(&self, request: Request, outbound: MessageStream) -> Result<MessageStream, Status> {
+    fn open_stream(&self, request: Request, outbound: MessageStream) -> Result<MessageStream, Status> {
         if let Some(refusal) = self.pending.refuse_new_calls() {
             return Err(refusal.not_sent());
         }
@@ -417,7 +435,9 @@ fn response_from_frame(mut frame: Frame) -> Result<Response, Unsent> {
     }
     let serialization = SerializationId::try_from(frame.serialization)
         .map_err(|e| (Status::internal(format!("reply carries an unusable serialization: {e}")), None))?;
-    Ok(Response { serialization, body: frame.body, attachments: frame.metadata.attachments, swallowed: None })
+    let mut response = Response::new(serialization, frame.body);
+    response.attachments = frame.metadata.attachments;
+    Ok(response)
 }
 
 /// Reads replies and events until the stream ends, then fails whatever still waits. With

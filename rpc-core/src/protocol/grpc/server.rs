@@ -3,12 +3,9 @@
 //! protocol.
 
 use std::convert::Infallible;
-use std::panic::AssertUnwindSafe;
-use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::Bytes;
-use futures_util::FutureExt;
 use http::{HeaderMap, HeaderValue, Method, StatusCode};
 use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
@@ -22,27 +19,26 @@ use super::body::{GrpcBody, MessageBody};
 use super::headers::{self, ContentType};
 use super::message;
 use super::reader::MessageReader;
-use crate::server::{dispatch, Lifecycle, Router, ServerConfig};
+use crate::protocol::{Annotator, ConnectionContext};
+use crate::provider::call::call;
+use crate::provider::Router;
 use crate::{BoxFuture, Request, Response, Status};
 
 /// Serves one HTTP/2 connection (prior knowledge: the client's preface has been sniffed, not
 /// consumed) until the client closes it or the server shuts down: on shutdown it sends
 /// GOAWAY, lets open streams finish, and is cut when the grace period ends.
-pub(crate) async fn serve_http2<S, IO>(
-    io: IO,
-    service: S,
-    router: Router,
-    config: Arc<ServerConfig>,
-    lifecycle: Lifecycle,
-) where
+pub(crate) async fn serve<S, IO>(io: IO, context: ConnectionContext<S>)
+where
     IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     S: Service<Request, Response = Response> + Clone + Send + 'static,
     S::Error: Into<BoxError>,
     S::Future: Send,
 {
-    let handler = GrpcHandler { service, router, max_message: config.max_frame_size };
+    let ConnectionContext { service, router, config, lifecycle, info } = context;
+    let annotator = Annotator::new(router.clone(), info);
+    let handler = GrpcHandler { service, router, annotator, max_message: config.grpc.max_message_size };
     let connection = hyper::server::conn::http2::Builder::new(TokioExecutor::new())
-        .max_concurrent_streams(config.write_queue.min(u32::MAX as usize) as u32)
+        .max_concurrent_streams(config.grpc.max_concurrent_streams)
         .serve_connection(TokioIo::new(io), handler);
     tokio::pin!(connection);
     let ended = tokio::select! {
@@ -65,6 +61,7 @@ pub(crate) async fn serve_http2<S, IO>(
 struct GrpcHandler<S> {
     service: S,
     router: Router,
+    annotator: Annotator,
     max_message: usize,
 }
 
@@ -79,62 +76,60 @@ where
     type Future = BoxFuture<Result<http::Response<GrpcBody>, Infallible>>;
 
     fn call(&self, request: http::Request<Incoming>) -> Self::Future {
-        let (service, router, max_message) = (self.service.clone(), self.router.clone(), self.max_message);
+        let handler = self.clone();
         let span = tracing::debug_span!("rpc.server.grpc", path = request.uri().path());
-        Box::pin(async move { Ok(handle(service, router, max_message, request).await) }.instrument(span))
+        Box::pin(async move { Ok(handler.handle(request).await) }.instrument(span))
     }
 }
 
-async fn handle<S>(
-    service: S,
-    router: Router,
-    max_message: usize,
-    request: http::Request<Incoming>,
-) -> http::Response<GrpcBody>
+impl<S> GrpcHandler<S>
 where
     S: Service<Request, Response = Response> + Send,
     S::Error: Into<BoxError>,
     S::Future: Send,
 {
-    let (parts, body) = request.into_parts();
-    if parts.method != Method::POST {
-        return plain_http(StatusCode::METHOD_NOT_ALLOWED);
-    }
-    let serialization = match headers::content_type(&parts.headers) {
-        ContentType::Grpc(serialization) => serialization,
-        ContentType::NotGrpc => return plain_http(StatusCode::UNSUPPORTED_MEDIA_TYPE),
-        ContentType::UnknownSubtype(name) => {
-            let status = Status::unimplemented(format!(
-                "content type application/grpc+{name}: no such serialization here (proto, json, msgpack)"
-            ));
-            return trailers_only(SerializationId::Protobuf, &status);
+    async fn handle(self, request: http::Request<Incoming>) -> http::Response<GrpcBody> {
+        let GrpcHandler { service, router, annotator, max_message } = self;
+        let (parts, body) = request.into_parts();
+        if parts.method != Method::POST {
+            return plain_http(StatusCode::METHOD_NOT_ALLOWED);
         }
-    };
-    let request = match request_head(&parts, serialization) {
-        Ok(request) => request,
-        Err(status) => return trailers_only(serialization, &status),
-    };
-    // gRPC's code for an unknown service is UNIMPLEMENTED (the router says NOT_FOUND).
-    let kind = match router.method_kind(&request) {
-        Ok(kind) => kind,
-        Err(status) => return trailers_only(serialization, &Status::unimplemented(status.message())),
-    };
-    if kind.is_streaming() {
-        return streaming(router, request, body, serialization, max_message).await;
-    }
-    let result = match unary_message(body, max_message, request.deadline()).await {
-        Ok(message) => {
-            let mut request = request;
-            request.body = message;
-            dispatch::call(service, request).await
+        let serialization = match headers::content_type(&parts.headers) {
+            ContentType::Grpc(serialization) => serialization,
+            ContentType::NotGrpc => return plain_http(StatusCode::UNSUPPORTED_MEDIA_TYPE),
+            ContentType::UnknownSubtype(name) => {
+                let status = Status::unimplemented(format!(
+                    "content type application/grpc+{name}: no such serialization here (proto, json, msgpack)"
+                ));
+                return trailers_only(SerializationId::Protobuf, &status);
+            }
+        };
+        let mut request = match request_head(&parts, serialization) {
+            Ok(request) => request,
+            Err(status) => return trailers_only(serialization, &status),
+        };
+        annotator.annotate(&mut request);
+        // gRPC's code for an unknown service is UNIMPLEMENTED (the router says NOT_FOUND).
+        let kind = match router.method_kind(&request) {
+            Ok(kind) => kind,
+            Err(status) => return trailers_only(serialization, &Status::unimplemented(status.message())),
+        };
+        if kind.is_streaming() {
+            return streaming(service, request, body, serialization, max_message).await;
         }
-        Err(status) => Err(status),
-    };
-    match result {
-        Ok(response) => reply(serialization, response),
-        Err(status) => {
-            tracing::debug!(code = %status.code(), message = status.message(), "call failed");
-            trailers_only(serialization, &status)
+        let result = match unary_message(body, max_message, request.deadline()).await {
+            Ok(message) => {
+                request.body = message;
+                call(service, request).await
+            }
+            Err(status) => Err(status),
+        };
+        match result {
+            Ok(response) => reply(serialization, response),
+            Err(status) => {
+                tracing::debug!(code = %status.code(), message = status.message(), "call failed");
+                trailers_only(serialization, &status)
+            }
         }
     }
 }
@@ -142,26 +137,23 @@ where
 /// A streaming call: the request body becomes the handler's inbound messages as they arrive,
 /// and its reply messages are sent as it yields them, both under HTTP/2 flow control. When
 /// the client goes away hyper drops both streams, which cancels the handler's work.
-async fn streaming(
-    router: Router,
+async fn streaming<S>(
+    service: S,
     request: Request,
     body: Incoming,
     serialization: SerializationId,
     max_message: usize,
-) -> http::Response<GrpcBody> {
+) -> http::Response<GrpcBody>
+where
+    S: Service<Request, Response = Response> + Send,
+    S::Error: Into<BoxError>,
+    S::Future: Send,
+{
     let deadline = request.deadline();
     let inbound = Box::pin(MessageReader::new(body, max_message, false, "request stream", deadline));
-    let start = AssertUnwindSafe(router.call_streaming(request, inbound)).catch_unwind();
-    let started = match deadline {
-        Some(deadline) => tokio::time::timeout_at(deadline.into(), start).await.unwrap_or_else(|_| {
-            Ok(Err(Status::deadline_exceeded("deadline passed before the stream started; it was cancelled")))
-        }),
-        None => start.await,
-    };
-    let messages = match started {
-        Ok(Ok(messages)) => messages,
-        Ok(Err(status)) => return trailers_only(serialization, &status),
-        Err(_) => return trailers_only(serialization, &Status::internal("streaming handler panicked")),
+    let messages = match call(service, request.with_messages(inbound)).await {
+        Ok(response) => response.into_messages(),
+        Err(status) => return trailers_only(serialization, &status),
     };
     let mut reply = http::Response::new(GrpcBody::Stream(MessageBody::new(messages, true, deadline)));
     reply.headers_mut().insert(http::header::CONTENT_TYPE, headers::content_type_value(serialization));

@@ -20,8 +20,8 @@ use super::body::{GrpcBody, MessageBody};
 use super::headers::{self, ContentType};
 use super::message;
 use super::reader::MessageReader;
-use crate::transport::ConnectionConfig;
-use crate::{BoxFuture, MessageStream, Request, Response, Status};
+use crate::transport::{ConnectionConfig, ProtocolConnection};
+use crate::{BoxFuture, MessageStream, Protocol, Request, Response, Status};
 
 /// A client's HTTP/2 connection to one provider. Cheap to clone; clones share the connection.
 #[derive(Clone)]
@@ -71,30 +71,38 @@ impl GrpcConnection {
             Arc::new(Shared { peer, closed, in_flight: AtomicUsize::new(0), max_message: config.max_frame_size });
         Ok(GrpcConnection { sender, shared })
     }
+}
 
-    pub(crate) fn peer(&self) -> &str {
+/// gRPC does not hand back an unsent request: its replies are boxed futures that keep
+/// nothing of it.
+impl ProtocolConnection for GrpcConnection {
+    const PROTOCOL: Protocol = Protocol::Grpc;
+    const HANDS_BACK_UNSENT: bool = false;
+    type ResponseFuture = BoxFuture<Result<Response, Status>>;
+
+    fn peer(&self) -> &str {
         &self.shared.peer
     }
 
-    pub(crate) fn is_closed(&self) -> bool {
+    fn is_closed(&self) -> bool {
         self.shared.closed.is_cancelled() || self.sender.is_closed()
     }
 
     /// Neither closed nor told to go away (hyper stops accepting streams after GOAWAY).
-    pub(crate) fn is_ready(&self) -> bool {
+    fn is_ready(&self) -> bool {
         !self.is_closed() && self.sender.is_ready()
     }
 
-    pub(crate) fn in_flight(&self) -> usize {
+    fn in_flight(&self) -> usize {
         self.shared.in_flight.load(Ordering::Relaxed)
     }
 
-    pub(crate) async fn closed(&self) {
-        self.shared.closed.cancelled().await
+    fn closed(&self) -> impl std::future::Future<Output = ()> + Send {
+        self.shared.closed.cancelled()
     }
 
     /// Sends `request` as one gRPC unary call and waits for the reply until its deadline.
-    pub(crate) fn call(&self, request: Request) -> BoxFuture<Result<Response, Status>> {
+    fn call(&self, request: Request) -> Self::ResponseFuture {
         let prepared = self.prepare(request);
         let (mut sender, shared) = (self.sender.clone(), self.shared.clone());
         Box::pin(async move {
@@ -117,11 +125,7 @@ impl GrpcConnection {
     /// Opens a streaming call: `outbound` becomes the request body, sent as the peer's
     /// flow-control window allows; once the reply headers arrive, their messages come back as
     /// a stream that ends with the trailers' status. Dropping that stream resets the call.
-    pub(crate) fn call_streaming(
-        &self,
-        request: Request,
-        outbound: MessageStream,
-    ) -> BoxFuture<Result<MessageStream, Status>> {
+    fn call_streaming(&self, request: Request, outbound: MessageStream) -> BoxFuture<Result<MessageStream, Status>> {
         let prepared = self.prepare(request);
         let (mut sender, shared) = (self.sender.clone(), self.shared.clone());
         Box::pin(async move {
@@ -150,7 +154,9 @@ impl GrpcConnection {
             Ok(Box::pin(reader) as MessageStream)
         })
     }
+}
 
+impl GrpcConnection {
     /// The HTTP/2 request for `request`; errors here are raised before anything was sent.
     fn prepare(&self, request: Request) -> Result<(http::Request<GrpcBody>, SerializationId, Option<Instant>), Status> {
         let deadline = request.deadline();

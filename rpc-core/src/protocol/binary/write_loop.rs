@@ -5,7 +5,8 @@ use tokio::io::AsyncWrite;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use super::{FrameWriter, IdleTimer};
+use super::FrameWriter;
+use crate::protocol::IdleTimer;
 
 /// Frames encoded per flush at most, so one busy connection cannot starve the flush forever.
 const MAX_BATCH: usize = 256;

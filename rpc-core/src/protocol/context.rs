@@ -1,0 +1,48 @@
+use std::sync::Arc;
+
+use crate::provider::{Lifecycle, Router, ServerConfig};
+use crate::{ConnectionInfo, Protocol, Request};
+
+/// What serving one connection needs, whatever its protocol: the service stack, the hosted
+/// services (some protocols ask whether a method streams before reading its body), the
+/// server's settings and shutdown signals, and who is on the other end.
+pub(crate) struct ConnectionContext<S> {
+    /// The router wrapped in the server's layers: every call goes through it.
+    pub(crate) service: S,
+    pub(crate) router: Router,
+    pub(crate) config: Arc<ServerConfig>,
+    pub(crate) lifecycle: Lifecycle,
+    /// Shared by every request of the connection (one reference count per call).
+    pub(crate) info: Arc<ConnectionInfo>,
+}
+
+impl<S> ConnectionContext<S> {
+    /// The context once detection has told the protocol.
+    pub(crate) fn with_protocol(mut self, protocol: Protocol) -> ConnectionContext<S> {
+        let mut info = (*self.info).clone();
+        info.protocol = protocol;
+        self.info = Arc::new(info);
+        self
+    }
+}
+
+/// What a provider adds to every request of a connection before the layers see it: the
+/// connection it came on and the descriptor of the hosted service it names.
+#[derive(Clone)]
+pub(crate) struct Annotator {
+    router: Router,
+    info: Arc<ConnectionInfo>,
+}
+
+impl Annotator {
+    pub(crate) fn new(router: Router, info: Arc<ConnectionInfo>) -> Annotator {
+        Annotator { router, info }
+    }
+
+    pub(crate) fn annotate(&self, request: &mut Request) {
+        request.set_connection(self.info.clone());
+        if let Some(descriptor) = self.router.descriptor_for(request) {
+            request.set_descriptor(descriptor);
+        }
+    }
+}

@@ -1,0 +1,140 @@
+//! The wire protocols, one module each, behind one seam.
+//!
+//! A server port speaks every protocol: [`serve_detected`] reads the first bytes of an
+//! accepted stream into a buffer, asks each protocol's `detect` whether they are its own, and
+//! hands the stream — with those bytes put back in front ([`Rewind`]) — to the protocol that
+//! claims it. Nothing here needs `peek`, so a stream that is itself unwrapped from another
+//! layer (TLS) is classified the same way.
+//!
+//! Each protocol module has a `server` (serve one connection given a
+//! [`ConnectionContext`]) and a `client` (one connection to a provider, behind
+//! [`crate::transport::Connection`]). Adding a protocol means one module here, one row in
+//! [`DETECTORS`], one variant of [`crate::Protocol`] and one of the client's connection
+//! enum; `docs/ARCHITECTURE.md` ("Adding a protocol") lists the files.
+
+pub(crate) mod binary;
+mod connected;
+mod context;
+pub(crate) mod grpc;
+mod idle_timer;
+mod rewind;
+
+use bytes::BytesMut;
+use tokio::io::AsyncReadExt;
+use tower::{BoxError, Service};
+
+pub use connected::Connected;
+pub(crate) use connected::Unaddressed;
+pub(crate) use context::{Annotator, ConnectionContext};
+pub(crate) use idle_timer::IdleTimer;
+pub(crate) use rewind::Rewind;
+
+use crate::{Protocol, Request, Response};
+
+/// What a protocol makes of the first bytes of a connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Detection {
+    /// These bytes begin this protocol.
+    Match,
+    /// Too few bytes to tell; read more.
+    NeedMore,
+    /// Not this protocol.
+    No,
+}
+
+/// Tells whether a connection's first bytes begin one protocol; looks at the prefix only
+/// and never allocates.
+pub(crate) type Detector = fn(&[u8]) -> Detection;
+
+/// Every protocol a server port speaks, with its detector, in the order they are asked.
+pub(crate) const DETECTORS: &[(Protocol, Detector)] =
+    &[(Protocol::Binary, binary::detect), (Protocol::Grpc, grpc::detect)];
+
+/// The most bytes any detector needs to decide.
+const MAX_DETECT_LEN: usize = 24;
+
+/// The protocol `prefix` begins, `Ok(None)` when more bytes are needed, or the error that
+/// no protocol matches.
+pub(crate) fn classify(prefix: &[u8]) -> Result<Option<Protocol>, ()> {
+    let mut undecided = false;
+    for (protocol, detect) in DETECTORS {
+        match detect(prefix) {
+            Detection::Match => return Ok(Some(*protocol)),
+            Detection::NeedMore => undecided = true,
+            Detection::No => {}
+        }
+    }
+    if undecided && prefix.len() < MAX_DETECT_LEN {
+        Ok(None)
+    } else {
+        Err(())
+    }
+}
+
+/// Serves an accepted stream in the protocol its first bytes announce. A client that sends
+/// too little to tell within the idle timeout is disconnected, as is one whose bytes begin no
+/// protocol this server speaks.
+pub(crate) async fn serve_detected<IO, S>(mut io: IO, context: ConnectionContext<S>)
+where
+    IO: Connected,
+    S: Service<Request, Response = Response> + Clone + Send + 'static,
+    S::Error: Into<BoxError>,
+    S::Future: Send,
+{
+    let mut prefix = BytesMut::with_capacity(MAX_DETECT_LEN);
+    let detect = async {
+        loop {
+            if io.read_buf(&mut prefix).await? == 0 {
+                return Ok::<_, std::io::Error>(None);
+            }
+            match classify(&prefix) {
+                Ok(Some(protocol)) => return Ok(Some(Ok(protocol))),
+                Ok(None) => continue,
+                Err(()) => return Ok(Some(Err(()))),
+            }
+        }
+    };
+    let idle = context.config.idle_timeout;
+    let detected = tokio::select! {
+        detected = tokio::time::timeout(idle, detect) => detected,
+        _ = context.lifecycle.shutdown.cancelled() => return,
+    };
+    let protocol = match detected {
+        Ok(Ok(Some(Ok(protocol)))) => protocol,
+        Ok(Ok(Some(Err(())))) => {
+            tracing::debug!(first_bytes = ?&prefix[..], "speaks no protocol this server knows; closing");
+            return;
+        }
+        Ok(Ok(None)) => return tracing::debug!("closed before saying which protocol it speaks"),
+        Ok(Err(e)) => return tracing::debug!(error = %e, "connection lost before its first bytes"),
+        Err(_) => return tracing::debug!(?idle, "too few bytes within the idle timeout to tell the protocol; closing"),
+    };
+    let context = context.with_protocol(protocol);
+    let prefix = prefix.freeze();
+    match protocol {
+        Protocol::Binary => {
+            let (read, write) = io.split();
+            binary::server::serve(Rewind::new(prefix, read), write, context).await
+        }
+        Protocol::Grpc => grpc::server::serve(Rewind::new(prefix, io), context).await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_protocol_is_told_apart_from_its_first_bytes() {
+        assert_eq!(classify(&[0xD8, 0xB5, 1]), Ok(Some(Protocol::Binary)));
+        assert_eq!(classify(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"), Ok(Some(Protocol::Grpc)));
+        // One byte of either: wait for more.
+        assert_eq!(classify(&[0xD8]), Ok(None));
+        assert_eq!(classify(b"PRI * HT"), Ok(None));
+        // HTTP/1.1 starts with `P` too, and is not HTTP/2.
+        assert_eq!(classify(b"POST / HTTP/1.1\r\n"), Err(()));
+        assert_eq!(classify(b"PUT"), Err(()));
+        assert_eq!(classify(&[0xDA, 0xBB]), Err(()));
+        assert_eq!(classify(b""), Ok(None));
+    }
+}

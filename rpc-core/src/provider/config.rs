@@ -1,0 +1,74 @@
+use std::time::Duration;
+
+use rpc_codec::DEFAULT_MAX_FRAME_SIZE;
+
+/// Settings of a server's connections: those every protocol shares, and one struct per
+/// protocol for the rest.
+///
+/// ```
+/// # mod rpc { pub use rpc_core::*; }
+/// let mut config = rpc::ServerConfig::default();
+/// config.grpc.max_concurrent_streams = 256;
+/// let builder = rpc::Server::builder().config(config);
+/// # drop(builder);
+/// ```
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct ServerConfig {
+    /// A connection with nothing inbound (heartbeats count) for this long is closed; the
+    /// check is lazy, so it closes within one to two of these periods. It also bounds how
+    /// long a new connection may take to send the bytes that say which protocol it speaks.
+    pub idle_timeout: Duration,
+    /// On shutdown, how long in-flight calls may take to finish before connections are cut.
+    pub shutdown_grace: Duration,
+    /// The binary protocol's settings.
+    pub binary: BinaryServerConfig,
+    /// gRPC's settings.
+    pub grpc: GrpcServerConfig,
+}
+
+/// The binary protocol's server settings.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct BinaryServerConfig {
+    /// Largest frame accepted or sent, header included. A larger request is answered with
+    /// `ResourceExhausted` and the connection survives.
+    pub max_frame_size: usize,
+    /// Replies queued per connection before handlers wait for the socket (backpressure).
+    pub write_queue: usize,
+}
+
+/// gRPC's server settings.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct GrpcServerConfig {
+    /// Largest message accepted or sent, its 5-byte prefix not counted. A larger request is
+    /// answered `RESOURCE_EXHAUSTED` without being buffered.
+    pub max_message_size: usize,
+    /// Streams (calls) a client may have open at once on one connection (HTTP/2's
+    /// `SETTINGS_MAX_CONCURRENT_STREAMS`).
+    pub max_concurrent_streams: u32,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            idle_timeout: Duration::from_secs(60),
+            shutdown_grace: Duration::from_secs(30),
+            binary: BinaryServerConfig::default(),
+            grpc: GrpcServerConfig::default(),
+        }
+    }
+}
+
+impl Default for BinaryServerConfig {
+    fn default() -> Self {
+        BinaryServerConfig { max_frame_size: DEFAULT_MAX_FRAME_SIZE, write_queue: 1024 }
+    }
+}
+
+impl Default for GrpcServerConfig {
+    fn default() -> Self {
+        GrpcServerConfig { max_message_size: DEFAULT_MAX_FRAME_SIZE, max_concurrent_streams: 1024 }
+    }
+}

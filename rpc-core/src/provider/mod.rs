@@ -1,0 +1,13 @@
+//! What a provider's connections share, whatever their protocol: the [`Router`] of hosted
+//! services, the one wrapper every call runs in (deadline, panics: [`call`]), the shutdown
+//! signals and the settings. The protocols (`crate::protocol`) depend on this module; the
+//! public [`crate::server`] builder depends on both.
+
+pub(crate) mod call;
+mod config;
+mod lifecycle;
+pub(crate) mod router;
+
+pub use config::{BinaryServerConfig, GrpcServerConfig, ServerConfig};
+pub(crate) use lifecycle::Lifecycle;
+pub use router::{Router, RpcService};

@@ -1,0 +1,104 @@
+use std::future::Future;
+use std::io;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use tokio_util::task::TaskTracker;
+use tower::{BoxError, Service};
+use tracing::Instrument;
+
+use crate::protocol::{serve_detected, Connected, ConnectionContext};
+use crate::provider::{Lifecycle, Router, ServerConfig};
+use crate::{ConnectionInfo, Request, Response};
+
+/// The connections of one server: accepts from any stream of connections, serves each as its
+/// own task, and drains them all on shutdown. Anything that accepts connections for the
+/// server (a TCP port, a test's duplex pipes, later an admin port) shares this drain.
+pub(crate) struct Listener<S> {
+    service: S,
+    router: Router,
+    config: Arc<ServerConfig>,
+    lifecycle: Lifecycle,
+    connections: TaskTracker,
+}
+
+impl<S> Listener<S>
+where
+    S: Service<Request, Response = Response> + Clone + Send + 'static,
+    S::Error: Into<BoxError>,
+    S::Future: Send,
+{
+    pub(crate) fn new(service: S, router: Router, config: ServerConfig) -> Listener<S> {
+        Listener {
+            service,
+            router,
+            config: Arc::new(config),
+            lifecycle: Lifecycle::default(),
+            connections: TaskTracker::new(),
+        }
+    }
+
+    /// Serves one connection as its own task.
+    pub(crate) fn serve<IO: Connected>(&self, io: IO) {
+        let info = ConnectionInfo::new(io.peer_addr(), io.local_addr());
+        let span = match info.peer_addr {
+            Some(peer) => tracing::debug_span!("rpc.server.connection", %peer),
+            None => tracing::debug_span!("rpc.server.connection"),
+        };
+        let context = ConnectionContext {
+            service: self.service.clone(),
+            router: self.router.clone(),
+            config: self.config.clone(),
+            lifecycle: self.lifecycle.clone(),
+            info: Arc::new(info),
+        };
+        self.connections.spawn(serve_detected(io, context).instrument(span));
+    }
+
+    /// Accepts from `incoming` until `signal` completes or `incoming` ends. An accept error
+    /// (out of file descriptors and the like) is logged and retried after a pause instead of
+    /// spinning.
+    pub(crate) async fn accept_until<I, IO>(&mut self, incoming: I, signal: impl Future<Output = ()>)
+    where
+        I: futures_core::Stream<Item = io::Result<IO>>,
+        IO: Connected,
+    {
+        tokio::pin!(incoming, signal);
+        loop {
+            tokio::select! {
+                biased;
+                () = &mut signal => return,
+                accepted = incoming.next() => match accepted {
+                    Some(Ok(io)) => self.serve(io),
+                    Some(Err(e)) => {
+                        tracing::warn!(error = %e, "accept failed");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                    }
+                    None => return,
+                },
+            }
+        }
+    }
+
+    /// Tells every connection to go away (clients stop sending; requests already on the wire
+    /// are answered `Unavailable` without running), lets in-flight calls finish within the
+    /// grace period, then cuts what remains.
+    pub(crate) async fn drain(self) {
+        let grace = self.config.shutdown_grace;
+        tracing::info!(connections = self.connections.len(), ?grace, "shutting down");
+        self.lifecycle.shutdown.cancel();
+        self.connections.close();
+        if tokio::time::timeout(grace, self.connections.wait()).await.is_err() {
+            tracing::warn!(remaining = self.connections.len(), "grace period over; closing remaining connections");
+            self.lifecycle.force.cancel();
+            self.connections.wait().await;
+        }
+    }
+
+    /// Waits for every connection to end by itself (without asking them to).
+    pub(crate) async fn wait(self) {
+        self.connections.close();
+        self.connections.wait().await;
+    }
+}
