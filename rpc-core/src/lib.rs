@@ -3,6 +3,7 @@
 
 #![warn(missing_docs)]
 
+mod box_future;
 mod call_options;
 mod client;
 pub mod cluster;
@@ -10,6 +11,7 @@ mod connection_info;
 mod context;
 mod descriptor;
 mod protocol;
+mod protocol_name;
 mod provider;
 mod request;
 mod response;
@@ -18,19 +20,20 @@ mod status;
 pub mod streaming;
 pub mod transport;
 
+pub use box_future::BoxFuture;
 pub use call_options::CallOptions;
 pub use client::{Channel, ChannelBuilder, ChannelFuture, RegistryService};
 pub use connection_info::ConnectionInfo;
 pub use context::CallContext;
 pub use descriptor::{MethodDescriptor, ServiceDescriptor};
-pub use provider::router::{BoxFuture, CallFuture, CALL_FUTURE_INLINE};
+pub use protocol_name::Protocol;
+pub use provider::router::{CallFuture, CALL_FUTURE_INLINE};
 pub use request::{ArgKeyFn, Request};
 pub use response::Response;
 pub use rpc_codec::{Attachments, SerializationId};
 pub use server::{BoundServer, Router, RpcService, Server, ServerBuilder, ServerConfig};
 pub use status::{Code, Status};
 pub use streaming::{MessageStream, MethodKind, Streaming};
-pub use transport::Protocol;
 
 /// Re-exports for the `rpc` facade's generated-code support; not a stable API.
 #[doc(hidden)]

@@ -12,9 +12,11 @@ use tracing::instrument::Instrumented;
 use tracing::Instrument;
 
 use super::service_check::{FirstCallCheck, ServiceCheck};
-use crate::cluster::call_future::ClusterFuture;
+use crate::cluster::client::{ClusterClient, ClusterFuture};
+use crate::cluster::core::Core;
 use crate::cluster::directory::DirectorySettings;
-use crate::cluster::service::{ClusterClient, ClusterSettings, Core, MethodSettings};
+use crate::cluster::retry_budget::Budget;
+use crate::cluster::settings::ClusterSettings;
 use crate::cluster::{
     discover, Balance, BreakerConfig, Cluster, Directory, Discover, EndpointInfo, MethodConfig, PoolConfig, RetryBudget,
 };
@@ -360,28 +362,8 @@ impl ChannelBuilder {
         let discover = self.discover.ok_or_else(|| {
             Status::invalid_argument("a cluster channel needs endpoints: call endpoints(), registry() or discover()")
         })?;
-        let mut balances = vec![self.balance];
-        let mut method_settings = HashMap::new();
-        let default = MethodSettings { cluster: self.cluster, balancer: 0, timeout: None, idempotent: None };
-        for (name, config) in self.methods {
-            let balancer = match config.balance {
-                None => 0,
-                Some(balance) => match balances.iter().position(|b| *b == balance) {
-                    Some(index) => index,
-                    None => {
-                        balances.push(balance);
-                        balances.len() - 1
-                    }
-                },
-            };
-            let settings = MethodSettings {
-                cluster: config.cluster.unwrap_or(self.cluster),
-                balancer,
-                timeout: config.timeout,
-                idempotent: config.idempotent,
-            };
-            method_settings.insert(name, settings);
-        }
+        let (settings, balances) =
+            ClusterSettings::new(self.cluster, self.balance, self.methods, self.config.connect_timeout);
         let pool = PoolConfig { connection: self.config.clone(), ..self.pool };
         let directory_settings = DirectorySettings {
             balances,
@@ -393,14 +375,7 @@ impl ChannelBuilder {
             protocol: self.protocol,
             source: self.source.unwrap_or_else(|| "discovery".into()).into(),
         };
-        let settings =
-            ClusterSettings { default, methods: method_settings, connect_timeout: self.config.connect_timeout };
-        let budget = crate::cluster::mode::Budget::new(self.retry_budget);
-        let core = Arc::new_cyclic(|cluster| Core {
-            directory: Directory::start(discover, directory_settings, cluster.clone()),
-            settings,
-            budget,
-        });
+        let core = Core::start(discover, directory_settings, settings, Budget::new(self.retry_budget));
         let failback = match self.cluster {
             Cluster::Failback { retries, queue, interval } => Some((retries, queue, interval)),
             _ => None,

@@ -11,7 +11,7 @@ use tokio_util::sync::{CancellationToken, DropGuard};
 use tracing::Instrument;
 
 use super::balance::{self, Balance, Candidates, Picker};
-use super::service::Core;
+use super::core::Core;
 use super::{BreakerConfig, Discover, Endpoint, EndpointInfo, PoolConfig};
 use crate::transport::Protocol;
 use crate::{Request, Status};

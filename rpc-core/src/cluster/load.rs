@@ -59,12 +59,6 @@ impl Load {
         f64::from_bits(self.rtt_ns.load(Ordering::Relaxed))
     }
 
-    /// A call starts now; the guard ends it.
-    pub(crate) fn start(&self) -> InFlight<'_> {
-        self.enter();
-        InFlight { load: self, started: self.now() }
-    }
-
     /// The time for this endpoint's latency stamps: the precise clock when the estimate is
     /// kept (peak-EWMA compares sub-millisecond latencies), else the coarse one, which serves
     /// the breaker's slow-call threshold and window at a seventh of the cost.
@@ -76,8 +70,8 @@ impl Load {
         }
     }
 
-    /// A call starts. Each `enter` needs one [`leave`](Load::leave); [`InFlight`] pairs them
-    /// for a borrowing caller, a future that owns its endpoint pairs them itself.
+    /// A call starts. Each `enter` needs one [`leave`](Load::leave); an `EndpointCall` pairs
+    /// them.
     pub(crate) fn enter(&self) {
         self.counts.fetch_add(ONE_CALL + 1, Ordering::Relaxed);
     }
@@ -112,26 +106,6 @@ impl Load {
     }
 }
 
-/// One call in flight on an endpoint; dropping it ends the call, `finish` also records its
-/// latency.
-pub(crate) struct InFlight<'a> {
-    load: &'a Load,
-    started: Stamp,
-}
-
-impl InFlight<'_> {
-    /// Ends the call, feeding its latency to the estimate; returns the latency (ns) and the end.
-    pub(crate) fn finish(self) -> (u64, Stamp) {
-        self.load.replied(self.started)
-    }
-}
-
-impl Drop for InFlight<'_> {
-    fn drop(&mut self) {
-        self.load.leave();
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use std::time::Duration;
@@ -150,13 +124,13 @@ mod tests {
     }
 
     #[test]
-    fn in_flight_counts_guards() {
+    fn in_flight_counts_entries_and_leaves() {
         let load = Load::default();
-        let a = load.start();
-        let b = load.start();
+        load.enter();
+        load.enter();
         assert_eq!(load.in_flight(), 2);
-        drop(a);
-        b.finish();
+        load.leave();
+        load.leave();
         assert_eq!((load.in_flight(), load.calls()), (0, 2));
     }
 }

@@ -13,6 +13,8 @@
 //! enum; `docs/ARCHITECTURE.md` ("Adding a protocol") lists the files.
 
 pub(crate) mod binary;
+mod client_connection;
+mod config;
 mod connected;
 mod context;
 pub(crate) mod grpc;
@@ -23,6 +25,8 @@ use bytes::BytesMut;
 use tokio::io::AsyncReadExt;
 use tower::{BoxError, Service};
 
+pub(crate) use client_connection::ProtocolConnection;
+pub use config::ConnectionConfig;
 pub use connected::Connected;
 pub(crate) use connected::Unaddressed;
 pub(crate) use context::{Annotator, ConnectionContext};

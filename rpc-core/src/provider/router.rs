@@ -1,13 +1,9 @@
 use std::collections::HashMap;
-use std::future::{ready, Future};
-use std::pin::Pin;
+use std::future::ready;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use crate::{MessageStream, MethodKind, Request, Response, ServiceDescriptor, Status};
-
-/// A boxed, `Send` future owning what it needs: the easy `Future` type for a server layer.
-pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
+use crate::{BoxFuture, MessageStream, MethodKind, Request, Response, ServiceDescriptor, Status};
 
 /// Bytes a [`CallFuture`] holds in place. A generated handler's future (the call context,
 /// the decoded arguments and the user's future) fits when the user's future is small — a

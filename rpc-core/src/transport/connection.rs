@@ -6,11 +6,11 @@ use pin_project_lite::pin_project;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpStream, ToSocketAddrs};
 
-use super::{ConnectionConfig, Protocol, ProtocolConnection};
 use crate::protocol::binary::client::{BinaryConnection, BinaryResponseFuture};
 use crate::protocol::grpc::client::GrpcConnection;
+use crate::protocol::{ConnectionConfig, ProtocolConnection};
 use crate::request::Returned;
-use crate::{BoxFuture, MessageStream, Request, Response, Status};
+use crate::{BoxFuture, MessageStream, Protocol, Request, Response, Status};
 
 /// A client's connection to one provider, in the protocol its configuration names: the
 /// multiplexed binary protocol (the default) or gRPC over HTTP/2. Cheap to clone; clones

@@ -1,6 +1,6 @@
 use futures_util::future::join_all;
 
-use crate::cluster::service::Core;
+use crate::cluster::core::Core;
 use crate::{Request, Response, Status};
 
 /// Every available endpoint at once; the first error if any failed, else the last reply.

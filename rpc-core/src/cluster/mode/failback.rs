@@ -4,7 +4,7 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use tracing::Instrument;
 
-use crate::cluster::service::{Core, Tried};
+use crate::cluster::core::{Core, Tried};
 use crate::{Request, Response, Status};
 
 /// Per-retry deadline of a call retried in the background.

@@ -1,6 +1,6 @@
 use futures_util::stream::{FuturesUnordered, StreamExt};
 
-use crate::cluster::service::{Core, Tried};
+use crate::cluster::core::{Core, Tried};
 use crate::{Request, Response, Status};
 
 /// Up to `parallel` endpoints at once; the first success wins and the others are cancelled.

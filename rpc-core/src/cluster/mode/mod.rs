@@ -4,15 +4,12 @@ mod broadcast;
 mod failback;
 pub(crate) mod failover;
 mod forking;
-mod retry_budget;
 
 use std::time::Duration;
 
 pub(crate) use failback::{spawn_failback, FailbackQueue};
-pub(crate) use retry_budget::Budget;
-pub use retry_budget::RetryBudget;
 
-use super::service::Core;
+use super::core::Core;
 use crate::{Request, Response, Status};
 
 /// How a cluster channel handles failure: for the whole channel

@@ -21,8 +21,8 @@ use super::pending::{Pending, PendingCall, STREAM_ID_BASE};
 use super::stream::{self, InboundMessages};
 use super::write_loop;
 use crate::protocol::IdleTimer;
+use crate::protocol::{ConnectionConfig, ProtocolConnection};
 use crate::request::Returned;
-use crate::transport::{ConnectionConfig, ProtocolConnection};
 use crate::{BoxFuture, Code, MessageStream, Protocol, Request, Response, Status};
 
 /// A client's multiplexed binary-protocol connection to one provider. Cheap to clone; all

@@ -20,7 +20,7 @@ use super::body::{GrpcBody, MessageBody};
 use super::headers::{self, ContentType};
 use super::message;
 use super::reader::MessageReader;
-use crate::transport::{ConnectionConfig, ProtocolConnection};
+use crate::protocol::{ConnectionConfig, ProtocolConnection};
 use crate::{BoxFuture, MessageStream, Protocol, Request, Response, Status};
 
 /// A client's HTTP/2 connection to one provider. Cheap to clone; clones share the connection.

@@ -4,7 +4,7 @@ use std::pin::Pin;
 use crate::request::Returned;
 use crate::{BoxFuture, MessageStream, Protocol, Request, Response, Status};
 
-/// What every protocol's client connection offers [`Connection`](super::Connection): the
+/// What every protocol's client connection offers [`Connection`](crate::transport::Connection): the
 /// seam a new protocol's client implements. `Connection` keeps an enum of them (a match is
 /// cheaper per call than a `dyn` call, and lets the binary protocol's reply stay an unboxed
 /// named future), and each of its methods is one line per protocol.

@@ -1,9 +1,30 @@
+//! Failover (and failfast, its no-retry case): one attempt, then others on other endpoints
+//! while the error allows it. The first attempt of most calls takes the fast path of
+//! [`FirstAttempt`]; the retries, and calls that must wait for an endpoint set or a
+//! connection, run here.
+
+mod first_attempt;
+
+use std::sync::Arc;
 use std::time::Instant;
 
+pub(crate) use first_attempt::FirstAttempt;
+
+use super::Cluster;
 use crate::cluster::clock;
+use crate::cluster::core::{Core, Tried};
 use crate::cluster::directory::Snapshot;
-use crate::cluster::service::{Core, Tried};
 use crate::{Code, Request, Response, Status};
+
+/// The retries of the modes whose first attempt takes [`FirstAttempt`]'s fast path:
+/// failover's, and failfast's none. Other modes run on the general path.
+pub(crate) fn fast_path_retries(cluster: Cluster) -> Option<usize> {
+    match cluster {
+        Cluster::Failover { retries } => Some(retries),
+        Cluster::Failfast => Some(0),
+        _ => None,
+    }
+}
 
 /// One attempt, then up to `retries` more on other endpoints while the error allows it, the
 /// deadline has time left and the retry budget pays.
@@ -19,7 +40,7 @@ pub(super) async fn run(core: &Core, balancer: usize, request: &Request, retries
 /// itself, or the retries.
 pub(crate) async fn after_first(
     core: &Core,
-    snapshot: &Snapshot,
+    snapshot: &Arc<Snapshot>,
     balancer: usize,
     request: &Request,
     retries: usize,
@@ -39,7 +60,7 @@ pub(crate) async fn after_first(
 /// succeeds or [`may_retry`] says stop.
 async fn retry(
     core: &Core,
-    snapshot: &Snapshot,
+    snapshot: &Arc<Snapshot>,
     balancer: usize,
     request: &Request,
     retries: usize,

@@ -1,24 +1,5 @@
-use std::time::Duration;
-
-use rpc_codec::DEFAULT_MAX_FRAME_SIZE;
-
-/// Settings of one client connection.
-#[derive(Debug, Clone)]
-pub struct ConnectionConfig {
-    /// Give up connecting after this long.
-    pub connect_timeout: Duration,
-    /// Send a heartbeat after this long without outbound frames; a peer silent for three
-    /// intervals is presumed dead and the connection closed. `None` disables both.
-    pub heartbeat_interval: Option<Duration>,
-    /// Largest frame sent or accepted, header included.
-    pub max_frame_size: usize,
-    /// Frames queued for the write loop before callers wait (backpressure).
-    pub write_queue: usize,
-    /// The wire protocol to speak.
-    pub protocol: Protocol,
-}
-
-/// A client's wire protocol. A server speaks both on one port.
+/// A wire protocol: what a client speaks, and what a server detected on a connection. A
+/// server speaks every one on one port.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum Protocol {
     /// The multiplexed binary protocol (docs/PROTOCOL.md): the fastest.
@@ -51,17 +32,5 @@ impl Protocol {
     /// The name a provider registers for this protocol.
     pub fn registry_name(self) -> &'static str {
         REGISTRY_NAMES.iter().find(|(_, p)| *p == self).map_or("rpc", |(name, _)| name)
-    }
-}
-
-impl Default for ConnectionConfig {
-    fn default() -> Self {
-        ConnectionConfig {
-            connect_timeout: Duration::from_secs(3),
-            heartbeat_interval: Some(Duration::from_secs(15)),
-            max_frame_size: DEFAULT_MAX_FRAME_SIZE,
-            write_queue: 1024,
-            protocol: Protocol::Binary,
-        }
     }
 }

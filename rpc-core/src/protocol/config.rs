@@ -1,0 +1,33 @@
+use std::time::Duration;
+
+use rpc_codec::DEFAULT_MAX_FRAME_SIZE;
+
+use crate::Protocol;
+
+/// Settings of one client connection, whichever its protocol.
+#[derive(Debug, Clone)]
+pub struct ConnectionConfig {
+    /// Give up connecting after this long.
+    pub connect_timeout: Duration,
+    /// Send a heartbeat after this long without outbound frames; a peer silent for three
+    /// intervals is presumed dead and the connection closed. `None` disables both.
+    pub heartbeat_interval: Option<Duration>,
+    /// Largest frame sent or accepted, header included.
+    pub max_frame_size: usize,
+    /// Frames queued for the write loop before callers wait (backpressure).
+    pub write_queue: usize,
+    /// The wire protocol to speak.
+    pub protocol: Protocol,
+}
+
+impl Default for ConnectionConfig {
+    fn default() -> Self {
+        ConnectionConfig {
+            connect_timeout: Duration::from_secs(3),
+            heartbeat_interval: Some(Duration::from_secs(15)),
+            max_frame_size: DEFAULT_MAX_FRAME_SIZE,
+            write_queue: 1024,
+            protocol: Protocol::Binary,
+        }
+    }
+}
