@@ -2,9 +2,8 @@ use std::sync::Arc;
 
 use smallvec::SmallVec;
 
-use super::breaker::Permit;
 use super::directory::{Directory, DirectorySettings, Snapshot};
-use super::endpoint_call::EndpointCall;
+use super::endpoint_call::{EndpointCall, Reserved};
 use super::retry_budget::Budget;
 use super::settings::ClusterSettings;
 use super::Discover;
@@ -21,24 +20,6 @@ pub(crate) struct Core {
 
 /// Endpoints a call has tried (indices into its snapshot); inline, as a call tries few.
 pub(crate) type Tried = SmallVec<[usize; 4]>;
-
-/// An endpoint picked for a call, with its breaker's leave.
-pub(crate) struct Reserved {
-    index: usize,
-    permit: Permit,
-}
-
-impl Reserved {
-    /// The endpoint's index in its snapshot.
-    pub(crate) fn index(&self) -> usize {
-        self.index
-    }
-
-    /// The index and the leave, for the call that spends them ([`EndpointCall`]).
-    pub(crate) fn into_parts(self) -> (usize, Permit) {
-        (self.index, self.permit)
-    }
-}
 
 impl Core {
     /// A cluster following `discover`. The directory's snapshots point back at the cluster
@@ -74,7 +55,7 @@ impl Core {
             }
             // The pick checked the pool is usable; only the breaker's leave is left to take.
             if let Some(permit) = snapshot.endpoints[index].breaker.try_acquire() {
-                return Ok(Reserved { index, permit });
+                return Ok(Reserved::new(index, permit));
             }
         }
         Err(snapshot.none_available(request.service()))
@@ -86,7 +67,7 @@ impl Core {
         if !endpoint.pool.is_usable() {
             return None;
         }
-        endpoint.breaker.try_acquire().map(|permit| Reserved { index, permit })
+        endpoint.breaker.try_acquire().map(|permit| Reserved::new(index, permit))
     }
 
     /// Sends a copy of `request` to a reserved endpoint (waiting for a connection if none is
@@ -97,7 +78,7 @@ impl Core {
         reserved: Reserved,
         request: &Request,
     ) -> Result<Response, Status> {
-        let endpoint = &snapshot.endpoints[reserved.index];
+        let endpoint = &snapshot.endpoints[reserved.index()];
         let started = endpoint.load.now();
         let (pool, connect_timeout, request) = (&endpoint.pool, self.settings.connect_timeout, request.clone_unary());
         let reply = async move {

@@ -7,9 +7,30 @@ use pin_project_lite::pin_project;
 
 use super::breaker::Permit;
 use super::clock::Stamp;
-use super::core::Reserved;
 use super::directory::Snapshot;
 use crate::Status;
+
+/// An endpoint picked for a call, with its breaker's leave.
+pub(crate) struct Reserved {
+    index: usize,
+    permit: Permit,
+}
+
+impl Reserved {
+    pub(crate) fn new(index: usize, permit: Permit) -> Reserved {
+        Reserved { index, permit }
+    }
+
+    /// The endpoint's index in its snapshot.
+    pub(crate) fn index(&self) -> usize {
+        self.index
+    }
+
+    /// The index and the leave, for the call that spends them ([`EndpointCall`]).
+    pub(crate) fn into_parts(self) -> (usize, Permit) {
+        (self.index, self.permit)
+    }
+}
 
 pin_project! {
     /// One call on one endpoint: what every cluster mode and every stream sends through.
