@@ -19,6 +19,7 @@ mod connected;
 mod context;
 pub(crate) mod grpc;
 mod idle_timer;
+pub(crate) mod mux;
 mod rewind;
 
 use bytes::BytesMut;

@@ -17,9 +17,8 @@ use tokio_util::codec::{Encoder, FramedRead};
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
-use super::pending::{Pending, PendingCall, STREAM_ID_BASE};
 use super::stream::{self, InboundMessages};
-use super::write_loop;
+use crate::protocol::mux::{write_loop, Pending, PendingCall, STREAM_ID_BASE};
 use crate::protocol::IdleTimer;
 use crate::protocol::{ConnectionConfig, ProtocolConnection};
 use crate::request::Returned;
@@ -33,7 +32,7 @@ use crate::{BoxFuture, Code, MessageStream, Protocol, Request, Response, Status}
 #[derive(Clone)]
 pub(crate) struct BinaryConnection {
     queue: mpsc::Sender<Frame>,
-    pending: Arc<Pending>,
+    pending: Arc<Pending<Frame>>,
     streams: Arc<ClientStreams>,
     /// Ids of oneway calls and streams (calls awaiting a reply take theirs from `pending`).
     next_id: Arc<AtomicU64>,
@@ -104,7 +103,8 @@ impl BinaryConnection {
 
         let span = tracing::debug_span!("rpc.connection", peer = %peer);
         let writer_pending = pending.clone();
-        let writer = write_loop(write, codec.clone(), outbound, config.heartbeat_interval, pending.stop_writer.clone());
+        let heartbeat = config.heartbeat_interval.map(|interval| (interval, heartbeat_request as fn() -> Frame));
+        let writer = write_loop(write, codec.clone(), outbound, heartbeat, pending.stop_writer.clone());
         tokio::spawn(
             async move {
                 if let Err(e) = writer.await {
@@ -313,6 +313,11 @@ impl std::fmt::Debug for BinaryConnection {
 /// A wait for room in a full write queue.
 type Queued = Pin<Box<dyn Future<Output = Result<(), Unsent>> + Send>>;
 
+/// The heartbeat a quiet connection sends.
+fn heartbeat_request() -> Frame {
+    Frame::event(0, EventKind::Heartbeat, true)
+}
+
 /// Why a request was not sent, and its metadata and body when they are still at hand: with
 /// what the caller kept, the whole request again, for a retry elsewhere.
 type Unsent = (Status, Option<Box<Returned>>);
@@ -330,9 +335,9 @@ pin_project! {
         /// `unsent`: the metadata and body of a request that was not sent (see `take_unsent`).
         Done { result: Option<Result<Response, Status>>, unsent: Option<Box<Returned>> },
         /// Waiting for room in a full write queue; then, unless oneway, for the reply.
-        Sending { queued: Queued, then: Option<(PendingCall, Option<Instant>)> },
-        Waiting { slot: PendingCall },
-        WaitingUntil { slot: PendingCall, #[pin] deadline: tokio::time::Sleep },
+        Sending { queued: Queued, then: Option<(PendingCall<Frame>, Option<Instant>)> },
+        Waiting { slot: PendingCall<Frame> },
+        WaitingUntil { slot: PendingCall<Frame>, #[pin] deadline: tokio::time::Sleep },
     }
 }
 
@@ -358,7 +363,7 @@ impl BinaryResponseFuture {
         }
     }
 
-    fn waiting(slot: PendingCall, deadline: Option<Instant>) -> BinaryResponseFuture {
+    fn waiting(slot: PendingCall<Frame>, deadline: Option<Instant>) -> BinaryResponseFuture {
         match deadline {
             Some(deadline) => {
                 BinaryResponseFuture::WaitingUntil { slot, deadline: tokio::time::sleep_until(deadline.into()) }
@@ -444,7 +449,7 @@ fn response_from_frame(mut frame: Frame) -> Result<Response, Unsent> {
 /// `heartbeat`, a peer silent for three intervals (our heartbeats unanswered) is presumed dead.
 async fn read_loop<R: AsyncRead + Unpin>(
     mut frames: FramedRead<R, FrameCodec>,
-    pending: Arc<Pending>,
+    pending: Arc<Pending<Frame>>,
     streams: Arc<ClientStreams>,
     heartbeat: Option<Duration>,
 ) {

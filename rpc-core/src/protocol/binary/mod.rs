@@ -1,23 +1,15 @@
 //! The multiplexed binary protocol (docs/PROTOCOL.md): one connection carries many calls in
-//! flight, matched by request id, and streams under a window of messages per direction.
-//!
-//! Only a write loop touches a socket's write half, so a caller that gives up mid-call can
-//! never leave half a frame on the wire: cancellation drops a queued frame or a pending slot,
-//! not bytes.
+//! flight, matched by request id, and streams under a window of messages per direction. Its
+//! framing is `rpc_codec`'s; the connection machinery is the multiplexed engine's
+//! (`protocol::mux`).
 
 pub(crate) mod client;
-mod frame_writer;
-mod pending;
 pub(crate) mod server;
 mod stream;
-mod write_loop;
 
 use rpc_codec::MAGIC;
 
 use super::Detection;
-
-pub(crate) use frame_writer::FrameWriter;
-pub(crate) use write_loop::{write_batch, write_loop};
 
 /// Attachment on an error reply saying the provider did not run the request (it was going
 /// away), with the reason as its value: the caller may send it elsewhere even if it is not

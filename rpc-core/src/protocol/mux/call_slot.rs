@@ -2,7 +2,6 @@ use std::future::{poll_fn, Future};
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 
-use rpc_codec::Frame;
 use tokio::sync::mpsc;
 use tracing::Instrument;
 
@@ -11,11 +10,16 @@ use tracing::Instrument;
 /// it into a task of its own, and the next call gets a fresh slot.
 ///
 /// Every call of a connection has the same future type, which is what makes one slot fit all.
+/// A call's output is its reply frame (`T`), if it has one.
 pub(crate) struct CallSlot<F> {
     spare: Option<Pin<Box<Option<F>>>>,
 }
 
-impl<F: Future<Output = Option<Frame>> + Send + 'static> CallSlot<F> {
+impl<F, T> CallSlot<F>
+where
+    F: Future<Output = Option<T>> + Send + 'static,
+    T: Send + 'static,
+{
     pub(crate) fn new() -> Self {
         CallSlot { spare: None }
     }
@@ -23,7 +27,7 @@ impl<F: Future<Output = Option<Frame>> + Send + 'static> CallSlot<F> {
     /// Polls `call` once, here, and returns its reply if it finished. Otherwise the call goes
     /// on as its own task, so it never holds up the connection, and sends its reply to
     /// `replies` when it has one.
-    pub(crate) async fn run(&mut self, call: F, replies: &mpsc::Sender<Frame>) -> Option<Frame> {
+    pub(crate) async fn run(&mut self, call: F, replies: &mpsc::Sender<T>) -> Option<T> {
         let mut slot = self.spare.take().unwrap_or_else(|| Box::pin(None));
         slot.as_mut().set(Some(call));
         match poll_fn(|cx| Poll::Ready(poll_slot(slot.as_mut(), cx))).await {
@@ -54,19 +58,16 @@ struct SlottedCall<F> {
     slot: Pin<Box<Option<F>>>,
 }
 
-impl<F: Future<Output = Option<Frame>>> Future for SlottedCall<F> {
-    type Output = Option<Frame>;
+impl<F: Future<Output = Option<T>>, T> Future for SlottedCall<F> {
+    type Output = Option<T>;
 
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Frame>> {
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
         poll_slot(self.slot.as_mut(), cx)
     }
 }
 
 /// Polls the call in `slot`, dropping it in place once it has finished.
-fn poll_slot<F: Future<Output = Option<Frame>>>(
-    mut slot: Pin<&mut Option<F>>,
-    cx: &mut Context<'_>,
-) -> Poll<Option<Frame>> {
+fn poll_slot<F: Future<Output = Option<T>>, T>(mut slot: Pin<&mut Option<F>>, cx: &mut Context<'_>) -> Poll<Option<T>> {
     let Some(call) = slot.as_mut().as_pin_mut() else {
         return Poll::Ready(None);
     };

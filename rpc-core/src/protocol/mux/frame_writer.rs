@@ -1,7 +1,7 @@
 use futures_util::SinkExt;
-use rpc_codec::{CodecError, Frame, FrameCodec};
+use rpc_codec::CodecError;
 use tokio::io::AsyncWrite;
-use tokio_util::codec::FramedWrite;
+use tokio_util::codec::{Encoder, FramedWrite};
 
 /// Encoded bytes after which a batch's first frames are written out while the rest are still
 /// being encoded: the peer starts on them at once. Waiting for a whole batch of 16 calls
@@ -12,22 +12,23 @@ const FIRST_CHUNK: usize = 8 * 1024;
 /// the peer is busy (about 12 % more QPS at 64 in flight than 8 KiB writes).
 const LATER_CHUNK: usize = 32 * 1024;
 
-/// Encodes frames into a buffer and writes them out in batches: one end of a connection's
-/// write half, used by the client's write loop and the server's connection loop.
+/// Encodes frames (`T`, with the protocol's codec `C`) into a buffer and writes them out in
+/// batches: one end of a connection's write half, used by the client's write loop and the
+/// server's connection loop of every multiplexed protocol.
 ///
 /// It writes only when [`feed`](FrameWriter::feed) has gathered a chunk or on
 /// [`flush`](FrameWriter::flush), and after each write moves the emptied buffer's start back
 /// to the beginning of its allocation (free while it is empty). Left to the codec framework,
 /// a batch would reach the allocation's end while holding unsent frames and the buffer would
 /// move them to make room: a second copy of most frames, which showed in both ends' profiles.
-pub(crate) struct FrameWriter<W> {
-    sink: FramedWrite<W, FrameCodec>,
+pub(crate) struct FrameWriter<W, C> {
+    sink: FramedWrite<W, C>,
     /// Part of the current batch has been written already.
     started: bool,
 }
 
-impl<W: AsyncWrite + Unpin> FrameWriter<W> {
-    pub(crate) fn new(io: W, codec: FrameCodec) -> Self {
+impl<W: AsyncWrite + Unpin, C> FrameWriter<W, C> {
+    pub(crate) fn new(io: W, codec: C) -> Self {
         let mut sink = FramedWrite::new(io, codec);
         // Never write from inside `feed` on the framework's own account.
         sink.set_backpressure_boundary(usize::MAX);
@@ -35,28 +36,40 @@ impl<W: AsyncWrite + Unpin> FrameWriter<W> {
     }
 
     /// Encodes `frame`, first writing out what is buffered if it makes a chunk.
-    pub(crate) async fn feed(&mut self, frame: Frame) -> Result<(), CodecError> {
+    pub(crate) async fn feed<T>(&mut self, frame: T) -> Result<(), CodecError>
+    where
+        C: Encoder<T, Error = CodecError>,
+    {
         let chunk = if self.started { LATER_CHUNK } else { FIRST_CHUNK };
         if self.sink.write_buffer().len() >= chunk {
-            self.write_out().await?;
+            self.write_out::<T>().await?;
             self.started = true;
         }
         self.sink.feed(frame).await
     }
 
     /// Ends the batch: writes out everything encoded so far.
-    pub(crate) async fn flush(&mut self) -> Result<(), CodecError> {
+    pub(crate) async fn flush<T>(&mut self) -> Result<(), CodecError>
+    where
+        C: Encoder<T, Error = CodecError>,
+    {
         self.started = false;
-        self.write_out().await
+        self.write_out::<T>().await
     }
 
     /// Writes what is buffered, then shuts the write half down.
-    pub(crate) async fn close(&mut self) -> Result<(), CodecError> {
-        self.sink.close().await
+    pub(crate) async fn close<T>(&mut self) -> Result<(), CodecError>
+    where
+        C: Encoder<T, Error = CodecError>,
+    {
+        SinkExt::<T>::close(&mut self.sink).await
     }
 
-    async fn write_out(&mut self) -> Result<(), CodecError> {
-        self.sink.flush().await?;
+    async fn write_out<T>(&mut self) -> Result<(), CodecError>
+    where
+        C: Encoder<T, Error = CodecError>,
+    {
+        SinkExt::<T>::flush(&mut self.sink).await?;
         let buffer = self.sink.write_buffer_mut();
         if buffer.is_empty() {
             // Only reuses the allocation; never allocates.
@@ -93,7 +106,7 @@ mod tests {
         for id in 10..100 {
             writer.feed(frame(id)).await.expect("feed");
         }
-        writer.flush().await.expect("flush");
+        writer.flush::<Frame>().await.expect("flush");
         assert!(writer.sink.write_buffer().is_empty());
         assert!(
             writer.sink.write_buffer().capacity() >= LATER_CHUNK,

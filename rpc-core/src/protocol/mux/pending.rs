@@ -6,10 +6,9 @@ use slab::Slab;
 use tokio_util::sync::CancellationToken;
 
 use crate::Status;
-use rpc_codec::Frame;
 
-/// What the read loop hands a caller: the reply frame, or why there will be none.
-pub(super) type Reply = Result<Frame, Status>;
+/// What the read loop hands a caller: the reply frame (`T`), or why there will be none.
+pub(crate) type Reply<T> = Result<T, Status>;
 
 const OPEN: u8 = 0;
 const GOING_AWAY: u8 = 1;
@@ -21,7 +20,7 @@ const CLOSED: u8 = 2;
 const GENERATION_MASK: u32 = 0x7FFF_FFFF;
 
 /// Where ids that are not in the pending table (oneway calls, streams) start.
-pub(super) const STREAM_ID_BASE: u64 = 1 << 63;
+pub(crate) const STREAM_ID_BASE: u64 = 1 << 63;
 
 /// State shared by a connection's callers and its read loop: the calls awaiting a reply.
 ///
@@ -32,34 +31,39 @@ pub(super) const STREAM_ID_BASE: u64 = 1 << 63;
 ///
 /// The slot's generation is part of the id, so a late reply to a call whose caller gave up
 /// cannot land in the slot's next call.
-pub(super) struct Pending {
-    table: Mutex<Table>,
+pub(crate) struct Pending<T> {
+    table: Mutex<Table<T>>,
     state: AtomicU8,
     close_reason: OnceLock<String>,
     /// Tells the write loop to finish what is queued and shut the write half.
-    pub(super) stop_writer: CancellationToken,
+    pub(crate) stop_writer: CancellationToken,
     /// Cancelled once the connection is closed for good.
-    pub(super) closed: CancellationToken,
+    pub(crate) closed: CancellationToken,
     in_flight: AtomicUsize,
-    pub(super) peer: String,
+    pub(crate) peer: String,
 }
 
-#[derive(Default)]
-struct Table {
-    calls: Slab<Call>,
+impl<T> Default for Table<T> {
+    fn default() -> Self {
+        Table { calls: Slab::new(), generation: 0, closed: false }
+    }
+}
+
+struct Table<T> {
+    calls: Slab<Call<T>>,
     generation: u32,
     /// Set, under the lock, before the table is drained on close: no call registers after.
     closed: bool,
 }
 
-struct Call {
+struct Call<T> {
     generation: u32,
-    reply: Option<Reply>,
+    reply: Option<Reply<T>>,
     waker: Option<Waker>,
 }
 
-impl Pending {
-    pub(super) fn new(peer: String) -> Arc<Pending> {
+impl<T> Pending<T> {
+    pub(crate) fn new(peer: String) -> Arc<Pending<T>> {
         Arc::new(Pending {
             table: Mutex::new(Table::default()),
             state: AtomicU8::new(OPEN),
@@ -71,13 +75,13 @@ impl Pending {
         })
     }
 
-    fn table(&self) -> MutexGuard<'_, Table> {
+    fn table(&self) -> MutexGuard<'_, Table<T>> {
         self.table.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Registers a call; its reply is awaited through the returned [`PendingCall`], whose
     /// [`id`](PendingCall::id) the request must carry. Fails once the connection is closed.
-    pub(super) fn insert(self: &Arc<Self>) -> Result<PendingCall, Status> {
+    pub(crate) fn insert(self: &Arc<Self>) -> Result<PendingCall<T>, Status> {
         let mut table = self.table();
         if table.closed {
             drop(table);
@@ -93,12 +97,12 @@ impl Pending {
     }
 
     /// Calls registered and not yet finished by their callers.
-    pub(super) fn in_flight(&self) -> usize {
+    pub(crate) fn in_flight(&self) -> usize {
         self.in_flight.load(Ordering::Relaxed)
     }
 
     /// Hands `reply` to the caller of `id`, if it still waits.
-    pub(super) fn complete(&self, id: u64, reply: Reply) {
+    pub(crate) fn complete(&self, id: u64, reply: Reply<T>) {
         let (key, generation) = ((id & 0xFFFF_FFFF) as usize, (id >> 32) as u32);
         let mut table = self.table();
         match table.calls.get_mut(key) {
@@ -118,7 +122,7 @@ impl Pending {
     }
 
     /// Why a new call cannot use this connection, if it cannot.
-    pub(super) fn refuse_new_calls(&self) -> Option<Status> {
+    pub(crate) fn refuse_new_calls(&self) -> Option<Status> {
         match self.state.load(Ordering::SeqCst) {
             OPEN => None,
             GOING_AWAY => Some(Status::unavailable(format!("provider {} is shutting down; call not sent", self.peer))),
@@ -126,17 +130,17 @@ impl Pending {
         }
     }
 
-    pub(super) fn is_closed(&self) -> bool {
+    pub(crate) fn is_closed(&self) -> bool {
         self.state.load(Ordering::SeqCst) == CLOSED
     }
 
-    pub(super) fn closed_status(&self) -> Status {
+    pub(crate) fn closed_status(&self) -> Status {
         let reason = self.close_reason.get().map_or("closed", String::as_str);
         Status::unavailable(format!("connection to {}: {reason}", self.peer))
     }
 
     /// The peer said it accepts no new requests: stop sending, keep waiting for replies.
-    pub(super) fn go_away(&self) {
+    pub(crate) fn go_away(&self) {
         if self.state.compare_exchange(OPEN, GOING_AWAY, Ordering::SeqCst, Ordering::SeqCst).is_ok() {
             tracing::debug!(peer = %self.peer, "provider is going away");
             self.stop_writer.cancel();
@@ -144,7 +148,7 @@ impl Pending {
     }
 
     /// Closes for good: every waiting caller gets `Unavailable` with `reason`.
-    pub(super) fn close(&self, reason: String) {
+    pub(crate) fn close(&self, reason: String) {
         let _ = self.close_reason.set(reason);
         self.state.store(CLOSED, Ordering::SeqCst);
         self.stop_writer.cancel();
@@ -166,22 +170,22 @@ impl Pending {
 
 /// A caller's registered call: polls for its reply, and unregisters it when dropped before
 /// the reply (cancel, timeout), so a late reply is dropped.
-pub(super) struct PendingCall {
-    pub(super) pending: Arc<Pending>,
+pub(crate) struct PendingCall<T> {
+    pub(crate) pending: Arc<Pending<T>>,
     key: usize,
     id: u64,
     /// Still in the table: until the reply has been taken.
     registered: bool,
 }
 
-impl PendingCall {
+impl<T> PendingCall<T> {
     /// The request id the call is sent under.
-    pub(super) fn id(&self) -> u64 {
+    pub(crate) fn id(&self) -> u64 {
         self.id
     }
 
     /// The reply, once the read loop has left it.
-    pub(super) fn poll_reply(&mut self, cx: &mut Context<'_>) -> Poll<Reply> {
+    pub(crate) fn poll_reply(&mut self, cx: &mut Context<'_>) -> Poll<Reply<T>> {
         if !self.registered {
             return Poll::Ready(Err(Status::internal("reply polled after it was taken")));
         }
@@ -208,7 +212,7 @@ impl PendingCall {
     }
 }
 
-impl Drop for PendingCall {
+impl<T> Drop for PendingCall<T> {
     fn drop(&mut self) {
         if self.registered {
             let call = self.pending.table().calls.try_remove(self.key);
@@ -260,7 +264,7 @@ mod tests {
     #[test]
     fn closing_fails_waiting_calls_and_refuses_new_ones() {
         let mut cx = Context::from_waker(Waker::noop());
-        let pending = Pending::new("peer".into());
+        let pending = Pending::<Frame>::new("peer".into());
         let mut waiting = pending.insert().expect("open");
         assert!(waiting.poll_reply(&mut cx).is_pending());
         pending.close("gone".into());

@@ -1,8 +1,9 @@
 use std::time::Duration;
 
-use rpc_codec::{CodecError, EventKind, Frame, FrameCodec};
+use rpc_codec::CodecError;
 use tokio::io::AsyncWrite;
 use tokio::sync::mpsc;
+use tokio_util::codec::Encoder;
 use tokio_util::sync::CancellationToken;
 
 use super::FrameWriter;
@@ -14,18 +15,23 @@ const MAX_BATCH: usize = 256;
 /// Owns a write half: encodes queued frames, many per flush (feed all that is queued, then
 /// flush once), until every sender is gone or `stop` fires. On `stop` it still writes what was
 /// already queued, then shuts the write half down. With `heartbeat`, an interval without
-/// outbound frames sends a heartbeat request (after one to two intervals of quiet).
-pub(crate) async fn write_loop<W: AsyncWrite + Unpin>(
+/// outbound frames sends the protocol's heartbeat request, `heartbeat.1()` (after one to two
+/// intervals of quiet).
+pub(crate) async fn write_loop<W, C, T>(
     io: W,
-    codec: FrameCodec,
-    mut queue: mpsc::Receiver<Frame>,
-    heartbeat: Option<Duration>,
+    codec: C,
+    mut queue: mpsc::Receiver<T>,
+    heartbeat: Option<(Duration, fn() -> T)>,
     stop: CancellationToken,
-) -> Result<(), CodecError> {
+) -> Result<(), CodecError>
+where
+    W: AsyncWrite + Unpin,
+    C: Encoder<T, Error = CodecError>,
+{
     let mut sink = FrameWriter::new(io, codec);
     let stopped = stop.cancelled();
     // Without heartbeats the timer exists but is never polled.
-    let quiet = IdleTimer::new(heartbeat.unwrap_or(Duration::MAX / 4));
+    let quiet = IdleTimer::new(heartbeat.map_or(Duration::MAX / 4, |(interval, _)| interval));
     tokio::pin!(stopped, quiet);
     loop {
         let first = tokio::select! {
@@ -35,7 +41,10 @@ pub(crate) async fn write_loop<W: AsyncWrite + Unpin>(
                 Some(frame) => frame,
                 None => break,
             },
-            () = quiet.as_mut().expired(), if heartbeat.is_some() => Frame::event(0, EventKind::Heartbeat, true),
+            () = quiet.as_mut().expired(), if heartbeat.is_some() => match heartbeat {
+                Some((_, heartbeat)) => heartbeat(),
+                None => continue,
+            },
         };
         quiet.as_mut().activity();
         write_batch(&mut sink, &mut queue, first).await?;
@@ -44,16 +53,20 @@ pub(crate) async fn write_loop<W: AsyncWrite + Unpin>(
     while let Ok(frame) = queue.try_recv() {
         sink.feed(frame).await?;
     }
-    sink.close().await
+    sink.close::<T>().await
 }
 
 /// Writes `first` and whatever else is queued (up to a batch), then flushes once: one write
 /// syscall for many frames. The client's write loop and the server's connection both use it.
-pub(crate) async fn write_batch<W: AsyncWrite + Unpin>(
-    sink: &mut FrameWriter<W>,
-    queue: &mut mpsc::Receiver<Frame>,
-    first: Frame,
-) -> Result<(), CodecError> {
+pub(crate) async fn write_batch<W, C, T>(
+    sink: &mut FrameWriter<W, C>,
+    queue: &mut mpsc::Receiver<T>,
+    first: T,
+) -> Result<(), CodecError>
+where
+    W: AsyncWrite + Unpin,
+    C: Encoder<T, Error = CodecError>,
+{
     sink.feed(first).await?;
     for _ in 1..MAX_BATCH {
         match queue.try_recv() {
@@ -61,5 +74,5 @@ pub(crate) async fn write_batch<W: AsyncWrite + Unpin>(
             Err(_) => break,
         }
     }
-    sink.flush().await
+    sink.flush::<T>().await
 }
