@@ -226,3 +226,33 @@ async fn calls_work_over_an_in_memory_stream() {
     assert_eq!(client.echo("no sockets".into()).await.unwrap(), "no sockets");
     assert_eq!(client.add(2, 2).await.unwrap(), 4);
 }
+
+#[tokio::test]
+async fn a_server_serves_any_stream_of_connections_and_stops_on_its_signal() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = rpc::Server::builder().add_service(common::EchoServer::new(common::EchoImpl::default()));
+    let serving = tokio::spawn(server.serve_with_incoming(rpc::server::TcpIncoming::new(listener), async move {
+        let _ = stopped.await;
+    }));
+    let client = common::EchoClient::connect(addr).await.unwrap();
+    assert_eq!(client.echo("incoming".into()).await.unwrap(), "incoming");
+    stop.send(()).unwrap();
+    let ended = tokio::time::timeout(std::time::Duration::from_secs(10), serving).await.expect("stops in time");
+    ended.expect("the server task").expect("a graceful stop");
+}
+
+#[tokio::test]
+async fn serving_incoming_connections_refuses_a_registry_it_could_not_advertise_in() {
+    let registry = std::sync::Arc::new(rpc::registry::MemoryRegistry::new());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let refused = rpc::Server::builder()
+        .registry(registry)
+        .add_service(common::EchoServer::new(common::EchoImpl::default()))
+        .serve_with_incoming(rpc::server::TcpIncoming::new(listener), std::future::pending())
+        .await
+        .unwrap_err();
+    assert_eq!(refused.kind(), std::io::ErrorKind::InvalidInput);
+    assert!(refused.to_string().contains("bind"), "{refused}");
+}

@@ -179,3 +179,32 @@ async fn heartbeats_are_answered_and_responses_sent_to_a_server_ignored() {
     assert!(!answer.flags.is_request());
     assert_eq!(answer.request_id, 11);
 }
+
+#[tokio::test]
+async fn an_http1_request_is_not_taken_for_http2() {
+    // HTTP/1.1's POST starts with HTTP/2's `P`; the whole preface tells them apart.
+    let server = TestServer::start().await;
+    let mut socket = TcpStream::connect(server.addr).await.unwrap();
+    let request =
+        "POST /test.Echo/echo HTTP/1.1\r\nHost: x\r\ncontent-type: application/grpc\r\ncontent-length: 0\r\n\r\n";
+    socket.write_all(request.as_bytes()).await.unwrap();
+    expect_closed(socket).await;
+    still_serving(&server).await;
+}
+
+#[tokio::test]
+async fn a_request_whose_first_bytes_arrive_one_at_a_time_is_served() {
+    // The protocol is told from the first two bytes; each arrives in a write of its own.
+    let server = TestServer::start().await;
+    let mut socket = TcpStream::connect(server.addr).await.unwrap();
+    socket.set_nodelay(true).unwrap();
+    let wire = encoded(echo_frame(7, "slowly"));
+    for byte in &wire[..3] {
+        socket.write_all(&[*byte]).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    socket.write_all(&wire[3..]).await.unwrap();
+    let mut conn = Framed::new(socket, FrameCodec::default());
+    let answer = reply(&mut conn).await;
+    assert_eq!((answer.request_id, answer.status), (7, Code::Ok as u8));
+}

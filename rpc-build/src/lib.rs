@@ -24,6 +24,8 @@
 //! Streaming methods (`stream` on either side) become `rpc::Streaming<T>` arguments or
 //! results, served and called over either protocol like any `rpc` streaming method.
 
+#![warn(missing_docs)]
+
 use std::fmt::Write as _;
 use std::io;
 use std::path::Path;

@@ -1,6 +1,8 @@
 //! `#[rpc::service]`: from one trait, a server trait, a typed client, a dispatcher and a
 //! descriptor. Use it through the `rpc` crate; the generated code names only `::rpc::…` paths.
 
+#![warn(missing_docs)]
+
 mod expand;
 mod parse;
 

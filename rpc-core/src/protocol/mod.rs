@@ -24,7 +24,6 @@ mod rewind;
 
 use bytes::BytesMut;
 use tokio::io::AsyncReadExt;
-use tower::{BoxError, Service};
 
 pub(crate) use client_connection::ProtocolConnection;
 pub use config::ConnectionConfig;
@@ -34,7 +33,8 @@ pub(crate) use context::{Annotator, ConnectionContext};
 pub(crate) use idle_timer::IdleTimer;
 pub(crate) use rewind::Rewind;
 
-use crate::{Protocol, Request, Response};
+use crate::provider::ServiceStack;
+use crate::Protocol;
 
 /// What a protocol makes of the first bytes of a connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -82,9 +82,7 @@ pub(crate) fn classify(prefix: &[u8]) -> Result<Option<Protocol>, ()> {
 pub(crate) async fn serve_detected<IO, S>(mut io: IO, context: ConnectionContext<S>)
 where
     IO: Connected,
-    S: Service<Request, Response = Response> + Clone + Send + 'static,
-    S::Error: Into<BoxError>,
-    S::Future: Send,
+    S: ServiceStack,
 {
     let mut prefix = BytesMut::with_capacity(MAX_DETECT_LEN);
     let detect = async {

@@ -7,7 +7,9 @@ pub(crate) mod call;
 mod config;
 mod lifecycle;
 pub(crate) mod router;
+mod service_stack;
 
 pub use config::{BinaryServerConfig, GrpcServerConfig, ServerConfig};
 pub(crate) use lifecycle::Lifecycle;
 pub use router::{Router, RpcService};
+pub(crate) use service_stack::ServiceStack;

@@ -5,12 +5,12 @@ use std::time::Duration;
 
 use futures_util::StreamExt;
 use tokio_util::task::TaskTracker;
-use tower::{BoxError, Service};
 use tracing::Instrument;
 
 use crate::protocol::{serve_detected, Connected, ConnectionContext};
+use crate::provider::ServiceStack;
 use crate::provider::{Lifecycle, Router, ServerConfig};
-use crate::{ConnectionInfo, Request, Response};
+use crate::ConnectionInfo;
 
 /// The connections of one server: accepts from any stream of connections, serves each as its
 /// own task, and drains them all on shutdown. Anything that accepts connections for the
@@ -25,9 +25,7 @@ pub(crate) struct Listener<S> {
 
 impl<S> Listener<S>
 where
-    S: Service<Request, Response = Response> + Clone + Send + 'static,
-    S::Error: Into<BoxError>,
-    S::Future: Send,
+    S: ServiceStack,
 {
     pub(crate) fn new(service: S, router: Router, config: ServerConfig) -> Listener<S> {
         Listener {

@@ -12,7 +12,6 @@ use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use rpc_codec::{Metadata, SerializationId};
 use tokio::io::{AsyncRead, AsyncWrite};
-use tower::{BoxError, Service};
 use tracing::Instrument;
 
 use super::body::{GrpcBody, MessageBody};
@@ -22,6 +21,7 @@ use super::reader::MessageReader;
 use crate::protocol::{Annotator, ConnectionContext};
 use crate::provider::call::call;
 use crate::provider::Router;
+use crate::provider::ServiceStack;
 use crate::{BoxFuture, Request, Response, Status};
 
 /// Serves one HTTP/2 connection (prior knowledge: the client's preface has been sniffed, not
@@ -30,9 +30,7 @@ use crate::{BoxFuture, Request, Response, Status};
 pub(crate) async fn serve<S, IO>(io: IO, context: ConnectionContext<S>)
 where
     IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-    S: Service<Request, Response = Response> + Clone + Send + 'static,
-    S::Error: Into<BoxError>,
-    S::Future: Send,
+    S: ServiceStack,
 {
     let ConnectionContext { service, router, config, lifecycle, info } = context;
     let annotator = Annotator::new(router.clone(), info);
@@ -67,9 +65,7 @@ struct GrpcHandler<S> {
 
 impl<S> hyper::service::Service<http::Request<Incoming>> for GrpcHandler<S>
 where
-    S: Service<Request, Response = Response> + Clone + Send + 'static,
-    S::Error: Into<BoxError>,
-    S::Future: Send,
+    S: ServiceStack,
 {
     type Response = http::Response<GrpcBody>;
     type Error = Infallible;
@@ -84,9 +80,7 @@ where
 
 impl<S> GrpcHandler<S>
 where
-    S: Service<Request, Response = Response> + Send,
-    S::Error: Into<BoxError>,
-    S::Future: Send,
+    S: ServiceStack,
 {
     async fn handle(self, request: http::Request<Incoming>) -> http::Response<GrpcBody> {
         let GrpcHandler { service, router, annotator, max_message } = self;
@@ -145,9 +139,7 @@ async fn streaming<S>(
     max_message: usize,
 ) -> http::Response<GrpcBody>
 where
-    S: Service<Request, Response = Response> + Send,
-    S::Error: Into<BoxError>,
-    S::Future: Send,
+    S: ServiceStack,
 {
     let deadline = request.deadline();
     let inbound = Box::pin(MessageReader::new(body, max_message, false, "request stream", deadline));

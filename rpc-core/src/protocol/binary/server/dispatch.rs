@@ -5,11 +5,11 @@ use bytes::Bytes;
 use futures_util::future::Either;
 use futures_util::FutureExt;
 use rpc_codec::{Frame, FrameCodec, SerializationId};
-use tower::{BoxError, Service};
 use tracing::Instrument;
 
 use crate::protocol::Annotator;
 use crate::provider::call::call;
+use crate::provider::ServiceStack;
 use crate::{Code, Request, Response, Status};
 
 /// Runs one request through the server's service stack (the neutral [`call`]); its output
@@ -30,9 +30,7 @@ pub(crate) fn dispatch<S>(
     codec: FrameCodec,
 ) -> impl Future<Output = Option<Frame>> + Send
 where
-    S: Service<Request, Response = Response> + Send,
-    S::Error: Into<BoxError>,
-    S::Future: Send,
+    S: ServiceStack,
 {
     let id = frame.request_id;
     let oneway = frame.flags.is_oneway();

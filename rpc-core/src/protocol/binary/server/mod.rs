@@ -11,12 +11,12 @@ use bytes::Bytes;
 use rpc_codec::{EventKind, Flags, Frame, FrameCodec, Inbound, RejectReason};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::mpsc;
-use tower::{BoxError, Service};
 
 use super::NOT_RUN_ATTACHMENT;
 use crate::protocol::mux::{self, Handled, MuxServer};
 use crate::protocol::{Annotator, ConnectionContext};
-use crate::{Code, Request, Response, Status};
+use crate::provider::ServiceStack;
+use crate::{Code, Status};
 use dispatch::{dispatch, reply_frame};
 use streams::ServerStreams;
 
@@ -26,9 +26,7 @@ const NOT_RUN: &str = "provider is shutting down; request not run";
 /// Serves one accepted binary-protocol connection (see [`mux::server::serve`]).
 pub(crate) async fn serve<S, R, W>(read: R, write: W, context: ConnectionContext<S>)
 where
-    S: Service<Request, Response = Response> + Clone + Send + 'static,
-    S::Error: Into<BoxError>,
-    S::Future: Send,
+    S: ServiceStack,
     R: AsyncRead + Unpin,
     W: AsyncWrite + Unpin,
 {
@@ -56,9 +54,7 @@ struct BinaryServer<S> {
 
 impl<S> MuxServer for BinaryServer<S>
 where
-    S: Service<Request, Response = Response> + Clone + Send + 'static,
-    S::Error: Into<BoxError>,
-    S::Future: Send,
+    S: ServiceStack,
 {
     type Frame = Frame;
     type Codec = FrameCodec;
@@ -124,9 +120,7 @@ fn handle_stream_frame<S>(
     replies: &mpsc::Sender<Frame>,
 ) -> Option<Frame>
 where
-    S: Service<Request, Response = Response> + Clone + Send + 'static,
-    S::Error: Into<BoxError>,
-    S::Future: Send,
+    S: ServiceStack,
 {
     if let Some(kind) = frame.event_kind() {
         streams.on_event(frame.request_id, kind);
@@ -146,9 +140,7 @@ fn handle_frame<S>(
     codec: &FrameCodec,
 ) -> Handled<Frame, impl Future<Output = Option<Frame>> + Send + use<S>>
 where
-    S: Service<Request, Response = Response> + Clone + Send + 'static,
-    S::Error: Into<BoxError>,
-    S::Future: Send,
+    S: ServiceStack,
 {
     if let Some(kind) = frame.event_kind() {
         if kind == EventKind::Heartbeat && frame.flags.is_request() {

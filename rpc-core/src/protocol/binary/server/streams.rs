@@ -10,13 +10,13 @@ use dashmap::DashMap;
 use rpc_codec::{EventKind, Frame, SerializationId};
 use tokio::sync::{mpsc, Semaphore};
 use tokio_util::sync::CancellationToken;
-use tower::{BoxError, Service};
 use tracing::Instrument;
 
 use crate::protocol::binary::stream::{deliver, inbox, pump, InboundMessages, Inbox, STREAM_WINDOW};
 use crate::protocol::Annotator;
 use crate::provider::call::call;
-use crate::{Code, Request, Response, Status};
+use crate::provider::ServiceStack;
+use crate::{Code, Request, Status};
 
 /// The streams open on one connection. Each runs through the server's service stack `S`,
 /// as unary calls do.
@@ -38,9 +38,7 @@ struct OpenStream {
 
 impl<S> ServerStreams<S>
 where
-    S: Service<Request, Response = Response> + Clone + Send + 'static,
-    S::Error: Into<BoxError>,
-    S::Future: Send,
+    S: ServiceStack,
 {
     pub(crate) fn new(service: S, annotator: Annotator, max_frame_size: usize) -> ServerStreams<S> {
         let max_message = max_frame_size.saturating_sub(rpc_codec::HEADER_LEN);
