@@ -1,6 +1,7 @@
 use std::net::SocketAddr;
+use std::sync::Arc;
 
-use crate::Protocol;
+use crate::{Protocol, ServiceDescriptor};
 
 /// Who is on the other end of the connection a request arrived on: the provider fills it in
 /// for every request, so a layer (auth, limits, metrics) can read it with
@@ -30,5 +31,25 @@ pub struct ConnectionInfo {
 impl ConnectionInfo {
     pub(crate) fn new(peer_addr: Option<SocketAddr>, local_addr: Option<SocketAddr>) -> ConnectionInfo {
         ConnectionInfo { peer_addr, local_addr, protocol: Protocol::default() }
+    }
+}
+
+/// What a provider hosts, as a request can ask it: the descriptor of the service that a
+/// service name, version and group route to. The router implements it; a request looks a
+/// descriptor up only when something asks for it, so a call pays nothing for it otherwise.
+pub(crate) trait HostedServices: Send + Sync {
+    fn descriptor(&self, service: &str, version: &str, group: &str) -> Option<&'static ServiceDescriptor>;
+}
+
+/// A connection as each of its requests carries it (one reference count per call): who is
+/// on the other end, and what the provider hosts.
+pub(crate) struct Arrival {
+    pub(crate) info: ConnectionInfo,
+    pub(crate) hosted: Arc<dyn HostedServices>,
+}
+
+impl std::fmt::Debug for Arrival {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.info.fmt(f)
     }
 }

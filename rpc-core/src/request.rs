@@ -7,6 +7,7 @@ use http::Extensions;
 use rpc_codec::{Attachments, Metadata, SerializationId};
 use sync_wrapper::SyncWrapper;
 
+use crate::connection_info::Arrival;
 use crate::{ConnectionInfo, MessageStream, MethodDescriptor, ServiceDescriptor};
 
 /// A call on its way to a provider, or arriving at one: where it goes, its deadline, the
@@ -42,12 +43,13 @@ pub struct Request {
     deadline: Option<Instant>,
     /// Hashes argument `i` of the body, for consistent hashing; set by generated clients.
     arg_key: Option<ArgKeyFn>,
-    /// The service called: set by generated clients, and by the provider for a hosted service.
+    /// The service called: set by generated clients (on the provider's side it is looked up
+    /// on demand, through `connection`).
     descriptor: Option<&'static ServiceDescriptor>,
     /// A streaming call's messages (the caller's, on either side).
     messages: Option<SyncWrapper<MessageStream>>,
     /// The connection the request arrived on (provider side).
-    connection: Option<Arc<ConnectionInfo>>,
+    connection: Option<Arc<Arrival>>,
     extensions: Extensions,
 }
 
@@ -177,10 +179,10 @@ impl Request {
 
     /// The connection this request arrived on; `None` on the calling side.
     pub fn connection(&self) -> Option<&ConnectionInfo> {
-        self.connection.as_deref()
+        self.connection.as_deref().map(|arrival| &arrival.info)
     }
 
-    pub(crate) fn set_connection(&mut self, connection: Arc<ConnectionInfo>) {
+    pub(crate) fn set_connection(&mut self, connection: Arc<Arrival>) {
         self.connection = Some(connection);
     }
 
@@ -197,7 +199,7 @@ impl Request {
     /// The method called, when the request knows its service's descriptor (a generated
     /// client's request, or any request a provider hosts the service of).
     pub fn method_descriptor(&self) -> Option<&'static MethodDescriptor> {
-        self.descriptor.and_then(|d| d.method(self.method()))
+        self.descriptor().and_then(|d| d.method(self.method()))
     }
 
     /// Sets the version asked for.
@@ -238,9 +240,14 @@ impl Request {
         }
     }
 
-    /// The descriptor of the service called, when a generated client made the request.
+    /// The descriptor of the service called: on the calling side when a generated client made
+    /// the request; on the provider's side when the provider hosts the service (looked up
+    /// each time it is asked for, as most calls never ask).
     pub fn descriptor(&self) -> Option<&'static ServiceDescriptor> {
-        self.descriptor
+        self.descriptor.or_else(|| {
+            let arrival = self.connection.as_deref()?;
+            arrival.hosted.descriptor(self.service(), self.version(), self.group())
+        })
     }
 
     pub(crate) fn set_descriptor(&mut self, descriptor: &'static ServiceDescriptor) {

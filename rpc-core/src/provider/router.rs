@@ -3,6 +3,7 @@ use std::future::ready;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
+use crate::connection_info::HostedServices;
 use crate::{BoxFuture, MessageStream, MethodKind, Request, Response, ServiceDescriptor, Status};
 
 /// Bytes a [`CallFuture`] holds in place. A generated handler's future (the call context,
@@ -84,12 +85,12 @@ impl Router {
     /// The service for `request`: exact version and group; a request without a version takes
     /// the first service of that name in its group.
     pub(crate) fn find(&self, request: &Request) -> Result<&Arc<dyn RpcService>, Status> {
-        let candidates = self.routes.get(request.service()).map(Vec::as_slice).unwrap_or_default();
-        candidates
-            .iter()
-            .find(|r| r.group == request.group() && (request.version().is_empty() || r.version == request.version()))
-            .map(|r| &r.service)
-            .ok_or_else(|| self.not_found(request))
+        self.route(request.service(), request.version(), request.group()).ok_or_else(|| self.not_found(request))
+    }
+
+    fn route(&self, service: &str, version: &str, group: &str) -> Option<&Arc<dyn RpcService>> {
+        let candidates = self.routes.get(service).map(Vec::as_slice).unwrap_or_default();
+        candidates.iter().find(|r| r.group == group && (version.is_empty() || r.version == version)).map(|r| &r.service)
     }
 
     /// What `request`'s method takes and returns; `Unary` for a method the service lacks (the
@@ -97,12 +98,6 @@ impl Router {
     pub(crate) fn method_kind(&self, request: &Request) -> Result<MethodKind, Status> {
         let service = self.find(request)?;
         Ok(service.descriptor().method(request.method()).map_or(MethodKind::Unary, |m| m.kind))
-    }
-
-    /// The descriptor of the hosted service `request` names, if any: what a protocol puts in
-    /// the request before the layers see it (see [`Request::method_descriptor`]).
-    pub(crate) fn descriptor_for(&self, request: &Request) -> Option<&'static ServiceDescriptor> {
-        self.find(request).ok().map(|service| service.descriptor())
     }
 
     fn not_found(&self, request: &Request) -> Status {
@@ -128,6 +123,14 @@ fn group_suffix(group: &str) -> String {
         String::new()
     } else {
         format!(" (group {group})")
+    }
+}
+
+/// How a provider-side request finds its service's descriptor
+/// ([`Request::descriptor`](crate::Request::descriptor)).
+impl HostedServices for Router {
+    fn descriptor(&self, service: &str, version: &str, group: &str) -> Option<&'static ServiceDescriptor> {
+        self.route(service, version, group).map(|service| service.descriptor())
     }
 }
 
