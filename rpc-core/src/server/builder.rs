@@ -67,8 +67,11 @@ impl<L> ServerBuilder<L> {
     }
 
     /// Wraps the router in a tower layer. Layers added later wrap earlier ones, so the last
-    /// added sees a request first. Errors of a layer become statuses (see
-    /// [`Status::from_box_error`](crate::Status::from_box_error)).
+    /// added sees a request first. Every call of every protocol passes through them, unary
+    /// and streaming alike (a streaming request carries its messages,
+    /// [`Request::is_streaming`](crate::Request::is_streaming)), with the connection it came
+    /// on ([`Request::connection`](crate::Request::connection)). Errors of a layer become
+    /// statuses (see [`Status::from_box_error`](crate::Status::from_box_error)).
     pub fn layer<N>(self, layer: N) -> ServerBuilder<Stack<L, N>> {
         ServerBuilder {
             router: self.router,
