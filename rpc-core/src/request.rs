@@ -1,4 +1,4 @@
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -46,12 +46,24 @@ pub struct Request {
     /// The service called: set by generated clients (on the provider's side it is looked up
     /// on demand, through `connection`).
     descriptor: Option<&'static ServiceDescriptor>,
-    /// A streaming call's messages (the caller's, on either side).
-    messages: Option<SyncWrapper<MessageStream>>,
+    /// A streaming call's messages and the layers' extensions: one pointer, null for the
+    /// usual unary call without extensions (every call moves a request several times, and
+    /// its size showed as memmove in the provider's profile).
+    extras: Option<Box<Extras>>,
     /// The connection the request arrived on (provider side).
     connection: Option<Arc<Arrival>>,
+}
+
+/// What few requests carry (see `Request::extras`).
+#[derive(Default)]
+struct Extras {
+    /// A streaming call's messages (the caller's, on either side).
+    messages: Option<SyncWrapper<MessageStream>>,
     extensions: Extensions,
 }
+
+/// What `Request::extensions` shows a request without any.
+static NO_EXTENSIONS: LazyLock<Extensions> = LazyLock::new(Extensions::new);
 
 impl std::fmt::Debug for Request {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -61,10 +73,10 @@ impl std::fmt::Debug for Request {
             .field("oneway", &self.oneway)
             .field("idempotent", &self.idempotent)
             .field("body", &self.body)
-            .field("streaming", &self.messages.is_some())
+            .field("streaming", &self.is_streaming())
             .field("deadline", &self.deadline)
             .field("connection", &self.connection)
-            .field("extensions", &self.extensions)
+            .field("extensions", self.extensions())
             .finish_non_exhaustive()
     }
 }
@@ -80,7 +92,7 @@ pub(crate) struct Retained {
     deadline: Option<Instant>,
     arg_key: Option<ArgKeyFn>,
     descriptor: Option<&'static ServiceDescriptor>,
-    extensions: Extensions,
+    extensions: Option<Extensions>,
 }
 
 /// What a transport hands back of a request it did not send, or that a provider refused
@@ -104,9 +116,8 @@ impl Retained {
             deadline,
             arg_key,
             descriptor,
-            messages: None,
+            extras: extensions.map(|extensions| Box::new(Extras { messages: None, extensions })),
             connection: None,
-            extensions,
         }
     }
 }
@@ -127,9 +138,8 @@ impl Request {
             deadline: None,
             arg_key: None,
             descriptor: None,
-            messages: None,
+            extras: None,
             connection: None,
-            extensions: Extensions::new(),
         }
     }
 
@@ -137,7 +147,7 @@ impl Request {
     /// request, whose messages can be read once. The copy keeps the extensions, and not
     /// the connection the original arrived on.
     pub fn try_clone(&self) -> Option<Request> {
-        if self.messages.is_some() {
+        if self.is_streaming() {
             return None;
         }
         Some(self.clone_unary())
@@ -155,26 +165,25 @@ impl Request {
             deadline: self.deadline,
             arg_key: self.arg_key,
             descriptor: self.descriptor,
-            messages: None,
+            extras: self.cloned_extensions().map(|extensions| Box::new(Extras { messages: None, extensions })),
             connection: None,
-            extensions: self.extensions.clone(),
         }
     }
 
     /// This request as a streaming call sending `messages` (its body is then unused).
     pub fn with_messages(mut self, messages: MessageStream) -> Request {
-        self.messages = Some(SyncWrapper::new(messages));
+        self.extras.get_or_insert_with(Box::default).messages = Some(SyncWrapper::new(messages));
         self
     }
 
     /// Whether this is a streaming call: one carrying a stream of messages.
     pub fn is_streaming(&self) -> bool {
-        self.messages.is_some()
+        self.extras.as_ref().is_some_and(|extras| extras.messages.is_some())
     }
 
     /// Takes a streaming call's messages out (once).
     pub fn take_messages(&mut self) -> Option<MessageStream> {
-        self.messages.take().map(SyncWrapper::into_inner)
+        self.extras.as_mut()?.messages.take().map(SyncWrapper::into_inner)
     }
 
     /// The connection this request arrived on; `None` on the calling side.
@@ -188,12 +197,17 @@ impl Request {
 
     /// Values layers attach to the request (as `http::Request`'s).
     pub fn extensions(&self) -> &Extensions {
-        &self.extensions
+        self.extras.as_ref().map_or(&NO_EXTENSIONS, |extras| &extras.extensions)
     }
 
     /// Values layers attach to the request, to add to.
     pub fn extensions_mut(&mut self) -> &mut Extensions {
-        &mut self.extensions
+        &mut self.extras.get_or_insert_with(Box::default).extensions
+    }
+
+    /// A copy of the extensions, if there are any.
+    fn cloned_extensions(&self) -> Option<Extensions> {
+        self.extras.as_ref().map(|extras| extras.extensions.clone()).filter(|e| !e.is_empty())
     }
 
     /// The method called, when the request knows its service's descriptor (a generated
@@ -234,9 +248,8 @@ impl Request {
             deadline,
             arg_key: None,
             descriptor: None,
-            messages: None,
+            extras: None,
             connection: None,
-            extensions: Extensions::new(),
         }
     }
 
@@ -288,7 +301,7 @@ impl Request {
             deadline: self.deadline,
             arg_key: self.arg_key,
             descriptor: self.descriptor,
-            extensions: self.extensions.clone(),
+            extensions: self.cloned_extensions(),
         }
     }
 

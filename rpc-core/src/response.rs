@@ -24,7 +24,8 @@ pub struct Response {
     /// Set when a failsafe or failback cluster swallowed this error in place of a reply:
     /// generated clients then return the result type's default value.
     pub swallowed: Option<Status>,
-    messages: Option<SyncWrapper<MessageStream>>,
+    /// Boxed: only streaming replies have it, and every reply is moved a few times.
+    messages: Option<Box<SyncWrapper<MessageStream>>>,
 }
 
 impl std::fmt::Debug for Response {
@@ -47,7 +48,7 @@ impl Response {
 
     /// The reply of a streaming call: the provider's messages.
     pub fn streaming(serialization: SerializationId, messages: MessageStream) -> Response {
-        Response { serialization, messages: Some(SyncWrapper::new(messages)), ..Response::default() }
+        Response { serialization, messages: Some(Box::new(SyncWrapper::new(messages))), ..Response::default() }
     }
 
     /// A stand-in for a reply that failed with `status`, which the caller chose to ignore.
@@ -62,7 +63,7 @@ impl Response {
 
     /// Takes a streaming reply's messages out (once).
     pub fn take_messages(&mut self) -> Option<MessageStream> {
-        self.messages.take().map(SyncWrapper::into_inner)
+        self.messages.take().map(|messages| messages.into_inner())
     }
 
     /// The reply's messages: a streaming reply's stream, or a unary reply's body as a stream
