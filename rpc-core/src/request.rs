@@ -129,18 +129,7 @@ pub type ArgKeyFn = fn(&Request, usize) -> Option<u64>;
 impl Request {
     /// A request for `method` of `service` with `body`, no deadline, msgpack.
     pub fn new(service: impl Into<ByteString>, method: impl Into<ByteString>, body: Bytes) -> Request {
-        Request {
-            metadata: Metadata::call(service, method),
-            serialization: SerializationId::default(),
-            oneway: false,
-            idempotent: false,
-            body,
-            deadline: None,
-            arg_key: None,
-            descriptor: None,
-            extras: None,
-            connection: None,
-        }
+        Request::from_parts(Metadata::call(service, method), SerializationId::default(), false, body, None)
     }
 
     /// A copy for sending again (a retry, a second provider), or `None` for a streaming

@@ -67,9 +67,19 @@ impl Response {
     }
 
     /// The reply's messages: a streaming reply's stream, or a unary reply's body as a stream
-    /// of one. What a layer that changed a streaming reply into a unary one still gives the
-    /// caller.
-    pub(crate) fn into_messages(mut self) -> MessageStream {
+    /// of one (what a layer that answered a streaming call with a unary reply still gives the
+    /// caller).
+    ///
+    /// ```
+    /// # mod rpc { pub use rpc_core::*; }
+    /// use futures_util::StreamExt;
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// let reply = rpc::Response::new(rpc::SerializationId::Json, bytes::Bytes::from_static(b"1"));
+    /// let messages: Vec<_> = reply.into_messages().collect().await;
+    /// assert_eq!(messages.len(), 1);
+    /// # });
+    /// ```
+    pub fn into_messages(mut self) -> MessageStream {
         match self.take_messages() {
             Some(messages) => messages,
             None => Box::pin(futures_util::stream::once(std::future::ready(Ok(self.body)))),

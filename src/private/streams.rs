@@ -14,11 +14,7 @@ pub async fn call_streaming<S>(service: S, request: Request) -> Result<MessageSt
 where
     S: Service<Request, Response = Response, Error = Status>,
 {
-    let mut response = service.oneshot(request).await?;
-    Ok(match response.take_messages() {
-        Some(messages) => messages,
-        None => single_message(response.body),
-    })
+    Ok(service.oneshot(request).await?.into_messages())
 }
 
 /// The one request message of a server-streaming call (or the one reply of a

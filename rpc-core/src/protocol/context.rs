@@ -13,16 +13,13 @@ pub(crate) struct ConnectionContext<S> {
     pub(crate) router: Router,
     pub(crate) config: Arc<ServerConfig>,
     pub(crate) lifecycle: Lifecycle,
-    /// Shared by every request of the connection (one reference count per call).
-    pub(crate) info: Arc<ConnectionInfo>,
+    pub(crate) info: ConnectionInfo,
 }
 
 impl<S> ConnectionContext<S> {
     /// The context once detection has told the protocol.
     pub(crate) fn with_protocol(mut self, protocol: Protocol) -> ConnectionContext<S> {
-        let mut info = (*self.info).clone();
-        info.protocol = protocol;
-        self.info = Arc::new(info);
+        self.info.protocol = protocol;
         self
     }
 }
@@ -36,8 +33,9 @@ pub(crate) struct Annotator {
 }
 
 impl Annotator {
-    pub(crate) fn new(router: Router, info: Arc<ConnectionInfo>) -> Annotator {
-        Annotator { arrival: Arc::new(Arrival { info: (*info).clone(), hosted: Arc::new(router) }) }
+    /// Shared by every request of the connection: one reference count per call.
+    pub(crate) fn new(router: Router, info: ConnectionInfo) -> Annotator {
+        Annotator { arrival: Arc::new(Arrival { info, hosted: Arc::new(router) }) }
     }
 
     pub(crate) fn annotate(&self, request: &mut Request) {

@@ -49,7 +49,7 @@ where
             router: self.router.clone(),
             config: self.config.clone(),
             lifecycle: self.lifecycle.clone(),
-            info: Arc::new(info),
+            info,
         };
         self.connections.spawn(serve_detected(io, context).instrument(span));
     }

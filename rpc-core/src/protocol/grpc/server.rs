@@ -24,8 +24,8 @@ use crate::provider::Router;
 use crate::provider::ServiceStack;
 use crate::{BoxFuture, Request, Response, Status};
 
-/// Serves one HTTP/2 connection (prior knowledge: the client's preface has been sniffed, not
-/// consumed) until the client closes it or the server shuts down: on shutdown it sends
+/// Serves one HTTP/2 connection (prior knowledge: the preface that detection read is put back
+/// in front of `io`) until the client closes it or the server shuts down: on shutdown it sends
 /// GOAWAY, lets open streams finish, and is cut when the grace period ends.
 pub(crate) async fn serve<S, IO>(io: IO, context: ConnectionContext<S>)
 where

@@ -13,8 +13,7 @@ use crate::provider::ServiceStack;
 use crate::{Code, Request, Response, Status};
 
 /// Runs one request through the server's service stack (the neutral [`call`]); its output
-/// is the reply frame (none
-/// for a oneway request).
+/// is the reply frame (none for a oneway request).
 ///
 /// Refuses to start a call whose deadline has already passed, cancels one that outlives its
 /// deadline, and turns a panicking handler into `Internal` — the connection and the server

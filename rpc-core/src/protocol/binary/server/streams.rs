@@ -1,6 +1,6 @@
 //! The provider's side of binary-protocol streams on one connection: each open stream runs
 //! as a task that feeds the handler the caller's messages and sends the handler's replies,
-//! both under the stream window (see `transport::stream`).
+//! both under the stream window (see `protocol::binary::stream`).
 
 use std::sync::Arc;
 use std::time::Instant;
