@@ -35,4 +35,4 @@ pub use frame::{EventKind, Frame};
 pub use framing::{FrameCodec, Inbound, RejectReason, DEFAULT_MAX_FRAME_SIZE};
 pub use header::{Flags, FrameHeader, HEADER_LEN, MAGIC, VERSION};
 pub use metadata::{Attachments, Metadata};
-pub use serialization::{Format, Json, MsgPack, Protobuf, Serialization, SerializationId};
+pub use serialization::{Format, Hessian2, Json, MsgPack, Protobuf, Serialization, SerializationId};

@@ -19,6 +19,7 @@
 //! assert_eq!(&json[..], b"[1,2,3]");
 //! ```
 
+pub mod hessian;
 mod json;
 mod msgpack;
 #[doc(hidden)]
@@ -27,6 +28,7 @@ mod protobuf;
 
 use bytes::{Bytes, BytesMut};
 
+pub use hessian::Hessian2;
 pub use json::Json;
 pub use msgpack::MsgPack;
 pub use protobuf::Protobuf;
@@ -44,6 +46,8 @@ pub enum SerializationId {
     Json = 2,
     /// Protocol Buffers via prost.
     Protobuf = 3,
+    /// Hessian 2.0 as Apache Dubbo writes it (see [`hessian`]).
+    Hessian2 = 4,
 }
 
 impl SerializationId {
@@ -53,6 +57,7 @@ impl SerializationId {
             SerializationId::MsgPack => "msgpack",
             SerializationId::Json => "json",
             SerializationId::Protobuf => "protobuf",
+            SerializationId::Hessian2 => "hessian2",
         }
     }
 }
@@ -64,6 +69,7 @@ impl TryFrom<u8> for SerializationId {
             1 => Ok(SerializationId::MsgPack),
             2 => Ok(SerializationId::Json),
             3 => Ok(SerializationId::Protobuf),
+            4 => Ok(SerializationId::Hessian2),
             other => Err(SerializationError::UnknownId(other)),
         }
     }
@@ -117,6 +123,7 @@ macro_rules! __serialize {
             $crate::SerializationId::MsgPack => (&Probe::<$crate::MsgPack, $ty>::new()).serialize($value, $dst),
             $crate::SerializationId::Json => (&Probe::<$crate::Json, $ty>::new()).serialize($value, $dst),
             $crate::SerializationId::Protobuf => (&Probe::<$crate::Protobuf, $ty>::new()).serialize($value, $dst),
+            $crate::SerializationId::Hessian2 => (&Probe::<$crate::Hessian2, $ty>::new()).serialize($value, $dst),
         }
     }};
 }
@@ -133,6 +140,7 @@ macro_rules! __deserialize {
             $crate::SerializationId::MsgPack => (&Probe::<$crate::MsgPack, $ty>::new()).deserialize_bytes($src),
             $crate::SerializationId::Json => (&Probe::<$crate::Json, $ty>::new()).deserialize_bytes($src),
             $crate::SerializationId::Protobuf => (&Probe::<$crate::Protobuf, $ty>::new()).deserialize_bytes($src),
+            $crate::SerializationId::Hessian2 => (&Probe::<$crate::Hessian2, $ty>::new()).deserialize_bytes($src),
         }
     }};
 }

@@ -20,7 +20,8 @@ pub(crate) const SERVICE_GROUP: &str = "tri-service-group";
 /// What a request's content type asks for.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum ContentType {
-    /// `application/grpc` (protobuf) or `application/grpc+{proto,json,msgpack}`.
+    /// `application/grpc` (protobuf), `application/grpc+{proto,json,msgpack,hessian2}`, or
+    /// Python Dubbo's `application/grpc+data` (the caller's own bytes, protobuf in Triple's IDL mode).
     Grpc(SerializationId),
     /// `application/grpc+x` with a subtype we cannot map to a serialization.
     UnknownSubtype(String),
@@ -38,7 +39,8 @@ pub(crate) fn content_type(headers: &HeaderMap) -> ContentType {
     // Parameters (`; charset=…`) do not change the codec.
     let subtype = rest.split(';').next().unwrap_or_default().trim();
     match subtype {
-        "" | "+proto" => ContentType::Grpc(SerializationId::Protobuf),
+        "" | "+proto" | "+data" => ContentType::Grpc(SerializationId::Protobuf),
+        "+hessian2" => ContentType::Grpc(SerializationId::Hessian2),
         "+json" => ContentType::Grpc(SerializationId::Json),
         "+msgpack" => ContentType::Grpc(SerializationId::MsgPack),
         other => match other.strip_prefix('+') {
@@ -54,6 +56,7 @@ pub(crate) fn content_type_value(serialization: SerializationId) -> HeaderValue 
         SerializationId::Protobuf => "application/grpc",
         SerializationId::Json => "application/grpc+json",
         SerializationId::MsgPack => "application/grpc+msgpack",
+        SerializationId::Hessian2 => "application/grpc+hessian2",
     })
 }
 
@@ -211,6 +214,9 @@ mod tests {
         assert_eq!(of("application/grpc+proto"), ContentType::Grpc(SerializationId::Protobuf));
         assert_eq!(of("application/grpc+json; charset=utf-8"), ContentType::Grpc(SerializationId::Json));
         assert_eq!(of("application/grpc+msgpack"), ContentType::Grpc(SerializationId::MsgPack));
+        // Python Dubbo (apache-dubbo 3.0.0b1) sends its own bytes as `+data`.
+        assert_eq!(of("application/grpc+data"), ContentType::Grpc(SerializationId::Protobuf));
+        assert_eq!(of("application/grpc+hessian2"), ContentType::Grpc(SerializationId::Hessian2));
         assert_eq!(of("application/grpc+thrift"), ContentType::UnknownSubtype("thrift".into()));
         assert_eq!(of("application/json"), ContentType::NotGrpc);
         assert_eq!(content_type(&HeaderMap::new()), ContentType::NotGrpc);

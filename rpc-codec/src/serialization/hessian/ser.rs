@@ -1,0 +1,682 @@
+//! The encoder: a serde `Serializer` writing Hessian 2.0 as hessian-lite writes it.
+
+use bytes::{BufMut, BytesMut};
+use serde::ser::{self, Serialize};
+
+use super::string::{chunks, push_cesu8, utf16_len};
+use super::tag;
+use super::Error;
+
+/// A class definition already written to the stream (or reserved, while its first instance
+/// is being written and its field list is not yet known).
+struct ClassDef {
+    name: &'static str,
+    fields: Option<Vec<&'static str>>,
+}
+
+/// Writes one Hessian stream: class definitions are shared by every value written through the
+/// same encoder, as they are across the fields of one dubbo body.
+pub(crate) struct Encoder {
+    pub(super) out: BytesMut,
+    classes: Vec<ClassDef>,
+    /// Spare buffers for struct bodies, so nested structs don't allocate per value.
+    spare: Vec<BytesMut>,
+    /// The next value is the whole body: a tuple there is a list of arguments, written one
+    /// value after another, and `()` is no value at all.
+    top: bool,
+}
+
+impl Encoder {
+    pub(crate) fn new(out: BytesMut) -> Encoder {
+        Encoder { out, classes: Vec::new(), spare: Vec::new(), top: false }
+    }
+
+    /// Writes `value` as a whole body (see [`super::Hessian2`] for what the top level means).
+    pub(crate) fn write_body<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
+        self.top = true;
+        let written = value.serialize(&mut *self);
+        self.top = false;
+        written
+    }
+
+    /// Writes `value` as one Hessian value.
+    pub(crate) fn write_value<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
+        self.top = false;
+        value.serialize(&mut *self)
+    }
+
+    pub(crate) fn into_inner(self) -> BytesMut {
+        self.out
+    }
+
+    pub(crate) fn write_null(&mut self) {
+        self.out.put_u8(tag::NULL);
+    }
+
+    pub(crate) fn write_int(&mut self, v: i32) {
+        let out = &mut self.out;
+        match v {
+            -0x10..=0x2f => out.put_u8((0x90 + v) as u8),
+            -0x800..=0x7ff => out.extend_from_slice(&[(0xc8 + (v >> 8)) as u8, v as u8]),
+            -0x40000..=0x3ffff => out.extend_from_slice(&[(0xd4 + (v >> 16)) as u8, (v >> 8) as u8, v as u8]),
+            _ => {
+                out.put_u8(tag::INT);
+                out.extend_from_slice(&v.to_be_bytes());
+            }
+        }
+    }
+
+    pub(crate) fn write_long(&mut self, v: i64) {
+        let out = &mut self.out;
+        match v {
+            -0x08..=0x0f => out.put_u8((0xe0 + v) as u8),
+            -0x800..=0x7ff => out.extend_from_slice(&[(0xf8 + (v >> 8)) as u8, v as u8]),
+            -0x40000..=0x3ffff => out.extend_from_slice(&[(0x3c + (v >> 16)) as u8, (v >> 8) as u8, v as u8]),
+            _ if i32::try_from(v).is_ok() => {
+                out.put_u8(tag::LONG_INT);
+                out.extend_from_slice(&(v as i32).to_be_bytes());
+            }
+            _ => {
+                out.put_u8(tag::LONG);
+                out.extend_from_slice(&v.to_be_bytes());
+            }
+        }
+    }
+
+    /// hessian-lite's `writeDouble`: small whole numbers compactly, then "value × 1000 fits an
+    /// int" as `0x5f`, else the 8 IEEE-754 bytes.
+    pub(crate) fn write_double(&mut self, v: f64) {
+        let out = &mut self.out;
+        let whole = v as i32;
+        if f64::from(whole) == v {
+            match whole {
+                0 => return out.put_u8(tag::DOUBLE_ZERO),
+                1 => return out.put_u8(tag::DOUBLE_ONE),
+                -0x80..=0x7f => return out.extend_from_slice(&[tag::DOUBLE_BYTE, whole as u8]),
+                -0x8000..=0x7fff => {
+                    out.put_u8(tag::DOUBLE_SHORT);
+                    return out.extend_from_slice(&(whole as i16).to_be_bytes());
+                }
+                _ => {}
+            }
+        }
+        let mills = (v * 1000.0) as i32;
+        if 0.001 * f64::from(mills) == v {
+            out.put_u8(tag::DOUBLE_MILLS);
+            out.extend_from_slice(&mills.to_be_bytes());
+        } else {
+            out.put_u8(tag::DOUBLE);
+            out.extend_from_slice(&v.to_bits().to_be_bytes());
+        }
+    }
+
+    pub(crate) fn write_string(&mut self, s: &str) {
+        let units = utf16_len(s);
+        let out = &mut self.out;
+        if units <= 0x1f {
+            out.put_u8(units as u8);
+        } else if units <= 0x3ff {
+            out.extend_from_slice(&[0x30 + (units >> 8) as u8, units as u8]);
+        } else {
+            let mut parts = chunks(s).peekable();
+            while let Some((chunk, chunk_units)) = parts.next() {
+                let tag = if parts.peek().is_some() { tag::STRING_CHUNK } else { tag::STRING_FINAL };
+                out.put_u8(tag);
+                out.extend_from_slice(&(chunk_units as u16).to_be_bytes());
+                push_cesu8(chunk, out);
+            }
+            return;
+        }
+        push_cesu8(s, out);
+    }
+
+    pub(crate) fn write_binary(&mut self, bytes: &[u8]) {
+        let out = &mut self.out;
+        if bytes.len() <= 15 {
+            out.put_u8(0x20 + bytes.len() as u8);
+        } else if bytes.len() <= 0x3ff {
+            out.extend_from_slice(&[0x34 + (bytes.len() >> 8) as u8, bytes.len() as u8]);
+        } else {
+            let mut parts = bytes.chunks(0x8000).peekable();
+            while let Some(chunk) = parts.next() {
+                out.put_u8(if parts.peek().is_some() { tag::BINARY_CHUNK } else { tag::BINARY_FINAL });
+                out.extend_from_slice(&(chunk.len() as u16).to_be_bytes());
+                out.extend_from_slice(chunk);
+            }
+            return;
+        }
+        out.extend_from_slice(bytes);
+    }
+
+    /// An untyped list header; `None` for a list ended by `Z`.
+    fn write_list_header(&mut self, len: Option<usize>) -> Result<(), Error> {
+        match len {
+            Some(len @ 0..=7) => self.out.put_u8(tag::LIST_UNTYPED_SHORT + len as u8),
+            Some(len) => {
+                self.out.put_u8(tag::LIST_UNTYPED_FIXED);
+                self.write_int(i32::try_from(len).map_err(|_| Error::new("list longer than 2^31"))?);
+            }
+            None => self.out.put_u8(tag::LIST_UNTYPED_VAR),
+        }
+        Ok(())
+    }
+
+    /// An empty list typed `type_name` (Java's `[java.lang.StackTraceElement` and the like).
+    pub(crate) fn write_empty_typed_list(&mut self, type_name: &str) {
+        self.out.put_u8(tag::LIST_TYPED_SHORT);
+        self.write_string(type_name);
+    }
+
+    pub(crate) fn begin_map(&mut self) {
+        self.out.put_u8(tag::MAP_UNTYPED);
+    }
+
+    pub(crate) fn end(&mut self) {
+        self.out.put_u8(tag::END);
+    }
+
+    fn begin_struct(&mut self, name: &'static str) -> StructEncoder<'_> {
+        let reserved = if self.classes.iter().any(|c| c.name == name) {
+            None
+        } else {
+            self.classes.push(ClassDef { name, fields: None });
+            Some(self.classes.len() - 1)
+        };
+        let body = self.spare.pop().unwrap_or_default();
+        let outer = std::mem::replace(&mut self.out, body);
+        StructEncoder { classes_at_start: self.classes.len(), enc: self, outer, name, fields: Vec::new(), reserved }
+    }
+
+    fn write_class_ref(&mut self, index: usize) {
+        if index <= 15 {
+            self.out.put_u8(tag::OBJECT_SHORT + index as u8);
+        } else {
+            self.out.put_u8(tag::OBJECT);
+            self.write_int(index as i32);
+        }
+    }
+
+    fn write_class_def(&mut self, name: &str, fields: &[&str]) {
+        self.out.put_u8(tag::CLASS_DEF);
+        self.write_string(name);
+        self.write_int(fields.len() as i32);
+        for field in fields {
+            self.write_string(field);
+        }
+    }
+}
+
+/// Writes one struct as a Java object: its fields go to a side buffer first, because the class
+/// definition (which lists the field names) precedes the instance in the stream.
+pub(crate) struct StructEncoder<'a> {
+    enc: &'a mut Encoder,
+    outer: BytesMut,
+    name: &'static str,
+    fields: Vec<&'static str>,
+    reserved: Option<usize>,
+    classes_at_start: usize,
+}
+
+impl<'a> StructEncoder<'a> {
+    fn field<T: Serialize + ?Sized>(&mut self, key: &'static str, value: &T) -> Result<(), Error> {
+        self.fields.push(key);
+        self.enc.write_value(value)
+    }
+
+    /// Writes the definition (when new), the instance and its fields; hands back the encoder.
+    fn finish(self) -> Result<&'a mut Encoder, Error> {
+        let StructEncoder { enc, outer, name, fields, reserved, classes_at_start } = self;
+        let mut body = std::mem::replace(&mut enc.out, outer);
+        let written = if let Some(index) = reserved {
+            // First instance of the class; a nested instance of the same class may already
+            // have fixed the field list.
+            match &enc.classes[index].fields {
+                Some(known) if *known != fields => Err(Error::new(format!(
+                    "class {name} written with two different field lists in one stream"
+                ))),
+                _ => {
+                    enc.write_class_def(name, &fields);
+                    enc.write_class_ref(index);
+                    enc.classes[index].fields = Some(fields);
+                    Ok(())
+                }
+            }
+        } else if let Some(index) =
+            enc.classes.iter().position(|c| c.name == name && c.fields.as_ref().is_none_or(|f| *f == fields))
+        {
+            if enc.classes[index].fields.is_none() {
+                enc.classes[index].fields = Some(fields);
+            }
+            enc.write_class_ref(index);
+            Ok(())
+        } else if enc.classes.len() == classes_at_start {
+            // Same class, other fields (a skipped optional field): a second definition.
+            enc.write_class_def(name, &fields);
+            enc.classes.push(ClassDef { name, fields: Some(fields) });
+            enc.write_class_ref(enc.classes.len() - 1);
+            Ok(())
+        } else {
+            Err(Error::new(format!("class {name} written with two different field lists in one stream")))
+        };
+        enc.out.extend_from_slice(&body);
+        body.clear();
+        enc.spare.push(body);
+        written.map(|()| enc)
+    }
+}
+
+/// Answers whether a value is a `u8`, so that a sequence of them is written as binary.
+struct ByteProbe;
+
+impl ser::Serializer for ByteProbe {
+    type Ok = u8;
+    type Error = Error;
+    type SerializeSeq = ser::Impossible<u8, Error>;
+    type SerializeTuple = ser::Impossible<u8, Error>;
+    type SerializeTupleStruct = ser::Impossible<u8, Error>;
+    type SerializeTupleVariant = ser::Impossible<u8, Error>;
+    type SerializeMap = ser::Impossible<u8, Error>;
+    type SerializeStruct = ser::Impossible<u8, Error>;
+    type SerializeStructVariant = ser::Impossible<u8, Error>;
+
+    fn serialize_u8(self, v: u8) -> Result<u8, Error> {
+        Ok(v)
+    }
+    fn serialize_bool(self, _: bool) -> Result<u8, Error> {
+        Err(Error::NOT_A_BYTE)
+    }
+    fn serialize_i8(self, _: i8) -> Result<u8, Error> {
+        Err(Error::NOT_A_BYTE)
+    }
+    fn serialize_i16(self, _: i16) -> Result<u8, Error> {
+        Err(Error::NOT_A_BYTE)
+    }
+    fn serialize_i32(self, _: i32) -> Result<u8, Error> {
+        Err(Error::NOT_A_BYTE)
+    }
+    fn serialize_i64(self, _: i64) -> Result<u8, Error> {
+        Err(Error::NOT_A_BYTE)
+    }
+    fn serialize_u16(self, _: u16) -> Result<u8, Error> {
+        Err(Error::NOT_A_BYTE)
+    }
+    fn serialize_u32(self, _: u32) -> Result<u8, Error> {
+        Err(Error::NOT_A_BYTE)
+    }
+    fn serialize_u64(self, _: u64) -> Result<u8, Error> {
+        Err(Error::NOT_A_BYTE)
+    }
+    fn serialize_f32(self, _: f32) -> Result<u8, Error> {
+        Err(Error::NOT_A_BYTE)
+    }
+    fn serialize_f64(self, _: f64) -> Result<u8, Error> {
+        Err(Error::NOT_A_BYTE)
+    }
+    fn serialize_char(self, _: char) -> Result<u8, Error> {
+        Err(Error::NOT_A_BYTE)
+    }
+    fn serialize_str(self, _: &str) -> Result<u8, Error> {
+        Err(Error::NOT_A_BYTE)
+    }
+    fn serialize_bytes(self, _: &[u8]) -> Result<u8, Error> {
+        Err(Error::NOT_A_BYTE)
+    }
+    fn serialize_none(self) -> Result<u8, Error> {
+        Err(Error::NOT_A_BYTE)
+    }
+    fn serialize_some<T: Serialize + ?Sized>(self, _: &T) -> Result<u8, Error> {
+        Err(Error::NOT_A_BYTE)
+    }
+    fn serialize_unit(self) -> Result<u8, Error> {
+        Err(Error::NOT_A_BYTE)
+    }
+    fn serialize_unit_struct(self, _: &'static str) -> Result<u8, Error> {
+        Err(Error::NOT_A_BYTE)
+    }
+    fn serialize_unit_variant(self, _: &'static str, _: u32, _: &'static str) -> Result<u8, Error> {
+        Err(Error::NOT_A_BYTE)
+    }
+    fn serialize_newtype_struct<T: Serialize + ?Sized>(self, _: &'static str, _: &T) -> Result<u8, Error> {
+        Err(Error::NOT_A_BYTE)
+    }
+    fn serialize_newtype_variant<T: Serialize + ?Sized>(
+        self,
+        _: &'static str,
+        _: u32,
+        _: &'static str,
+        _: &T,
+    ) -> Result<u8, Error> {
+        Err(Error::NOT_A_BYTE)
+    }
+    fn serialize_seq(self, _: Option<usize>) -> Result<Self::SerializeSeq, Error> {
+        Err(Error::NOT_A_BYTE)
+    }
+    fn serialize_tuple(self, _: usize) -> Result<Self::SerializeTuple, Error> {
+        Err(Error::NOT_A_BYTE)
+    }
+    fn serialize_tuple_struct(self, _: &'static str, _: usize) -> Result<Self::SerializeTupleStruct, Error> {
+        Err(Error::NOT_A_BYTE)
+    }
+    fn serialize_tuple_variant(
+        self,
+        _: &'static str,
+        _: u32,
+        _: &'static str,
+        _: usize,
+    ) -> Result<Self::SerializeTupleVariant, Error> {
+        Err(Error::NOT_A_BYTE)
+    }
+    fn serialize_map(self, _: Option<usize>) -> Result<Self::SerializeMap, Error> {
+        Err(Error::NOT_A_BYTE)
+    }
+    fn serialize_struct(self, _: &'static str, _: usize) -> Result<Self::SerializeStruct, Error> {
+        Err(Error::NOT_A_BYTE)
+    }
+    fn serialize_struct_variant(
+        self,
+        _: &'static str,
+        _: u32,
+        _: &'static str,
+        _: usize,
+    ) -> Result<Self::SerializeStructVariant, Error> {
+        Err(Error::NOT_A_BYTE)
+    }
+}
+
+/// A sequence: binary if every element is a `u8` (so `Vec<u8>` is Java's `byte[]`), else an
+/// untyped list (Java's `ArrayList`).
+pub(crate) struct SeqEncoder<'a> {
+    enc: &'a mut Encoder,
+    len: Option<usize>,
+    bytes: Option<Vec<u8>>,
+    /// The arguments of a body: values one after another, no list around them.
+    arguments: bool,
+}
+
+impl SeqEncoder<'_> {
+    fn element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
+        if self.arguments {
+            return self.enc.write_value(value);
+        }
+        if let Some(bytes) = &mut self.bytes {
+            if let Ok(byte) = value.serialize(ByteProbe) {
+                bytes.push(byte);
+                return Ok(());
+            }
+            let bytes = self.bytes.take().unwrap_or_default();
+            self.enc.write_list_header(self.len)?;
+            for byte in bytes {
+                self.enc.write_int(i32::from(byte));
+            }
+        }
+        self.enc.write_value(value)
+    }
+
+    fn finish(self) -> Result<(), Error> {
+        if self.arguments {
+            return Ok(());
+        }
+        match self.bytes {
+            Some(bytes) if !bytes.is_empty() => self.enc.write_binary(&bytes),
+            Some(_) => self.enc.write_list_header(Some(0))?,
+            None if self.len.is_none() => self.enc.end(),
+            None => {}
+        }
+        Ok(())
+    }
+}
+
+impl<'a> ser::Serializer for &'a mut Encoder {
+    type Ok = ();
+    type Error = Error;
+    type SerializeSeq = SeqEncoder<'a>;
+    type SerializeTuple = SeqEncoder<'a>;
+    type SerializeTupleStruct = SeqEncoder<'a>;
+    type SerializeTupleVariant = VariantEncoder<SeqEncoder<'a>>;
+    type SerializeMap = MapEncoder<'a>;
+    type SerializeStruct = StructEncoder<'a>;
+    type SerializeStructVariant = VariantEncoder<StructEncoder<'a>>;
+
+    fn serialize_bool(self, v: bool) -> Result<(), Error> {
+        self.top = false;
+        self.out.put_u8(if v { tag::TRUE } else { tag::FALSE });
+        Ok(())
+    }
+    fn serialize_i8(self, v: i8) -> Result<(), Error> {
+        self.serialize_i32(i32::from(v))
+    }
+    fn serialize_i16(self, v: i16) -> Result<(), Error> {
+        self.serialize_i32(i32::from(v))
+    }
+    fn serialize_i32(self, v: i32) -> Result<(), Error> {
+        self.top = false;
+        self.write_int(v);
+        Ok(())
+    }
+    fn serialize_i64(self, v: i64) -> Result<(), Error> {
+        self.top = false;
+        self.write_long(v);
+        Ok(())
+    }
+    fn serialize_u8(self, v: u8) -> Result<(), Error> {
+        self.serialize_i32(i32::from(v))
+    }
+    fn serialize_u16(self, v: u16) -> Result<(), Error> {
+        self.serialize_i32(i32::from(v))
+    }
+    fn serialize_u32(self, v: u32) -> Result<(), Error> {
+        match i32::try_from(v) {
+            Ok(v) => self.serialize_i32(v),
+            Err(_) => self.serialize_i64(i64::from(v)),
+        }
+    }
+    fn serialize_u64(self, v: u64) -> Result<(), Error> {
+        let v = i64::try_from(v).map_err(|_| Error::new(format!("{v} does not fit a Java long")))?;
+        self.serialize_i64(v)
+    }
+    fn serialize_f32(self, v: f32) -> Result<(), Error> {
+        self.serialize_f64(f64::from(v))
+    }
+    fn serialize_f64(self, v: f64) -> Result<(), Error> {
+        self.top = false;
+        self.write_double(v);
+        Ok(())
+    }
+    fn serialize_char(self, v: char) -> Result<(), Error> {
+        self.serialize_str(v.encode_utf8(&mut [0; 4]))
+    }
+    fn serialize_str(self, v: &str) -> Result<(), Error> {
+        self.top = false;
+        self.write_string(v);
+        Ok(())
+    }
+    fn serialize_bytes(self, v: &[u8]) -> Result<(), Error> {
+        self.top = false;
+        self.write_binary(v);
+        Ok(())
+    }
+    fn serialize_none(self) -> Result<(), Error> {
+        self.top = false;
+        self.write_null();
+        Ok(())
+    }
+    fn serialize_some<T: Serialize + ?Sized>(self, value: &T) -> Result<(), Error> {
+        self.write_value(value)
+    }
+    fn serialize_unit(self) -> Result<(), Error> {
+        // `()` as a whole body is an empty argument list.
+        if !std::mem::take(&mut self.top) {
+            self.write_null();
+        }
+        Ok(())
+    }
+    fn serialize_unit_struct(self, _: &'static str) -> Result<(), Error> {
+        self.serialize_none()
+    }
+    fn serialize_unit_variant(self, name: &'static str, _: u32, variant: &'static str) -> Result<(), Error> {
+        // A Java enum: an object of the enum's class with one field, `name`.
+        self.top = false;
+        let mut object = self.begin_struct(name);
+        object.field("name", variant)?;
+        object.finish().map(drop)
+    }
+    fn serialize_newtype_struct<T: Serialize + ?Sized>(self, _: &'static str, value: &T) -> Result<(), Error> {
+        value.serialize(self)
+    }
+    fn serialize_newtype_variant<T: Serialize + ?Sized>(
+        self,
+        _: &'static str,
+        _: u32,
+        variant: &'static str,
+        value: &T,
+    ) -> Result<(), Error> {
+        self.top = false;
+        self.begin_map();
+        self.write_string(variant);
+        self.write_value(value)?;
+        self.end();
+        Ok(())
+    }
+    fn serialize_seq(self, len: Option<usize>) -> Result<SeqEncoder<'a>, Error> {
+        self.top = false;
+        Ok(SeqEncoder { enc: self, len, bytes: Some(Vec::new()), arguments: false })
+    }
+    fn serialize_tuple(self, len: usize) -> Result<SeqEncoder<'a>, Error> {
+        if std::mem::take(&mut self.top) {
+            return Ok(SeqEncoder { enc: self, len: Some(len), bytes: None, arguments: true });
+        }
+        self.write_list_header(Some(len))?;
+        Ok(SeqEncoder { enc: self, len: Some(len), bytes: None, arguments: false })
+    }
+    fn serialize_tuple_struct(self, _: &'static str, len: usize) -> Result<SeqEncoder<'a>, Error> {
+        self.top = false;
+        self.serialize_tuple(len)
+    }
+    fn serialize_tuple_variant(
+        self,
+        _: &'static str,
+        _: u32,
+        variant: &'static str,
+        len: usize,
+    ) -> Result<Self::SerializeTupleVariant, Error> {
+        self.top = false;
+        self.begin_map();
+        self.write_string(variant);
+        self.write_list_header(Some(len))?;
+        Ok(VariantEncoder(SeqEncoder { enc: self, len: Some(len), bytes: None, arguments: false }))
+    }
+    fn serialize_map(self, _: Option<usize>) -> Result<MapEncoder<'a>, Error> {
+        self.top = false;
+        self.begin_map();
+        Ok(MapEncoder { enc: self })
+    }
+    fn serialize_struct(self, name: &'static str, _: usize) -> Result<StructEncoder<'a>, Error> {
+        self.top = false;
+        Ok(self.begin_struct(name))
+    }
+    fn serialize_struct_variant(
+        self,
+        name: &'static str,
+        _: u32,
+        variant: &'static str,
+        _: usize,
+    ) -> Result<Self::SerializeStructVariant, Error> {
+        self.top = false;
+        self.begin_map();
+        self.write_string(variant);
+        Ok(VariantEncoder(self.begin_struct(name)))
+    }
+}
+
+impl ser::SerializeSeq for SeqEncoder<'_> {
+    type Ok = ();
+    type Error = Error;
+    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
+        self.element(value)
+    }
+    fn end(self) -> Result<(), Error> {
+        self.finish()
+    }
+}
+
+impl ser::SerializeTuple for SeqEncoder<'_> {
+    type Ok = ();
+    type Error = Error;
+    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
+        self.element(value)
+    }
+    fn end(self) -> Result<(), Error> {
+        self.finish()
+    }
+}
+
+impl ser::SerializeTupleStruct for SeqEncoder<'_> {
+    type Ok = ();
+    type Error = Error;
+    fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
+        self.element(value)
+    }
+    fn end(self) -> Result<(), Error> {
+        self.finish()
+    }
+}
+
+/// An enum variant with data: a one-entry map `{variant: data}` around the inner encoder.
+pub(crate) struct VariantEncoder<E>(E);
+
+impl ser::SerializeTupleVariant for VariantEncoder<SeqEncoder<'_>> {
+    type Ok = ();
+    type Error = Error;
+    fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
+        self.0.element(value)
+    }
+    fn end(self) -> Result<(), Error> {
+        let enc = self.0.enc;
+        enc.end();
+        Ok(())
+    }
+}
+
+impl ser::SerializeStructVariant for VariantEncoder<StructEncoder<'_>> {
+    type Ok = ();
+    type Error = Error;
+    fn serialize_field<T: Serialize + ?Sized>(&mut self, key: &'static str, value: &T) -> Result<(), Error> {
+        self.0.field(key, value)
+    }
+    fn end(self) -> Result<(), Error> {
+        // The map's end marker goes after the object, which `finish` writes to the outer buffer.
+        self.0.finish()?.end();
+        Ok(())
+    }
+}
+
+impl ser::SerializeStruct for StructEncoder<'_> {
+    type Ok = ();
+    type Error = Error;
+    fn serialize_field<T: Serialize + ?Sized>(&mut self, key: &'static str, value: &T) -> Result<(), Error> {
+        self.field(key, value)
+    }
+    fn end(self) -> Result<(), Error> {
+        self.finish().map(drop)
+    }
+}
+
+/// A map as Java's `HashMap`: `H (key value)* Z`.
+pub(crate) struct MapEncoder<'a> {
+    enc: &'a mut Encoder,
+}
+
+impl ser::SerializeMap for MapEncoder<'_> {
+    type Ok = ();
+    type Error = Error;
+    fn serialize_key<T: Serialize + ?Sized>(&mut self, key: &T) -> Result<(), Error> {
+        self.enc.write_value(key)
+    }
+    fn serialize_value<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
+        self.enc.write_value(value)
+    }
+    fn end(self) -> Result<(), Error> {
+        self.enc.end();
+        Ok(())
+    }
+}
