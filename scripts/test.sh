@@ -15,7 +15,8 @@ command -v protoc >/dev/null || missing+=(protobuf-compiler)
 [ -x /usr/bin/etcd ] || command -v etcd >/dev/null || missing+=(etcd-server)
 [ -f /usr/share/java/zookeeper.jar ] || missing+=(zookeeper)
 command -v java >/dev/null || missing+=(default-jre-headless)
-# Python with venv: the gRPC interop test runs Python's grpcio client.
+# Python with venv: the interop tests run real Python peers (grpcio, Dubbo's Python SDK, a
+# dubbo2 + Hessian2 client, a Hessian library).
 command -v python3 >/dev/null || missing+=(python3)
 python3 -c 'import venv, ensurepip' 2>/dev/null || missing+=(python3-venv)
 if [ ${#missing[@]} -gt 0 ]; then
@@ -28,13 +29,15 @@ fi
 # Debian starts the servers it installs; the tests run their own, so stop those.
 if command -v systemctl >/dev/null && systemctl is-active --quiet etcd 2>/dev/null; then systemctl stop etcd || true; fi
 
-# grpcio from PyPI, in a venv under target/ (kept between runs).
+# The Python peers from PyPI, in a venv under target/ (kept between runs): grpcio, Dubbo's
+# Python SDK (Triple), dubbo-ssl-python (dubbo2 + Hessian2) and python-hessian.
 venv=target/grpc-venv
-if ! "$venv/bin/python" -c 'import grpc' 2>/dev/null; then
-    echo "== installing grpcio into $venv"
+python_peers=(grpcio apache-dubbo==3.0.0b1 dubbo-ssl-python==0.9.6 python-hessian==1.2.0)
+if ! "$venv/bin/python" -c 'import grpc, dubbo, dubbo_ssl, pyhessian' 2>/dev/null; then
+    echo "== installing ${python_peers[*]} into $venv"
     rm -rf "$venv"
     python3 -m venv "$venv"
-    "$venv/bin/pip" install --quiet --disable-pip-version-check grpcio
+    "$venv/bin/pip" install --quiet --disable-pip-version-check "${python_peers[@]}"
 fi
 export RPC_TEST_PYTHON="$PWD/$venv/bin/python"
 

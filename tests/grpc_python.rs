@@ -4,24 +4,10 @@
 
 mod common;
 
-use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use common::greeter::{GreeterImpl, GreeterServer, FAILURE};
-
-/// The Python with grpcio: `RPC_TEST_PYTHON`, else the venv the test command makes.
-fn python() -> PathBuf {
-    if let Some(python) = std::env::var_os("RPC_TEST_PYTHON") {
-        return python.into();
-    }
-    let venv = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/grpc-venv/bin/python");
-    assert!(
-        venv.exists(),
-        "no Python with grpcio: run ./scripts/test.sh (it installs grpcio into target/grpc-venv) or set RPC_TEST_PYTHON"
-    );
-    venv
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_python_grpcio_client_calls_an_rpc_provider() {
@@ -35,24 +21,7 @@ async fn a_python_grpcio_client_calls_an_rpc_provider() {
     let addr = bound.local_addr().unwrap();
     let _server = tokio::spawn(bound.serve());
 
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/python/greeter_client.py");
-    let python = python();
-    // Killed if it outlives the minute (the future owning it is dropped).
-    let running = tokio::process::Command::new(python).arg(script).arg(addr.to_string()).kill_on_drop(true).output();
-    let output = tokio::time::timeout(Duration::from_secs(60), running)
-        .await
-        .expect("the Python client finishes within a minute")
-        .expect("run python");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(output.status.success(), "python failed: {stdout}\n{}", String::from_utf8_lossy(&output.stderr));
-
-    let cases: std::collections::HashMap<String, serde_json::Value> = stdout
-        .lines()
-        .map(|line| {
-            let value: serde_json::Value = serde_json::from_str(line).expect("one JSON object per line");
-            (value["case"].as_str().unwrap().to_string(), value)
-        })
-        .collect();
+    let cases = common::python::run_cases("greeter_client.py", &[&addr.to_string()], Duration::from_secs(60)).await;
     let hello = &cases["hello"]["ok"];
     assert_eq!(hello["message"], "Hello python");
     assert_eq!(hello["tenant"], "pyco", "metadata arrives as an attachment");

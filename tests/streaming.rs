@@ -182,6 +182,7 @@ async fn a_slow_reader_holds_the_provider_back() {
             // ~9 bytes each: the HTTP/2 stream window (2 MiB) and hyper's send buffer hold
             // about a quarter million (238,501 measured).
             Protocol::Grpc => 300_000,
+            other => unreachable!("{other:?} is not in PROTOCOLS: it has no streams"),
         };
         assert!(made <= bound, "{protocol:?}: flow control lets the provider make {made} (at most {bound}) unread");
         // Reading on lets it go on.

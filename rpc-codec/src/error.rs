@@ -12,6 +12,12 @@ pub enum CodecError {
         /// What the stream had instead.
         found: u16,
     },
+    /// The first two bytes of a dubbo2 frame were not `0xdabb`.
+    #[error("bad magic 0x{found:04x} (expected 0xdabb): not a dubbo stream")]
+    DubboBadMagic {
+        /// What the stream had instead.
+        found: u16,
+    },
     /// The peer speaks a protocol version this build does not.
     #[error("unsupported protocol version {found} (this build speaks {supported})", supported = crate::VERSION)]
     UnsupportedVersion {

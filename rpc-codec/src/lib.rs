@@ -23,6 +23,7 @@
 
 #![warn(missing_docs)]
 
+pub mod dubbo;
 mod error;
 mod frame;
 mod framing;

@@ -12,6 +12,8 @@
 ///         idempotent: true,
 ///         oneway: false,
 ///         kind: MethodKind::Unary,
+///         java_parameters: "Ljava/lang/String;",
+///         java_return: "Ljava/lang/String;",
 ///     }],
 /// };
 /// assert!(GREETER.method("hello").unwrap().idempotent);
@@ -40,6 +42,12 @@ pub struct MethodDescriptor {
     pub oneway: bool,
     /// Unary, or which side streams.
     pub kind: crate::MethodKind,
+    /// The JVM descriptor of the parameter types, concatenated (`Ljava/lang/String;I`): how
+    /// Dubbo names the Java method this one is (dubbo2's request carries it, Triple's wrapper
+    /// its class names).
+    pub java_parameters: &'static str,
+    /// The JVM descriptor of the return type (`V` for none).
+    pub java_return: &'static str,
 }
 
 impl ServiceDescriptor {

@@ -1,29 +1,39 @@
 /// A wire protocol: what a client speaks, and what a server detected on a connection. A
 /// server speaks every one on one port.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
 pub enum Protocol {
     /// The multiplexed binary protocol (docs/PROTOCOL.md): the fastest.
     #[default]
     Binary,
-    /// gRPC over HTTP/2 (h2c): reaches any gRPC server, and `rpc` servers too.
+    /// gRPC over HTTP/2 (h2c): reaches any gRPC server, and `rpc` servers too. Dubbo 3's
+    /// Triple is this protocol.
     Grpc,
+    /// Apache Dubbo's own `dubbo://` protocol (dubbo2) with Hessian2: reaches Java, Go and
+    /// Python Dubbo providers.
+    Dubbo,
 }
 
 /// The protocol names registries carry (an instance's `protocol`, a Dubbo URL's scheme) and
 /// the protocol each means; the first name of a protocol is the one its providers register.
-/// `dubbo` is Dubbo 2's own protocol, which is not ours: an instance that names it is skipped.
-const REGISTRY_NAMES: &[(&str, Protocol)] =
-    &[("rpc", Protocol::Binary), ("grpc", Protocol::Grpc), ("tri", Protocol::Grpc), ("h2", Protocol::Grpc)];
+const REGISTRY_NAMES: &[(&str, Protocol)] = &[
+    ("rpc", Protocol::Binary),
+    ("grpc", Protocol::Grpc),
+    ("tri", Protocol::Grpc),
+    ("h2", Protocol::Grpc),
+    ("dubbo", Protocol::Dubbo),
+];
 
 impl Protocol {
     /// The protocol a registry instance names: `grpc`, `tri` (Dubbo 3's Triple) or `h2` for
-    /// gRPC, `rpc` for the binary protocol.
+    /// gRPC, `rpc` for the binary protocol, `dubbo` for dubbo2.
     ///
     /// ```
     /// # use rpc_core::Protocol;
     /// assert_eq!(Protocol::from_registry_name("tri"), Some(Protocol::Grpc));
     /// assert_eq!(Protocol::from_registry_name(Protocol::Binary.registry_name()), Some(Protocol::Binary));
-    /// assert_eq!(Protocol::from_registry_name("dubbo"), None);
+    /// assert_eq!(Protocol::from_registry_name("dubbo"), Some(Protocol::Dubbo));
+    /// assert_eq!(Protocol::from_registry_name("thrift"), None);
     /// ```
     pub fn from_registry_name(name: &str) -> Option<Protocol> {
         REGISTRY_NAMES.iter().find(|(n, _)| *n == name).map(|(_, protocol)| *protocol)

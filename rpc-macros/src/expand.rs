@@ -176,6 +176,7 @@ fn descriptor(service: &Service) -> TokenStream {
         let (wire, idempotent, oneway) = (&m.wire_name, m.idempotent, m.oneway);
         let kind = format_ident!("{}", m.kind());
         let arguments = m.args.iter().map(|(name, _)| name.to_string());
+        let (java_parameters, java_return) = (&m.java_parameters, &m.java_return);
         quote! {
             ::rpc::MethodDescriptor {
                 name: #wire,
@@ -183,6 +184,8 @@ fn descriptor(service: &Service) -> TokenStream {
                 idempotent: #idempotent,
                 oneway: #oneway,
                 kind: ::rpc::MethodKind::#kind,
+                java_parameters: #java_parameters,
+                java_return: #java_return,
             }
         }
     });

@@ -4,6 +4,7 @@
 #![warn(missing_docs)]
 
 mod expand;
+mod java;
 mod parse;
 
 use proc_macro::TokenStream;

@@ -26,6 +26,10 @@ pub struct Method {
     pub oneway: bool,
     pub docs: Vec<Attribute>,
     pub args: Vec<(Ident, Type)>,
+    /// The JVM descriptor of the parameter types, concatenated (dubbo2's `Ljava/lang/String;I`).
+    pub java_parameters: String,
+    /// The JVM descriptor of the return type.
+    pub java_return: String,
     /// `T` of `Result<T, E>`.
     pub ok: Type,
     /// `E` of `Result<T, E>`.
@@ -70,7 +74,13 @@ impl Service {
                     "msgpack" => "MsgPack",
                     "json" => "Json",
                     "protobuf" => "Protobuf",
-                    _ => return Err(syn::Error::new(value.span(), "expected \"msgpack\", \"json\" or \"protobuf\"")),
+                    "hessian2" => "Hessian2",
+                    _ => {
+                        return Err(syn::Error::new(
+                            value.span(),
+                            "expected \"msgpack\", \"json\", \"protobuf\" or \"hessian2\"",
+                        ))
+                    }
                 };
                 serialization = Some(Ident::new(variant, value.span()));
             } else {
@@ -106,7 +116,9 @@ impl Service {
 
 impl Method {
     fn from_fn(function: &mut syn::TraitItemFn) -> syn::Result<Method> {
-        let (wire_name, idempotent, oneway) = take_rpc_attributes(&mut function.attrs, &function.sig.ident)?;
+        let (wire_name, idempotent, oneway, java_return) =
+            take_rpc_attributes(&mut function.attrs, &function.sig.ident)?;
+        let java_overrides = take_argument_attributes(&mut function.sig)?;
         let sig = &function.sig;
         if sig.asyncness.is_none() {
             return Err(syn::Error::new(
@@ -200,6 +212,12 @@ impl Method {
             return Err(syn::Error::new(sig.ident.span(), "a streaming rpc method cannot be oneway"));
         }
         let docs = function.attrs.iter().filter(|a| a.path().is_ident("doc")).cloned().collect();
+        let java_parameters = args
+            .iter()
+            .zip(&java_overrides)
+            .map(|((_, ty), java)| java.clone().unwrap_or_else(|| crate::java::descriptor(ty)))
+            .collect();
+        let java_return = java_return.unwrap_or_else(|| crate::java::descriptor(&ok));
         Ok(Method {
             ident: sig.ident.clone(),
             wire_name,
@@ -207,6 +225,8 @@ impl Method {
             oneway,
             docs,
             args,
+            java_parameters,
+            java_return,
             ok,
             err,
             output,
@@ -216,10 +236,48 @@ impl Method {
     }
 }
 
-/// Reads and removes `#[rpc(…)]` attributes: `name = "…"`, `idempotent`, `oneway`.
-fn take_rpc_attributes(attrs: &mut Vec<Attribute>, ident: &Ident) -> syn::Result<(String, bool, bool)> {
+/// Reads and removes `#[rpc(java = "…")]` on each argument: the Java type it is, as a JVM
+/// descriptor (`Lorg/apache/dubbo/samples/User;`).
+fn take_argument_attributes(sig: &mut syn::Signature) -> syn::Result<Vec<Option<String>>> {
+    let mut overrides = Vec::new();
+    for input in sig.inputs.iter_mut() {
+        let FnArg::Typed(typed) = input else { continue };
+        let mut java = None;
+        let mut error = None;
+        typed.attrs.retain(|attr| {
+            if !attr.path().is_ident("rpc") {
+                return true;
+            }
+            let result = attr.parse_nested_meta(|meta| {
+                if meta.path.is_ident("java") {
+                    java = Some(meta.value()?.parse::<LitStr>()?.value());
+                    Ok(())
+                } else {
+                    Err(meta.error("unknown rpc argument option; expected `java = \"Lpkg/Name;\"`"))
+                }
+            });
+            if let Err(e) = result {
+                error.get_or_insert(e);
+            }
+            false
+        });
+        if let Some(e) = error {
+            return Err(e);
+        }
+        overrides.push(java);
+    }
+    Ok(overrides)
+}
+
+/// What `#[rpc(…)]` on a method says.
+type MethodOptions = (String, bool, bool, Option<String>);
+
+/// Reads and removes `#[rpc(…)]` attributes: `name = "…"`, `idempotent`, `oneway`,
+/// `java_return = "…"`.
+fn take_rpc_attributes(attrs: &mut Vec<Attribute>, ident: &Ident) -> syn::Result<MethodOptions> {
     let mut wire_name = ident.to_string();
     let (mut idempotent, mut oneway) = (false, false);
+    let mut java_return = None;
     let mut error = None;
     attrs.retain(|attr| {
         if !attr.path().is_ident("rpc") {
@@ -232,8 +290,12 @@ fn take_rpc_attributes(attrs: &mut Vec<Attribute>, ident: &Ident) -> syn::Result
                 oneway = true;
             } else if meta.path.is_ident("name") {
                 wire_name = meta.value()?.parse::<LitStr>()?.value();
+            } else if meta.path.is_ident("java_return") {
+                java_return = Some(meta.value()?.parse::<LitStr>()?.value());
             } else {
-                return Err(meta.error("unknown rpc method option; expected `idempotent`, `oneway` or `name = \"…\"`"));
+                return Err(meta.error(
+                    "unknown rpc method option; expected `idempotent`, `oneway`, `name = \"…\"` or `java_return = \"…\"`",
+                ));
             }
             Ok(())
         });
@@ -244,7 +306,7 @@ fn take_rpc_attributes(attrs: &mut Vec<Attribute>, ident: &Ident) -> syn::Result
     });
     match error {
         Some(e) => Err(e),
-        None => Ok((wire_name, idempotent, oneway)),
+        None => Ok((wire_name, idempotent, oneway, java_return)),
     }
 }
 

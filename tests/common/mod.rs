@@ -12,7 +12,9 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 pub mod greeter;
+pub mod greetings;
 pub mod numbers;
+pub mod python;
 pub mod servers;
 
 /// A message usable with every serialization: prost for protobuf, serde for msgpack/JSON.

@@ -157,6 +157,8 @@ mod tests {
                 idempotent: true,
                 oneway: false,
                 kind: MethodKind::Unary,
+                java_parameters: "Ljava/lang/String;",
+                java_return: "Ljava/lang/String;",
             },
             MethodDescriptor {
                 name: "put",
@@ -164,8 +166,18 @@ mod tests {
                 idempotent: false,
                 oneway: false,
                 kind: MethodKind::Unary,
+                java_parameters: "Ljava/lang/String;Ljava/lang/String;",
+                java_return: "V",
             },
-            MethodDescriptor { name: "size", arguments: &[], idempotent: true, oneway: false, kind: MethodKind::Unary },
+            MethodDescriptor {
+                name: "size",
+                arguments: &[],
+                idempotent: true,
+                oneway: false,
+                kind: MethodKind::Unary,
+                java_parameters: "",
+                java_return: "J",
+            },
         ],
     };
 

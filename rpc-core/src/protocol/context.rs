@@ -38,6 +38,11 @@ impl Annotator {
         Annotator { arrival: Arc::new(Arrival { info, hosted: Arc::new(router) }) }
     }
 
+    /// What the provider hosts, for a protocol that checks a call's address before running it.
+    pub(crate) fn hosted(&self) -> &dyn crate::connection_info::HostedServices {
+        self.arrival.hosted.as_ref()
+    }
+
     pub(crate) fn annotate(&self, request: &mut Request) {
         request.set_connection(self.arrival.clone());
     }

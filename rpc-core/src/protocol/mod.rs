@@ -17,6 +17,7 @@ mod client_connection;
 mod config;
 mod connected;
 mod context;
+pub(crate) mod dubbo;
 pub(crate) mod grpc;
 mod idle_timer;
 pub(crate) mod mux;
@@ -53,7 +54,18 @@ pub(crate) type Detector = fn(&[u8]) -> Detection;
 
 /// Every protocol a server port speaks, with its detector, in the order they are asked.
 pub(crate) const DETECTORS: &[(Protocol, Detector)] =
-    &[(Protocol::Binary, binary::detect), (Protocol::Grpc, grpc::detect)];
+    &[(Protocol::Binary, binary::detect), (Protocol::Dubbo, dubbo::detect), (Protocol::Grpc, grpc::detect)];
+
+/// Detection of a protocol whose every frame starts with a two-byte magic.
+fn detect_magic(prefix: &[u8], magic: u16) -> Detection {
+    let magic = magic.to_be_bytes();
+    match prefix {
+        [] => Detection::NeedMore,
+        [first] if *first == magic[0] => Detection::NeedMore,
+        [first, second, ..] if [*first, *second] == magic => Detection::Match,
+        _ => Detection::No,
+    }
+}
 
 /// The most bytes any detector needs to decide.
 const MAX_DETECT_LEN: usize = 24;
@@ -119,6 +131,10 @@ where
             let (read, write) = io.split();
             binary::server::serve(Rewind::new(prefix, read), write, context).await
         }
+        Protocol::Dubbo => {
+            let (read, write) = io.split();
+            dubbo::server::serve(Rewind::new(prefix, read), write, context).await
+        }
         Protocol::Grpc => grpc::server::serve(Rewind::new(prefix, io), context).await,
     }
 }
@@ -137,7 +153,9 @@ mod tests {
         // HTTP/1.1 starts with `P` too, and is not HTTP/2.
         assert_eq!(classify(b"POST / HTTP/1.1\r\n"), Err(()));
         assert_eq!(classify(b"PUT"), Err(()));
-        assert_eq!(classify(&[0xDA, 0xBB]), Err(()));
+        assert_eq!(classify(&[0xDA, 0xBB]), Ok(Some(Protocol::Dubbo)));
+        assert_eq!(classify(&[0xDA]), Ok(None));
+        assert_eq!(classify(&[0xDA, 0xBC]), Err(()));
         assert_eq!(classify(b""), Ok(None));
     }
 }

@@ -25,6 +25,8 @@ pub struct ServerConfig {
     pub binary: BinaryServerConfig,
     /// gRPC's settings.
     pub grpc: GrpcServerConfig,
+    /// Dubbo's `dubbo://` protocol's settings.
+    pub dubbo: DubboServerConfig,
 }
 
 /// The binary protocol's server settings.
@@ -50,6 +52,23 @@ pub struct GrpcServerConfig {
     pub max_concurrent_streams: u32,
 }
 
+/// The dubbo2 protocol's server settings.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct DubboServerConfig {
+    /// Largest body accepted or sent (Dubbo's `payload`, 8 MiB by default). A larger request
+    /// is answered with status 40 without being buffered, and the connection survives.
+    pub payload: usize,
+    /// Replies queued per connection before handlers wait for the socket (backpressure).
+    pub write_queue: usize,
+}
+
+impl Default for DubboServerConfig {
+    fn default() -> Self {
+        DubboServerConfig { payload: rpc_codec::dubbo::DEFAULT_PAYLOAD, write_queue: 1024 }
+    }
+}
+
 impl Default for ServerConfig {
     fn default() -> Self {
         ServerConfig {
@@ -57,6 +76,7 @@ impl Default for ServerConfig {
             shutdown_grace: Duration::from_secs(30),
             binary: BinaryServerConfig::default(),
             grpc: GrpcServerConfig::default(),
+            dubbo: DubboServerConfig::default(),
         }
     }
 }

@@ -9,7 +9,7 @@ mod lifecycle;
 pub(crate) mod router;
 mod service_stack;
 
-pub use config::{BinaryServerConfig, GrpcServerConfig, ServerConfig};
+pub use config::{BinaryServerConfig, DubboServerConfig, GrpcServerConfig, ServerConfig};
 pub(crate) use lifecycle::Lifecycle;
 pub use router::{Router, RpcService};
 pub(crate) use service_stack::ServiceStack;

@@ -21,6 +21,6 @@ mod listener;
 mod registration;
 
 pub use crate::protocol::Connected;
-pub use crate::provider::{BinaryServerConfig, GrpcServerConfig, Router, RpcService, ServerConfig};
+pub use crate::provider::{BinaryServerConfig, DubboServerConfig, GrpcServerConfig, Router, RpcService, ServerConfig};
 pub use builder::{BoundServer, Server, ServerBuilder};
 pub use incoming::TcpIncoming;

@@ -7,13 +7,14 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpStream, ToSocketAddrs};
 
 use crate::protocol::binary::client::{BinaryConnection, BinaryResponseFuture};
+use crate::protocol::dubbo::client::DubboConnection;
 use crate::protocol::grpc::client::GrpcConnection;
 use crate::protocol::{ConnectionConfig, ProtocolConnection};
 use crate::request::Returned;
 use crate::{BoxFuture, MessageStream, Protocol, Request, Response, Status};
 
 /// A client's connection to one provider, in the protocol its configuration names: the
-/// multiplexed binary protocol (the default) or gRPC over HTTP/2. Cheap to clone; clones
+/// multiplexed binary protocol (the default), gRPC over HTTP/2 (Triple), or Dubbo's dubbo2. Cheap to clone; clones
 /// share the connection, and many calls may be in flight at once.
 #[derive(Clone)]
 pub struct Connection {
@@ -25,6 +26,7 @@ pub struct Connection {
 enum Kind {
     Binary(BinaryConnection),
     Grpc(GrpcConnection),
+    Dubbo(DubboConnection),
 }
 
 /// `each_protocol!(kind, c => expr)`: `expr` with `c` bound to the connection, whichever
@@ -34,6 +36,7 @@ macro_rules! each_protocol {
         match $kind {
             Kind::Binary($c) => $body,
             Kind::Grpc($c) => $body,
+            Kind::Dubbo($c) => $body,
         }
     };
 }
@@ -51,6 +54,7 @@ impl Connection {
             Ok::<_, Status>(match config.protocol {
                 Protocol::Binary => Kind::Binary(BinaryConnection::handshake(stream, peer, config).await?),
                 Protocol::Grpc => Kind::Grpc(GrpcConnection::handshake(stream, peer, config).await?),
+                Protocol::Dubbo => Kind::Dubbo(DubboConnection::handshake(stream, peer, config).await?),
             })
         };
         let kind = tokio::time::timeout(limit, opening).await.map_err(|_| {
@@ -79,6 +83,7 @@ impl Connection {
         match protocol {
             Protocol::Binary => BinaryConnection::HANDS_BACK_UNSENT,
             Protocol::Grpc => GrpcConnection::HANDS_BACK_UNSENT,
+            Protocol::Dubbo => DubboConnection::HANDS_BACK_UNSENT,
         }
     }
 
@@ -108,6 +113,7 @@ impl Connection {
         match &self.kind {
             Kind::Binary(c) => ResponseFuture { reply: Reply::Binary { reply: c.call(request) } },
             Kind::Grpc(c) => ResponseFuture { reply: Reply::Grpc { reply: c.call(request) } },
+            Kind::Dubbo(c) => ResponseFuture { reply: Reply::Dubbo { reply: c.call(request) } },
         }
     }
 
@@ -156,6 +162,7 @@ pin_project! {
     enum Reply {
         Binary { #[pin] reply: BinaryResponseFuture },
         Grpc { #[pin] reply: <GrpcConnection as ProtocolConnection>::ResponseFuture },
+        Dubbo { #[pin] reply: <DubboConnection as ProtocolConnection>::ResponseFuture },
     }
 }
 
@@ -167,6 +174,7 @@ impl ResponseFuture {
         match self.project().reply.project() {
             ReplyProj::Binary { reply } => BinaryConnection::take_unsent(reply),
             ReplyProj::Grpc { reply } => GrpcConnection::take_unsent(reply),
+            ReplyProj::Dubbo { reply } => DubboConnection::take_unsent(reply),
         }
     }
 }
@@ -178,6 +186,7 @@ impl Future for ResponseFuture {
         match self.project().reply.project() {
             ReplyProj::Binary { reply } => reply.poll(cx),
             ReplyProj::Grpc { reply } => reply.poll(cx),
+            ReplyProj::Dubbo { reply } => reply.poll(cx),
         }
     }
 }

@@ -129,4 +129,4 @@ impl serde::de::Error for Error {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -167,6 +167,27 @@ impl Encoder {
         self.write_string(type_name);
     }
 
+    /// Appends bytes that are already Hessian (a body encoded on its own: its class
+    /// definitions and references must not depend on what precedes it).
+    pub(crate) fn write_raw(&mut self, bytes: &[u8]) {
+        self.out.extend_from_slice(bytes);
+    }
+
+    /// Starts an object of class `name` whose field values the caller writes next, in
+    /// `fields` order.
+    pub(crate) fn begin_object(&mut self, name: &'static str, fields: &[&'static str]) {
+        let known = self.classes.iter().position(|c| c.name == name && c.fields.as_deref() == Some(fields));
+        let index = match known {
+            Some(index) => index,
+            None => {
+                self.write_class_def(name, fields);
+                self.classes.push(ClassDef { name, fields: Some(fields.to_vec()) });
+                self.classes.len() - 1
+            }
+        };
+        self.write_class_ref(index);
+    }
+
     pub(crate) fn begin_map(&mut self) {
         self.out.put_u8(tag::MAP_UNTYPED);
     }

@@ -9,7 +9,7 @@ mod stream;
 
 use rpc_codec::MAGIC;
 
-use super::Detection;
+use super::{detect_magic, Detection};
 
 /// Attachment on an error reply saying the provider did not run the request (it was going
 /// away), with the reason as its value: the caller may send it elsewhere even if it is not
@@ -19,11 +19,5 @@ pub(crate) const NOT_RUN_ATTACHMENT: &str = "rpc.not-run";
 /// Whether a connection's first bytes are the binary protocol's: its frames start with the
 /// two-byte magic.
 pub(crate) fn detect(prefix: &[u8]) -> Detection {
-    let magic = MAGIC.to_be_bytes();
-    match prefix {
-        [] => Detection::NeedMore,
-        [first] if *first == magic[0] => Detection::NeedMore,
-        [first, second, ..] if [*first, *second] == magic => Detection::Match,
-        _ => Detection::No,
-    }
+    detect_magic(prefix, MAGIC)
 }

@@ -1,0 +1,387 @@
+//! dubbo2 bodies with Hessian2 (Dubbo's `DubboCodec`): the request's fields, the response's
+//! kind, value and attachments, and exceptions as Java objects.
+
+use bytes::{Bytes, BytesMut};
+use serde::de::{self, Deserialize, Deserializer, MapAccess, Visitor};
+
+use crate::serialization::hessian::{Decoder, Encoder, Error};
+
+/// The dubbo protocol version a Java 3.3 consumer sends, and answers with.
+pub const DUBBO_VERSION: &str = "2.0.2";
+
+/// A call, as a dubbo2 request body carries it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DubboRequest {
+    /// The dubbo protocol version (`2.0.2`).
+    pub dubbo_version: String,
+    /// The service's interface name.
+    pub path: String,
+    /// The service version; Dubbo reads `0.0.0`, empty and `*` as "none".
+    pub version: Option<String>,
+    /// The method name.
+    pub method: String,
+    /// The JVM descriptor of the parameter types, e.g. `Ljava/lang/String;I`.
+    pub parameter_types: String,
+    /// The arguments: as many Hessian values as the descriptor has types, a Hessian body of
+    /// their own (their class definitions and references start with them).
+    pub arguments: Bytes,
+    /// The attachments with string values (`timeout`, `group`, `interface`, the caller's own).
+    pub attachments: Vec<(String, String)>,
+}
+
+impl DubboRequest {
+    /// Reads a request body. Total: a malformed body is an error.
+    pub fn decode(body: &Bytes) -> Result<DubboRequest, Error> {
+        let mut de = Decoder::new(body);
+        let dubbo_version = de.read_optional_string()?.unwrap_or_default();
+        let path = de.read_optional_string()?.unwrap_or_default();
+        let version = de.read_optional_string()?;
+        let method = de.read_optional_string()?.unwrap_or_default();
+        let parameter_types = de.read_optional_string()?.unwrap_or_default();
+        let count = super::parameter_types(&parameter_types)
+            .ok_or_else(|| Error::new(format!("malformed parameter types {parameter_types:?}")))?
+            .len();
+        let start = de.position();
+        for _ in 0..count {
+            de.skip_value()?;
+        }
+        let arguments = body.slice(start..de.position());
+        let attachments = if de.is_at_end() { Vec::new() } else { de.read_value::<StringMap>()?.0 };
+        Ok(DubboRequest { dubbo_version, path, version, method, parameter_types, arguments, attachments })
+    }
+
+    /// Appends the body.
+    pub fn encode(&self, dst: &mut BytesMut) {
+        let mut enc = Encoder::new(std::mem::take(dst));
+        enc.write_string(&self.dubbo_version);
+        enc.write_string(&self.path);
+        match &self.version {
+            Some(version) => enc.write_string(version),
+            None => enc.write_null(),
+        }
+        enc.write_string(&self.method);
+        enc.write_string(&self.parameter_types);
+        enc.write_raw(&self.arguments);
+        write_map(&mut enc, &self.attachments);
+        *dst = enc.into_inner();
+    }
+
+    /// The value of attachment `key`.
+    pub fn attachment(&self, key: &str) -> Option<&str> {
+        self.attachments.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+    }
+}
+
+/// A Java exception, as much of it as travels into a [`crate::Attachments`]-level error.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JavaException {
+    /// Its class, e.g. `java.lang.IllegalStateException`.
+    pub class: String,
+    /// Its `detailMessage`.
+    pub message: Option<String>,
+}
+
+/// What a call returned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DubboResult {
+    /// A value: one Hessian value, a body of its own.
+    Value(Bytes),
+    /// Null (or void).
+    Null,
+    /// The method threw.
+    Exception(JavaException),
+}
+
+/// A dubbo2 response body (status OK).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DubboResponse {
+    /// The result.
+    pub result: DubboResult,
+    /// Attachments, when the kind carries them (dubbo 2.0.2 and later).
+    pub attachments: Vec<(String, String)>,
+}
+
+// The response kinds (`DubboCodec.RESPONSE_*`).
+const WITH_EXCEPTION: i32 = 0;
+const VALUE: i32 = 1;
+const NULL_VALUE: i32 = 2;
+const WITH_ATTACHMENTS: i32 = 3;
+
+/// The exception class we send for a failed call.
+pub const EXCEPTION_CLASS: &str = "java.lang.RuntimeException";
+
+/// Whether a caller that sent `dubbo_version` reads response attachments: Dubbo sends the
+/// kinds with attachments to 2.0.2 ..= 2.0.99 only (`Version.isSupportResponseAttachment`).
+pub fn supports_response_attachments(dubbo_version: &str) -> bool {
+    let mut parts = dubbo_version.split('.').map(|p| p.parse::<u32>());
+    matches!((parts.next(), parts.next(), parts.next(), parts.next()),
+        (Some(Ok(2)), Some(Ok(0)), Some(Ok(patch)), None) if (2..=99).contains(&patch))
+}
+
+impl DubboResponse {
+    /// Appends the body; `attachments` says whether the caller reads them (see
+    /// [`supports_response_attachments`]).
+    pub fn encode(&self, with_attachments: bool, dst: &mut BytesMut) {
+        let mut enc = Encoder::new(std::mem::take(dst));
+        let extra = if with_attachments { WITH_ATTACHMENTS } else { 0 };
+        match &self.result {
+            DubboResult::Value(value) => {
+                enc.write_int(VALUE + extra);
+                enc.write_raw(value);
+            }
+            DubboResult::Null => enc.write_int(NULL_VALUE + extra),
+            DubboResult::Exception(exception) => {
+                enc.write_int(WITH_EXCEPTION + extra);
+                write_exception(&mut enc, exception.message.as_deref().unwrap_or_default());
+            }
+        }
+        if with_attachments {
+            let mut attachments = self.attachments.clone();
+            if !attachments.iter().any(|(k, _)| k == "dubbo") {
+                attachments.push(("dubbo".into(), DUBBO_VERSION.into()));
+            }
+            write_map(&mut enc, &attachments);
+        }
+        *dst = enc.into_inner();
+    }
+
+    /// Reads a response body. Total: a malformed body is an error.
+    pub fn decode(body: &Bytes) -> Result<DubboResponse, Error> {
+        let mut de = Decoder::new(body);
+        let kind = de.read_i32()?;
+        let result = match kind % WITH_ATTACHMENTS {
+            _ if !(0..=5).contains(&kind) => {
+                return Err(Error::new(format!("Unknown result flag, expect '0' '1' '2' '3' '4' '5', but received: {kind}")));
+            }
+            VALUE => {
+                let start = de.position();
+                de.skip_value()?;
+                DubboResult::Value(body.slice(start..de.position()))
+            }
+            NULL_VALUE => DubboResult::Null,
+            _ => {
+                let class = de.peek_class()?.map(|c| c.name.clone()).unwrap_or_else(|| "java.lang.Throwable".into());
+                let message = de.read_value::<ThrowableMessage>()?.detail_message;
+                DubboResult::Exception(JavaException { class, message })
+            }
+        };
+        let attachments = if kind >= WITH_ATTACHMENTS { de.read_value::<StringMap>()?.0 } else { Vec::new() };
+        Ok(DubboResponse { result, attachments })
+    }
+}
+
+/// A status other than OK: the body is the error message as a Hessian string.
+pub fn encode_error_message(message: &str, dst: &mut BytesMut) {
+    let mut enc = Encoder::new(std::mem::take(dst));
+    enc.write_string(message);
+    *dst = enc.into_inner();
+}
+
+/// The message of an error response (any status but OK).
+pub fn decode_error_message(body: &[u8]) -> Result<String, Error> {
+    Decoder::new(body).read_optional_string().map(Option::unwrap_or_default)
+}
+
+/// An event body: null for a heartbeat, else a short string (`"R"`: the provider is going
+/// read-only, `"W"`: writeable again).
+pub fn encode_event(event: Option<&str>, dst: &mut BytesMut) {
+    let mut enc = Encoder::new(std::mem::take(dst));
+    match event {
+        Some(text) => enc.write_string(text),
+        None => enc.write_null(),
+    }
+    *dst = enc.into_inner();
+}
+
+/// A Java `RuntimeException` with `message`, no stack and no cause, the fields Java's
+/// readers (and dubbo clients in other languages) look for.
+fn write_exception(enc: &mut Encoder, message: &str) {
+    enc.begin_object(EXCEPTION_CLASS, &["detailMessage", "stackTrace", "cause"]);
+    enc.write_string(message);
+    enc.write_empty_typed_list("[java.lang.StackTraceElement");
+    enc.write_null();
+}
+
+fn write_map(enc: &mut Encoder, entries: &[(String, String)]) {
+    enc.begin_map();
+    for (key, value) in entries {
+        enc.write_string(key);
+        enc.write_string(value);
+    }
+    enc.end();
+}
+
+#[derive(serde::Deserialize)]
+struct ThrowableMessage {
+    #[serde(rename = "detailMessage")]
+    detail_message: Option<String>,
+}
+
+/// A map whose string-like values are kept (numbers and booleans as text) and whose other
+/// values (null, lists, objects) are skipped: the attachments of a body.
+struct StringMap(Vec<(String, String)>);
+
+impl<'de> Deserialize<'de> for StringMap {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct MapVisitor;
+        impl<'de> Visitor<'de> for MapVisitor {
+            type Value = StringMap;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a map of attachments")
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<StringMap, E> {
+                Ok(StringMap(Vec::new()))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<StringMap, A::Error> {
+                let mut entries = Vec::new();
+                while let Some((key, value)) = map.next_entry::<Text, Text>()? {
+                    if let (Some(key), Some(value)) = (key.0, value.0) {
+                        entries.push((key, value));
+                    }
+                }
+                Ok(StringMap(entries))
+            }
+        }
+        deserializer.deserialize_any(MapVisitor)
+    }
+}
+
+/// A scalar as text; `None` for null and for compound values.
+struct Text(Option<String>);
+
+impl<'de> Deserialize<'de> for Text {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct TextVisitor;
+        impl<'de> Visitor<'de> for TextVisitor {
+            type Value = Text;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an attachment value")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Text, E> {
+                Ok(Text(Some(v.to_owned())))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> Result<Text, E> {
+                Ok(Text(Some(v)))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Text, E> {
+                Ok(Text(Some(v.to_string())))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Text, E> {
+                Ok(Text(Some(v.to_string())))
+            }
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<Text, E> {
+                Ok(Text(Some(v.to_string())))
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Text, E> {
+                Ok(Text(None))
+            }
+            fn visit_bytes<E: de::Error>(self, _: &[u8]) -> Result<Text, E> {
+                Ok(Text(None))
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Text, A::Error> {
+                while seq.next_element::<de::IgnoredAny>()?.is_some() {}
+                Ok(Text(None))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Text, A::Error> {
+                while map.next_entry::<de::IgnoredAny, de::IgnoredAny>()?.is_some() {}
+                Ok(Text(None))
+            }
+        }
+        deserializer.deserialize_any(TextVisitor)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn text(parts: &[&[u8]]) -> Bytes {
+        Bytes::from(parts.concat())
+    }
+
+    #[test]
+    fn the_request_java_writes_reads() {
+        // WIRE §2.5: DemoService.sayHello("world") from hessian-lite 4.0.3.
+        let body = text(&[
+            b"\x05",
+            b"2.0.2",
+            b"\x30\x21",
+            b"org.apache.dubbo.demo.DemoService",
+            b"\x05",
+            b"0.0.0",
+            b"\x08",
+            b"sayHello",
+            b"\x12",
+            b"Ljava/lang/String;",
+            b"\x05",
+            b"world",
+            b"\x48\x04",
+            b"path",
+            b"\x30\x21",
+            b"org.apache.dubbo.demo.DemoService",
+            b"\x07",
+            b"timeout",
+            b"\x04",
+            b"3000",
+            b"\x5a",
+        ]);
+        let request = DubboRequest::decode(&body).unwrap();
+        assert_eq!(request.path, "org.apache.dubbo.demo.DemoService");
+        assert_eq!(request.version.as_deref(), Some("0.0.0"));
+        assert_eq!((request.method.as_str(), request.parameter_types.as_str()), ("sayHello", "Ljava/lang/String;"));
+        assert_eq!(&request.arguments[..], b"\x05world");
+        assert_eq!(request.attachment("timeout"), Some("3000"));
+        let mut again = BytesMut::new();
+        request.encode(&mut again);
+        assert_eq!(again.freeze(), body);
+    }
+
+    #[test]
+    fn the_response_java_writes_reads_and_we_write_it_the_same() {
+        // RESPONSE_VALUE_WITH_ATTACHMENTS "Hello world".
+        let body = text(&[b"\x94\x0b", b"Hello world", b"\x48\x05", b"dubbo", b"\x05", b"2.0.2", b"\x5a"]);
+        let response = DubboResponse::decode(&body).unwrap();
+        assert_eq!(response.result, DubboResult::Value(Bytes::from_static(b"\x0bHello world")));
+        assert_eq!(response.attachments, [("dubbo".to_string(), "2.0.2".to_string())]);
+        let mut ours = BytesMut::new();
+        DubboResponse { result: response.result.clone(), attachments: vec![] }.encode(true, &mut ours);
+        assert_eq!(ours.freeze(), body);
+    }
+
+    #[test]
+    fn exceptions_round_trip_and_javas_read() {
+        let exception = JavaException { class: EXCEPTION_CLASS.into(), message: Some("boom".into()) };
+        let mut body = BytesMut::new();
+        DubboResponse { result: DubboResult::Exception(exception.clone()), attachments: vec![] }.encode(false, &mut body);
+        assert_eq!(DubboResponse::decode(&body.freeze()).unwrap().result, DubboResult::Exception(exception));
+        // Java's own RuntimeException("boom"), whose cause refers to itself, after kind 0.
+        let mut java = vec![0x90];
+        java.extend_from_slice(&crate::serialization::hessian::tests::java_runtime_exception());
+        let read = DubboResponse::decode(&Bytes::from(java)).unwrap();
+        assert_eq!(
+            read.result,
+            DubboResult::Exception(JavaException { class: EXCEPTION_CLASS.into(), message: Some("boom".into()) })
+        );
+    }
+
+    #[test]
+    fn only_dubbo_2_0_2_to_2_0_99_reads_response_attachments() {
+        assert!(supports_response_attachments("2.0.2"));
+        assert!(supports_response_attachments("2.0.99"));
+        assert!(!supports_response_attachments("2.4.10"));
+        assert!(!supports_response_attachments("2.0.1"));
+        assert!(!supports_response_attachments("3.3.1"));
+        assert!(!supports_response_attachments(""));
+    }
+
+    #[test]
+    fn malformed_bodies_are_errors() {
+        assert!(DubboRequest::decode(&Bytes::from_static(b"\x05")).is_err());
+        let bad_desc = text(&[b"\x052.0.2\x01a\x4e\x01m\x01Q"]);
+        assert!(DubboRequest::decode(&bad_desc).unwrap_err().to_string().contains("parameter types"));
+        // Two parameters declared, one sent.
+        let short = text(&[b"\x052.0.2\x01a\x4e\x01m\x02II\x91"]);
+        assert!(DubboRequest::decode(&short).is_err());
+        assert!(DubboResponse::decode(&Bytes::from_static(b"\x97")).is_err());
+    }
+}

@@ -1,0 +1,303 @@
+//! The consumer side of dubbo2: one connection to a Dubbo provider (Java's, Go's, or ours),
+//! many calls in flight matched by request id, heartbeats both ways, and the provider's
+//! readonly event taken as "send no more".
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+use bytes::{Bytes, BytesMut};
+use futures_util::StreamExt;
+use rpc_codec::dubbo::{
+    self, DubboCodec, DubboFrame, DubboHeader, DubboInbound, DubboRequest, FLAG_EVENT, FLAG_REQUEST, FLAG_TWOWAY,
+    HESSIAN2_SERIALIZATION,
+};
+use rpc_codec::{CodecError, SerializationId};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::mpsc;
+use tokio_util::codec::{Encoder, FramedRead};
+use tracing::Instrument;
+
+use super::call::{heartbeat_reply, response_from_reply};
+use crate::protocol::mux::{write_loop, Pending, STREAM_ID_BASE};
+use crate::protocol::IdleTimer;
+use crate::protocol::{ConnectionConfig, ProtocolConnection};
+use crate::{BoxFuture, MessageStream, Protocol, Request, Response, Status};
+
+/// A client's dubbo2 connection to one provider. Cheap to clone; clones share the socket.
+#[derive(Clone)]
+pub(crate) struct DubboConnection {
+    queue: mpsc::Sender<DubboFrame>,
+    pending: Arc<Pending<DubboFrame>>,
+    oneway_ids: Arc<AtomicU64>,
+    payload: usize,
+}
+
+impl DubboConnection {
+    /// A connection over a TCP stream just opened to `peer`, once the provider has answered a
+    /// heartbeat (see the binary protocol's handshake for why).
+    pub(crate) async fn handshake(
+        stream: TcpStream,
+        peer: String,
+        config: &ConnectionConfig,
+    ) -> Result<DubboConnection, Status> {
+        let (read, mut write) = stream.into_split();
+        let mut codec = DubboCodec::new(config.max_frame_size);
+        let mut hello = BytesMut::new();
+        codec
+            .encode(heartbeat_request(), &mut hello)
+            .map_err(|e| Status::internal(format!("encode the opening heartbeat: {e}")))?;
+        write.write_all(&hello).await.map_err(|e| Status::unavailable(format!("write to {peer}: {e}")))?;
+        let mut frames = FramedRead::new(read, codec);
+        loop {
+            let frame = match frames.next().await {
+                Some(Ok(DubboInbound::Frame(frame))) => frame,
+                Some(Ok(DubboInbound::TooLarge { .. })) => {
+                    return Err(Status::unavailable(format!("{peer} opened with a frame over the payload limit")))
+                }
+                Some(Err(e)) => return Err(Status::unavailable(format!("{peer} did not answer the handshake: {e}"))),
+                None => return Err(Status::unavailable(format!("{peer} closed the connection on opening"))),
+            };
+            let header = frame.header;
+            if header.is_event() && !header.is_request() {
+                break;
+            }
+            if header.is_event() && is_readonly(&frame.body) {
+                return Err(Status::unavailable(format!("{peer} is shutting down")));
+            }
+        }
+        Ok(DubboConnection::from_parts(frames, write, peer, config))
+    }
+
+    fn from_parts<R, W>(
+        frames: FramedRead<R, DubboCodec>,
+        write: W,
+        peer: String,
+        config: &ConnectionConfig,
+    ) -> DubboConnection
+    where
+        R: AsyncRead + Unpin + Send + 'static,
+        W: AsyncWrite + Unpin + Send + 'static,
+    {
+        let codec = frames.decoder().clone();
+        let pending = Pending::new(peer.clone());
+        let (queue, outbound) = mpsc::channel(config.write_queue.max(1));
+        let span = tracing::debug_span!("rpc.dubbo.connection", peer = %peer);
+        let heartbeat = config.heartbeat_interval.map(|interval| (interval, heartbeat_request as fn() -> DubboFrame));
+        let writer = write_loop(write, codec.clone(), outbound, heartbeat, pending.stop_writer.clone());
+        let writer_pending = pending.clone();
+        tokio::spawn(
+            async move {
+                if let Err(e) = writer.await {
+                    writer_pending.close(format!("write failed: {e}"));
+                }
+            }
+            .instrument(span.clone()),
+        );
+        let reader = read_loop(frames, pending.clone(), queue.downgrade(), config.heartbeat_interval);
+        tokio::spawn(reader.instrument(span));
+        DubboConnection {
+            queue,
+            pending,
+            oneway_ids: Arc::new(AtomicU64::new(STREAM_ID_BASE)),
+            payload: codec.payload(),
+        }
+    }
+
+    /// The request frame for a call, or why it cannot be sent.
+    fn request_frame(&self, request: Request, id: i64, deadline: Option<Instant>) -> Result<DubboFrame, Status> {
+        if request.serialization != SerializationId::Hessian2 {
+            return Err(Status::failed_precondition(format!(
+                "dubbo:// carries Hessian2 bodies and this call is {}: declare the service with serialization = \"hessian2\" or set it in CallOptions",
+                request.serialization
+            )));
+        }
+        let parameter_types = match request.method_descriptor() {
+            Some(method) => method.java_parameters,
+            None if request.body.is_empty() => "",
+            None => {
+                return Err(Status::invalid_argument(
+                    "dubbo:// needs the Java parameter types of the method: call through a generated client",
+                ))
+            }
+        };
+        let version = match request.version() {
+            "" => "0.0.0",
+            version => version,
+        };
+        let path = request.service().to_string();
+        let mut attachments = vec![("path".to_string(), path.clone()), ("interface".to_string(), path.clone())];
+        attachments.push(("version".into(), version.into()));
+        if !request.group().is_empty() {
+            attachments.push(("group".into(), request.group().into()));
+        }
+        if let Some(deadline) = deadline {
+            let ms = deadline.saturating_duration_since(Instant::now()).as_millis().max(1);
+            attachments.push(("timeout".into(), ms.to_string()));
+        }
+        for (key, value) in request.attachments().iter() {
+            attachments.push((key.to_string(), value.to_string()));
+        }
+        let call = DubboRequest {
+            dubbo_version: dubbo::DUBBO_VERSION.into(),
+            path,
+            version: Some(version.into()),
+            method: request.method().to_string(),
+            parameter_types: parameter_types.to_string(),
+            arguments: request.body,
+            attachments,
+        };
+        let mut body = BytesMut::new();
+        call.encode(&mut body);
+        if body.len() > self.payload {
+            return Err(Status::resource_exhausted(format!(
+                "request not sent: Data length too large: {}, max payload: {}",
+                body.len(),
+                self.payload
+            )));
+        }
+        let flags = if request.oneway { FLAG_REQUEST } else { FLAG_REQUEST | FLAG_TWOWAY };
+        Ok(DubboFrame { header: DubboHeader { flags: flags | HESSIAN2_SERIALIZATION, status: 0, id, body_len: 0 }, body: body.freeze() })
+    }
+}
+
+/// dubbo2 hands nothing back of a request it did not send: a cluster keeps a copy to retry.
+impl ProtocolConnection for DubboConnection {
+    const PROTOCOL: Protocol = Protocol::Dubbo;
+    const HANDS_BACK_UNSENT: bool = false;
+    type ResponseFuture = BoxFuture<Result<Response, Status>>;
+
+    fn peer(&self) -> &str {
+        &self.pending.peer
+    }
+
+    fn is_closed(&self) -> bool {
+        self.pending.is_closed()
+    }
+
+    fn is_ready(&self) -> bool {
+        self.pending.refuse_new_calls().is_none()
+    }
+
+    fn in_flight(&self) -> usize {
+        self.pending.in_flight()
+    }
+
+    fn closed(&self) -> impl std::future::Future<Output = ()> + Send {
+        self.pending.closed.cancelled()
+    }
+
+    /// Sends `request` and waits for its reply until the request's deadline.
+    fn call(&self, request: Request) -> Self::ResponseFuture {
+        let this = self.clone();
+        Box::pin(async move {
+            if let Some(refusal) = this.pending.refuse_new_calls() {
+                return Err(refusal.not_sent());
+            }
+            let deadline = request.deadline();
+            if deadline.is_some_and(|d| d <= Instant::now()) {
+                return Err(Status::deadline_exceeded("deadline passed before the call was sent").not_sent());
+            }
+            if request.oneway {
+                let id = this.oneway_ids.fetch_add(1, Ordering::Relaxed) as i64;
+                let frame = this.request_frame(request, id, deadline).map_err(Status::not_sent)?;
+                return match this.queue.send(frame).await {
+                    Ok(()) => Ok(Response::default()),
+                    Err(_) => Err(this.pending.closed_status().not_sent()),
+                };
+            }
+            let mut slot = this.pending.insert().map_err(Status::not_sent)?;
+            let frame = this.request_frame(request, slot.id() as i64, deadline).map_err(Status::not_sent)?;
+            let exchange = async {
+                this.queue.send(frame).await.map_err(|_| this.pending.closed_status().not_sent())?;
+                let reply = std::future::poll_fn(|cx| slot.poll_reply(cx)).await?;
+                response_from_reply(reply)
+            };
+            match deadline {
+                Some(deadline) => tokio::time::timeout_at(deadline.into(), exchange).await.unwrap_or_else(|_| {
+                    Err(Status::deadline_exceeded(format!("no reply from {} before the deadline", this.pending.peer)))
+                }),
+                None => exchange.await,
+            }
+        })
+    }
+
+    fn call_streaming(&self, _: Request, _: MessageStream) -> BoxFuture<Result<MessageStream, Status>> {
+        let refusal = Status::unimplemented("dubbo:// has no streams; stream over Triple (gRPC) instead").not_sent();
+        Box::pin(std::future::ready(Err(refusal)))
+    }
+}
+
+impl std::fmt::Debug for DubboConnection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DubboConnection").field("peer", &self.pending.peer).field("closed", &self.is_closed()).finish()
+    }
+}
+
+/// A two-way heartbeat: an event request with a null body.
+fn heartbeat_request() -> DubboFrame {
+    let mut body = BytesMut::new();
+    dubbo::encode_event(None, &mut body);
+    let flags = FLAG_REQUEST | FLAG_TWOWAY | FLAG_EVENT | HESSIAN2_SERIALIZATION;
+    DubboFrame { header: DubboHeader { flags, status: 0, id: 0, body_len: 0 }, body: body.freeze() }
+}
+
+/// Whether an event body is Dubbo's readonly event, the string `"R"`.
+fn is_readonly(body: &Bytes) -> bool {
+    dubbo::decode_error_message(body).is_ok_and(|text| text == "R")
+}
+
+/// Reads replies and events until the stream ends, then fails whatever still waits.
+async fn read_loop<R: AsyncRead + Unpin>(
+    mut frames: FramedRead<R, DubboCodec>,
+    pending: Arc<Pending<DubboFrame>>,
+    control: mpsc::WeakSender<DubboFrame>,
+    heartbeat: Option<std::time::Duration>,
+) {
+    let period = heartbeat.unwrap_or(std::time::Duration::MAX / 4);
+    let silence = IdleTimer::after_periods(period, 3);
+    tokio::pin!(silence);
+    let reason = loop {
+        let next = tokio::select! {
+            biased;
+            next = frames.next() => next,
+            () = silence.as_mut().expired(), if heartbeat.is_some() => {
+                break format!("no frame for {:?} (heartbeats unanswered): peer presumed dead", period * 3);
+            }
+        };
+        silence.as_mut().activity();
+        match next {
+            None => break "closed by the provider".to_string(),
+            Some(Err(CodecError::Io(e))) => break format!("connection lost: {e}"),
+            Some(Err(e)) => {
+                tracing::warn!(peer = %pending.peer, error = %e, "closing connection on a protocol error");
+                break format!("protocol error: {e}");
+            }
+            Some(Ok(DubboInbound::Frame(frame))) => {
+                let header = frame.header;
+                if header.is_event() {
+                    if header.is_request() && is_readonly(&frame.body) {
+                        pending.go_away();
+                    } else if header.is_twoway() {
+                        // The provider's own heartbeat.
+                        if let Some(control) = control.upgrade() {
+                            let _ = control.try_send(heartbeat_reply(header.id, header.serialization()));
+                        }
+                    }
+                } else if !header.is_request() {
+                    pending.complete(header.id as u64, Ok(frame));
+                }
+            }
+            Some(Ok(DubboInbound::TooLarge { header, payload })) => {
+                let status = Status::resource_exhausted(format!(
+                    "reply refused: Data length too large: {}, max payload: {payload}",
+                    header.body_len
+                ));
+                pending.complete(header.id as u64, Err(status));
+            }
+        }
+    };
+    tracing::debug!(peer = %pending.peer, %reason, "connection closed");
+    pending.close(reason);
+}
