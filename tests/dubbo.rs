@@ -37,9 +37,11 @@ async fn provider(
 async fn a_python_dubbo2_client_calls_an_rpc_provider() {
     let greetings = Greetings::default();
     let (addr, _handle, _server) = provider(greetings.clone()).await;
-    let cases = common::python::run_cases("dubbo2_client.py", &["direct", &addr.to_string()], Duration::from_secs(60)).await;
+    let cases =
+        common::python::run_cases("dubbo2_client.py", &["direct", &addr.to_string()], Duration::from_secs(60)).await;
     let ok = |case: &str| cases[case].get("ok").cloned().unwrap_or_else(|| panic!("{case}: {}", cases[case]));
-    let error = |case: &str| cases[case]["error"].as_str().unwrap_or_else(|| panic!("{case}: {}", cases[case])).to_string();
+    let error =
+        |case: &str| cases[case]["error"].as_str().unwrap_or_else(|| panic!("{case}: {}", cases[case])).to_string();
     assert_eq!(ok("hello"), "Hi, python");
     assert_eq!(ok("unicode"), "Hi, héllo 世界");
     assert_eq!(ok("add"), 5);
@@ -83,19 +85,13 @@ async fn an_rpc_consumer_speaks_dubbo2() {
     assert_eq!(client.echo_long(i64::MIN).await.unwrap(), i64::MIN);
     assert_eq!(client.echo_double(0.1).await.unwrap(), 0.1);
     assert_eq!(client.nothing("x".into()).await.unwrap(), None);
-    let user = User {
-        name: "bo".into(),
-        age: 1,
-        tags: vec![],
-        score: -0.5,
-        admin: false,
-        id: 7,
-        nickname: Some("b".into()),
-    };
+    let user =
+        User { name: "bo".into(), age: 1, tags: vec![], score: -0.5, admin: false, id: 7, nickname: Some("b".into()) };
     assert_eq!(client.greet_user(user.clone()).await.unwrap().tags, ["greeted"]);
     let failed = client.fail("nope".into()).await.unwrap_err();
     assert_eq!((failed.code(), failed.message()), (Code::FailedPrecondition, "nope"), "the code travels back");
-    let options = rpc::CallOptions::new().serialization(rpc::SerializationId::Hessian2).timeout(Duration::from_millis(100));
+    let options =
+        rpc::CallOptions::new().serialization(rpc::SerializationId::Hessian2).timeout(Duration::from_millis(100));
     let late = client.with_options(options).slow(2_000).await.unwrap_err();
     assert_eq!(late.code(), Code::DeadlineExceeded);
     // An overflow is the handler's error, not a transport one.
@@ -174,7 +170,10 @@ async fn bad_dubbo2_input_gets_dubbos_status_codes_and_the_provider_serves_on() 
     }
     // Garbage after a good magic: the stream cannot be resynchronised and is closed.
     stream.write_all(&[0xda, 0xbb, 0xc2, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 3, 1, 2, 3]).await.unwrap();
-    stream.write_all(&[0xda, 0x00, 0x99, 0x99, 0x99, 0x99, 0x99, 0x99, 0x99, 0x99, 0x99, 0x99, 0x99, 0x99, 0x99, 0x99]).await.unwrap();
+    stream
+        .write_all(&[0xda, 0x00, 0x99, 0x99, 0x99, 0x99, 0x99, 0x99, 0x99, 0x99, 0x99, 0x99, 0x99, 0x99, 0x99, 0x99])
+        .await
+        .unwrap();
     let (header, _) = reply(&mut stream).await;
     assert_eq!(header.status, status::BAD_REQUEST, "the truncated body did not decode");
     let mut rest = Vec::new();

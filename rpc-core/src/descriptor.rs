@@ -6,6 +6,7 @@
 /// static GREETER: ServiceDescriptor = ServiceDescriptor {
 ///     name: "demo.Greeter",
 ///     version: "1.0.0",
+///     serialization: rpc::SerializationId::MsgPack,
 ///     methods: &[MethodDescriptor {
 ///         name: "hello",
 ///         arguments: &["name"],
@@ -25,6 +26,9 @@ pub struct ServiceDescriptor {
     pub name: &'static str,
     /// The version providers register and consumers ask for; empty when unversioned.
     pub version: &'static str,
+    /// The serialization the service declares (`serialization = "…"`, msgpack by default):
+    /// what its generated client sends, and what its providers register.
+    pub serialization: rpc_codec::SerializationId,
     /// Every method, streaming ones included.
     pub methods: &'static [MethodDescriptor],
 }

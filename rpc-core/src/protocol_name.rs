@@ -39,6 +39,16 @@ impl Protocol {
         REGISTRY_NAMES.iter().find(|(n, _)| *n == name).map(|(_, protocol)| *protocol)
     }
 
+    /// Which of a provider's protocols a consumer calls it over when it registers several at
+    /// one address: lower first. Ours, then gRPC (Triple), then dubbo2.
+    pub(crate) fn preference(self) -> u8 {
+        match self {
+            Protocol::Binary => 0,
+            Protocol::Grpc => 1,
+            Protocol::Dubbo => 2,
+        }
+    }
+
     /// The name a provider registers for this protocol.
     pub fn registry_name(self) -> &'static str {
         REGISTRY_NAMES.iter().find(|(_, p)| *p == self).map_or("rpc", |(name, _)| name)

@@ -189,11 +189,16 @@ fn descriptor(service: &Service) -> TokenStream {
             }
         }
     });
+    let serialization = match &service.serialization {
+        Some(variant) => quote!(::rpc::SerializationId::#variant),
+        None => quote!(::rpc::SerializationId::MsgPack),
+    };
     quote! {
         #[doc = #doc]
         #vis static #ident: ::rpc::ServiceDescriptor = ::rpc::ServiceDescriptor {
             name: #name,
             version: #version,
+            serialization: #serialization,
             methods: &[#(#methods),*],
         };
     }

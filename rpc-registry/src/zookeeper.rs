@@ -26,7 +26,8 @@ type Session = Option<(u64, zk::Client)>;
 /// Registrations in ZooKeeper (`zookeeper://host:port`), in the layout Apache Dubbo uses, so
 /// Dubbo's tooling sees our providers: an ephemeral node
 /// `/dubbo/{service}/providers/{url-encoded provider URL}` per instance, the URL being
-/// `rpc://host:port/service?version=…&group=…&weight=…&serialization=…&timestamp=…`.
+/// `{protocol}://host:port/service?…` with the parameters of the instance (for `tri://` and
+/// `dubbo://` registrations, those a Java Dubbo consumer matches on).
 /// A provider that dies loses its session and its nodes with it. A task keeps one session
 /// alive; when it expires, a new one is made, registrations are written again and
 /// subscriptions re-read; child watches are re-armed after every event.
@@ -103,31 +104,24 @@ fn providers_path(service: &str) -> String {
     format!("/dubbo/{}/providers", utf8_percent_encode(service, URL_ENCODED))
 }
 
-/// The provider URL Dubbo expects, for a node name.
+/// The provider URL Dubbo expects, for a node name: parameters sorted by key and empty ones
+/// left out, as Java's `URL.toFullString` writes them.
 fn provider_url(instance: &Instance) -> String {
-    let mut query = BTreeMap::new();
-    query.insert("version", instance.version.clone());
-    query.insert("group", instance.group.clone());
-    query.insert("weight", instance.weight.to_string());
-    query.insert("serialization", instance.serialization.clone());
-    query.insert("side", "provider".to_string());
-    let mut url = format!("{}://{}/{}?", instance.protocol, instance.address, instance.service);
-    let mut first = true;
-    // Metadata (Dubbo's `timestamp` among it, which providers set) rides as more parameters.
-    for (key, value) in
-        query.iter().map(|(k, v)| (k.to_string(), v)).chain(instance.metadata.iter().map(|(k, v)| (k.clone(), v)))
-    {
-        if !first {
-            url.push('&');
-        }
-        first = false;
-        url.push_str(&format!(
-            "{}={}",
-            utf8_percent_encode(&key, URL_ENCODED),
-            utf8_percent_encode(value, URL_ENCODED)
-        ));
-    }
-    url
+    let mut query: BTreeMap<&str, &str> = instance.metadata.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let weight = instance.weight.to_string();
+    query.insert("version", &instance.version);
+    query.insert("group", &instance.group);
+    query.insert("weight", &weight);
+    query.insert("serialization", &instance.serialization);
+    query.insert("side", "provider");
+    let params: Vec<String> = query
+        .iter()
+        .filter(|(_, value)| !value.is_empty())
+        .map(|(key, value)| {
+            format!("{}={}", utf8_percent_encode(key, URL_ENCODED), utf8_percent_encode(value, URL_ENCODED))
+        })
+        .collect();
+    format!("{}://{}/{}?{}", instance.protocol, instance.address, instance.service, params.join("&"))
 }
 
 /// An instance from a provider node's name (a URL-encoded provider URL).
@@ -152,6 +146,10 @@ fn parse_node(service: &str, node: &str) -> Option<Instance> {
                 instance.metadata.insert(key, value);
             }
         }
+    }
+    // Dubbo's default serialization, when a Java provider leaves it out.
+    if protocol == "dubbo" && !query.split('&').any(|p| p.starts_with("serialization=")) {
+        instance.serialization = "hessian2".into();
     }
     Some(instance)
 }
@@ -274,6 +272,14 @@ async fn write_ephemeral(client: &zk::Client, parent: &str, path: &str) -> Resul
     match client.mkdir(parent, &persistent).await {
         Ok(()) | Err(zk::Error::NodeExists) => {}
         Err(e) => return Err(e),
+    }
+    // A Java provider subscribes to its service's configurators (dynamic configuration),
+    // which makes that directory; Dubbo consumers read it and fail when it is missing.
+    if let Some(service) = parent.strip_suffix("/providers") {
+        match client.mkdir(&format!("{service}/configurators"), &persistent).await {
+            Ok(()) | Err(zk::Error::NodeExists) => {}
+            Err(e) => return Err(e),
+        }
     }
     let ours = client.session_id().0;
     // A few rounds: each ends with the node ours, or with a stale one deleted (or gone).

@@ -38,7 +38,8 @@ pub trait GreetingsService {
     async fn echo_list(&self, value: Vec<String>) -> Result<Vec<String>, Status>;
     /// The user a year older, with a tag more.
     #[rpc(name = "greetUser")]
-    async fn greet_user(&self, #[rpc(java = "Lorg/apache/dubbo/samples/api/User;")] user: User) -> Result<User, Status>;
+    async fn greet_user(&self, #[rpc(java = "Lorg/apache/dubbo/samples/api/User;")] user: User)
+        -> Result<User, Status>;
     async fn nothing(&self, name: String) -> Result<Option<String>, Status>;
     async fn fail(&self, message: String) -> Result<String, Status>;
     /// Sleeps `ms`, then says so; counts calls dropped before the end.

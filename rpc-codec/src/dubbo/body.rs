@@ -151,7 +151,9 @@ impl DubboResponse {
         let kind = de.read_i32()?;
         let result = match kind % WITH_ATTACHMENTS {
             _ if !(0..=5).contains(&kind) => {
-                return Err(Error::new(format!("Unknown result flag, expect '0' '1' '2' '3' '4' '5', but received: {kind}")));
+                return Err(Error::new(format!(
+                    "Unknown result flag, expect '0' '1' '2' '3' '4' '5', but received: {kind}"
+                )));
             }
             VALUE => {
                 let start = de.position();
@@ -352,7 +354,8 @@ mod tests {
     fn exceptions_round_trip_and_javas_read() {
         let exception = JavaException { class: EXCEPTION_CLASS.into(), message: Some("boom".into()) };
         let mut body = BytesMut::new();
-        DubboResponse { result: DubboResult::Exception(exception.clone()), attachments: vec![] }.encode(false, &mut body);
+        DubboResponse { result: DubboResult::Exception(exception.clone()), attachments: vec![] }
+            .encode(false, &mut body);
         assert_eq!(DubboResponse::decode(&body.freeze()).unwrap().result, DubboResult::Exception(exception));
         // Java's own RuntimeException("boom"), whose cause refers to itself, after kind 0.
         let mut java = vec![0x90];

@@ -127,7 +127,9 @@ mod tests {
         let mut expected_frame = frame.clone();
         expected_frame.header.body_len = 1;
         assert_eq!(codec.decode(&mut wire).unwrap(), Some(DubboInbound::Frame(expected_frame.clone())));
-        assert!(matches!(codec.decode(&mut wire).unwrap(), Some(DubboInbound::TooLarge { header, .. }) if header.id == 9));
+        assert!(
+            matches!(codec.decode(&mut wire).unwrap(), Some(DubboInbound::TooLarge { header, .. }) if header.id == 9)
+        );
         assert_eq!(codec.decode(&mut wire).unwrap(), Some(DubboInbound::Frame(expected_frame)));
         assert_eq!(codec.decode(&mut wire).unwrap(), None);
         let mut garbage = BytesMut::from(&[0xda, 0xbc, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0][..]);

@@ -25,6 +25,7 @@ mod msgpack;
 #[doc(hidden)]
 pub mod probe;
 mod protobuf;
+mod transcode;
 
 use bytes::{Bytes, BytesMut};
 
@@ -32,6 +33,7 @@ pub use hessian::Hessian2;
 pub use json::Json;
 pub use msgpack::MsgPack;
 pub use protobuf::Protobuf;
+pub use transcode::{transcode_arguments, transcode_value};
 
 use crate::SerializationError;
 

@@ -74,7 +74,7 @@ enum Route {
 ///
 /// ```no_run
 /// # mod rpc { pub use rpc_core::*; pub mod registry { pub use rpc_registry::*; } }
-/// # static GREETER_DESCRIPTOR: rpc::ServiceDescriptor = rpc::ServiceDescriptor { name: "demo.Greeter", version: "", methods: &[] };
+/// # static GREETER_DESCRIPTOR: rpc::ServiceDescriptor = rpc::ServiceDescriptor { name: "demo.Greeter", version: "", serialization: rpc::SerializationId::MsgPack, methods: &[] };
 /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 /// use std::time::Duration;
 /// use rpc::cluster::{Balance, BreakerConfig, Cluster, HashKey, MethodConfig};

@@ -150,6 +150,7 @@ mod tests {
     static KV: ServiceDescriptor = ServiceDescriptor {
         name: "demo.Kv",
         version: "",
+        serialization: crate::SerializationId::MsgPack,
         methods: &[
             MethodDescriptor {
                 name: "get",

@@ -218,7 +218,11 @@ impl Directory {
         let mut by_address: HashMap<&str, &Arc<Endpoint>> =
             current.endpoints.iter().map(|e| (e.address(), e)).collect();
         let mut endpoints = Vec::with_capacity(set.instances.len());
-        for instance in set.instances.iter().filter(|i| self.accepts(i)) {
+        // One endpoint per address: a provider that registers several protocols there
+        // (`rpc://`, `tri://`, `dubbo://`) is called over the one we prefer.
+        let mut accepted: Vec<&Instance> = set.instances.iter().filter(|i| self.accepts(i)).collect();
+        accepted.sort_by_key(|i| Protocol::from_registry_name(&i.protocol).map(Protocol::preference));
+        for instance in accepted {
             match by_address.remove(instance.address.as_str()) {
                 Some(existing) => {
                     existing.set_weight(instance.weight);

@@ -39,6 +39,8 @@ pub struct EndpointInfo {
     pub calls: u64,
     /// Whether a connection to it is up.
     pub connected: bool,
+    /// The protocol it is called over (of those it registered, the one preferred).
+    pub protocol: crate::Protocol,
 }
 
 impl Endpoint {
@@ -129,6 +131,7 @@ impl Endpoint {
             in_flight: self.load.in_flight(),
             calls: self.load.calls(),
             connected: self.pool.is_connected(),
+            protocol: self.pool.protocol(),
         }
     }
 }

@@ -65,6 +65,8 @@ pub(crate) struct Pool {
     /// Its connections hand back the metadata of a request they did not send (the binary
     /// protocol's do), so a retry needs only the body kept.
     hands_back_unsent: bool,
+    /// The protocol its connections speak.
+    protocol: crate::Protocol,
     // Stops the slot tasks when the endpoint leaves the set.
     _stop: Option<DropGuard>,
 }
@@ -101,15 +103,21 @@ impl Pool {
                     .instrument(span),
             );
         }
-        let hands_back_unsent = Connection::hands_back_unsent(config.connection.protocol);
-        Pool { shared, hands_back_unsent, _stop: Some(stop.drop_guard()) }
+        let protocol = config.connection.protocol;
+        let hands_back_unsent = Connection::hands_back_unsent(protocol);
+        Pool { shared, hands_back_unsent, protocol, _stop: Some(stop.drop_guard()) }
     }
 
     /// A pool that never connects and counts as usable: for balancer benchmarks and picks
     /// made outside a channel.
     pub(crate) fn detached(address: String) -> Pool {
         let shared = Arc::new(Shared { address, slots: Box::new([]), connected: Notify::new() });
-        Pool { shared, hands_back_unsent: true, _stop: None }
+        Pool { shared, hands_back_unsent: true, protocol: crate::Protocol::default(), _stop: None }
+    }
+
+    /// The protocol its connections speak.
+    pub(crate) fn protocol(&self) -> crate::Protocol {
+        self.protocol
     }
 
     /// Whether a not-sent error from its connections comes with the request's metadata (see

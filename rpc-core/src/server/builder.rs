@@ -101,6 +101,13 @@ impl<L> ServerBuilder<L> {
         self
     }
 
+    /// The application this provider belongs to, as Dubbo names it (`application=` in its
+    /// registry URLs; tag and condition routing key on it). The executable's name by default.
+    pub fn application(mut self, name: impl Into<String>) -> Self {
+        self.registration.application = Some(name.into());
+        self
+    }
+
     /// A metadata entry registered with this provider.
     pub fn registry_metadata(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
         self.registration.metadata.insert(key.into(), value.into());
@@ -108,11 +115,12 @@ impl<L> ServerBuilder<L> {
     }
 
     /// Largest request or reply on every protocol (default 8 MiB): a binary-protocol frame,
-    /// header included, and a gRPC message. A larger request is answered
+    /// header included, a gRPC message, and a dubbo2 body (Dubbo's `payload`). A larger request is answered
     /// `ResourceExhausted` without being buffered, and the connection kept.
     pub fn max_frame_size(mut self, bytes: usize) -> Self {
         self.config.binary.max_frame_size = bytes;
         self.config.grpc.max_message_size = bytes;
+        self.config.dubbo.payload = bytes;
         self
     }
 

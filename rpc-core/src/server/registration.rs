@@ -3,9 +3,11 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use rpc_codec::SerializationId;
 use rpc_registry::{Instance, Registry};
 
 use crate::provider::Router;
+use crate::{MethodKind, Protocol, ServiceDescriptor};
 
 /// What a provider announces about itself, and where.
 #[derive(Clone)]
@@ -14,11 +16,13 @@ pub(crate) struct Registration {
     pub(crate) advertise: Option<String>,
     pub(crate) weight: u32,
     pub(crate) metadata: BTreeMap<String, String>,
+    /// Dubbo's `application`; the executable's name when not set.
+    pub(crate) application: Option<String>,
 }
 
 impl Default for Registration {
     fn default() -> Self {
-        Registration { registry: None, advertise: None, weight: 100, metadata: BTreeMap::new() }
+        Registration { registry: None, advertise: None, weight: 100, metadata: BTreeMap::new(), application: None }
     }
 }
 
@@ -38,22 +42,80 @@ impl Registration {
         };
         let address = self.advertise.clone().unwrap_or_else(|| advertised(local));
         let timestamp = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_millis().to_string();
+        let application = self.application.clone().unwrap_or_else(default_application);
         let mut instances = Vec::new();
         for (descriptor, group) in router.registrations() {
-            let mut instance = Instance::new(descriptor.name, address.clone())
+            let mut base = Instance::new(descriptor.name, address.clone())
                 .version(descriptor.version)
                 .group(group)
                 .weight(self.weight);
-            instance.metadata = self.metadata.clone();
-            instance.metadata.insert("timestamp".into(), timestamp.clone());
-            match registry.register(instance.clone()).await {
-                Ok(()) => tracing::info!(service = %instance.service, %address, "registered"),
-                Err(e) => tracing::warn!(service = %instance.service, %address, error = %e, "registration failed"),
+            base.metadata = self.metadata.clone();
+            base.metadata.insert("timestamp".into(), timestamp.clone());
+            for instance in per_protocol(&base, descriptor, &application) {
+                match registry.register(instance.clone()).await {
+                    Ok(()) => {
+                        tracing::info!(service = %instance.service, protocol = %instance.protocol, %address, "registered")
+                    }
+                    Err(e) => tracing::warn!(service = %instance.service, %address, error = %e, "registration failed"),
+                }
+                instances.push(instance);
             }
-            instances.push(instance);
         }
         Registered { registry: Some(registry), instances }
     }
+}
+
+/// One registration per protocol the port serves, each with the serialization it carries
+/// there: `rpc://` for our consumers, and `tri://` and `dubbo://` with the parameters a Java
+/// Dubbo 3.3 consumer matches and merges (`interface`, `methods`, `application`, `side`,
+/// `dubbo`, `release`, `serialization`, `prefer.serialization`, `deprecated`, `dynamic`) and
+/// Python Dubbo's `service`. dubbo2 carries Hessian2 only, so a protobuf service (prost
+/// types, no serde) is not registered there.
+fn per_protocol(base: &Instance, descriptor: &ServiceDescriptor, application: &str) -> Vec<Instance> {
+    let declared = descriptor.serialization;
+    let mut instances = Vec::new();
+    let mut rpc = base.clone();
+    rpc.protocol = Protocol::Binary.registry_name().into();
+    rpc.serialization = declared.name().into();
+    instances.push(rpc);
+    let mut methods: Vec<&str> =
+        descriptor.methods.iter().filter(|m| m.kind == MethodKind::Unary).map(|m| m.name).collect();
+    methods.sort_unstable();
+    let mut dubbo_like = |protocol: &str, serialization: SerializationId| {
+        let mut instance = base.clone();
+        instance.protocol = protocol.into();
+        instance.serialization = serialization.name().into();
+        let params = [
+            ("interface", descriptor.name.to_string()),
+            ("service", descriptor.name.to_string()),
+            ("methods", methods.join(",")),
+            ("application", application.to_string()),
+            ("dubbo", rpc_codec::dubbo::DUBBO_VERSION.to_string()),
+            ("release", concat!("rpc-rust-", env!("CARGO_PKG_VERSION")).to_string()),
+            ("revision", env!("CARGO_PKG_VERSION").to_string()),
+            ("prefer.serialization", serialization.name().to_string()),
+            ("deprecated", "false".to_string()),
+            ("dynamic", "true".to_string()),
+            ("generic", "false".to_string()),
+        ];
+        for (key, value) in params {
+            instance.metadata.entry(key.into()).or_insert(value);
+        }
+        instances.push(instance);
+    };
+    dubbo_like("tri", declared);
+    if declared != SerializationId::Protobuf {
+        dubbo_like("dubbo", SerializationId::Hessian2);
+    }
+    instances
+}
+
+/// The executable's name, as a Dubbo application name when none is given.
+fn default_application() -> String {
+    std::env::current_exe()
+        .ok()
+        .and_then(|path| path.file_stem().map(|stem| stem.to_string_lossy().into_owned()))
+        .unwrap_or_else(|| "rpc-provider".into())
 }
 
 impl Registered {

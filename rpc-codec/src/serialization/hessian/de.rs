@@ -70,6 +70,11 @@ impl<'a> Decoder<'a> {
         Ok(value)
     }
 
+    /// The next value is a whole body (a tuple there is an argument list).
+    pub(crate) fn expect_body(&mut self) {
+        self.top = true;
+    }
+
     /// Decodes the next value.
     pub(crate) fn read_value<T: de::DeserializeOwned>(&mut self) -> Result<T, Error> {
         self.top = false;
@@ -473,9 +478,11 @@ impl<'de> de::Deserializer<'de> for &mut Decoder<'de> {
             tag::FALSE => visitor.visit_bool(false),
             tag::DATE_MILLIS => visitor.visit_i64(i64::from_be_bytes(self.array()?)),
             tag::DATE_MINUTES => visitor.visit_i64(i64::from(i32::from_be_bytes(self.array()?)) * 60_000),
-            tag::LIST_TYPED_VAR | tag::LIST_TYPED_FIXED | tag::LIST_UNTYPED_VAR | tag::LIST_UNTYPED_FIXED | 0x70..=0x7f => {
-                self.list(start, t, visitor)
-            }
+            tag::LIST_TYPED_VAR
+            | tag::LIST_TYPED_FIXED
+            | tag::LIST_UNTYPED_VAR
+            | tag::LIST_UNTYPED_FIXED
+            | 0x70..=0x7f => self.list(start, t, visitor),
             tag::MAP_UNTYPED | tag::MAP_TYPED => self.map(start, t, visitor),
             tag::CLASS_DEF => {
                 self.read_class_def()?;

@@ -86,6 +86,23 @@ impl<T: Serialize + DeserializeOwned> Serialization<T> for Hessian2 {
     }
 }
 
+/// One body from arguments that were each encoded as a Hessian stream of their own (Triple's
+/// wrapper carries them so): their class definitions and references are renumbered into one
+/// stream, as the generated server reads an argument list.
+pub fn merge_arguments<A: AsRef<[u8]>>(args: &[A]) -> Result<BytesMut, SerializationError> {
+    let mut encoder = Encoder::new(BytesMut::new());
+    for (index, arg) in args.iter().enumerate() {
+        let mut decoder = Decoder::new(arg.as_ref());
+        let merged = encoder.write_value(&serde_transcode::Transcoder::new(&mut decoder));
+        let whole = merged.and_then(|()| match decoder.is_at_end() {
+            true => Ok(()),
+            false => Err(Error::new("bytes after the value")),
+        });
+        whole.map_err(|e| decode_error(SerializationId::Hessian2, "an argument", format!("argument {index}: {e}")))?;
+    }
+    Ok(encoder.into_inner())
+}
+
 /// Why a value could not be written or read as Hessian.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Error {
@@ -94,8 +111,6 @@ pub struct Error {
 }
 
 impl Error {
-    const NOT_A_BYTE: Error = Error { reason: Cow::Borrowed("not a byte"), at: None };
-
     pub(crate) fn new(reason: impl Into<Cow<'static, str>>) -> Error {
         Error { reason: reason.into(), at: None }
     }

@@ -39,6 +39,11 @@ impl Encoder {
         written
     }
 
+    /// The next value is a whole body (a tuple there is an argument list).
+    pub(crate) fn expect_body(&mut self) {
+        self.top = true;
+    }
+
     /// Writes `value` as one Hessian value.
     pub(crate) fn write_value<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
         self.top = false;
@@ -252,9 +257,9 @@ impl<'a> StructEncoder<'a> {
             // First instance of the class; a nested instance of the same class may already
             // have fixed the field list.
             match &enc.classes[index].fields {
-                Some(known) if *known != fields => Err(Error::new(format!(
-                    "class {name} written with two different field lists in one stream"
-                ))),
+                Some(known) if *known != fields => {
+                    Err(Error::new(format!("class {name} written with two different field lists in one stream")))
+                }
                 _ => {
                     enc.write_class_def(name, &fields);
                     enc.write_class_ref(index);
@@ -286,129 +291,14 @@ impl<'a> StructEncoder<'a> {
     }
 }
 
-/// Answers whether a value is a `u8`, so that a sequence of them is written as binary.
-struct ByteProbe;
-
-impl ser::Serializer for ByteProbe {
-    type Ok = u8;
-    type Error = Error;
-    type SerializeSeq = ser::Impossible<u8, Error>;
-    type SerializeTuple = ser::Impossible<u8, Error>;
-    type SerializeTupleStruct = ser::Impossible<u8, Error>;
-    type SerializeTupleVariant = ser::Impossible<u8, Error>;
-    type SerializeMap = ser::Impossible<u8, Error>;
-    type SerializeStruct = ser::Impossible<u8, Error>;
-    type SerializeStructVariant = ser::Impossible<u8, Error>;
-
-    fn serialize_u8(self, v: u8) -> Result<u8, Error> {
-        Ok(v)
-    }
-    fn serialize_bool(self, _: bool) -> Result<u8, Error> {
-        Err(Error::NOT_A_BYTE)
-    }
-    fn serialize_i8(self, _: i8) -> Result<u8, Error> {
-        Err(Error::NOT_A_BYTE)
-    }
-    fn serialize_i16(self, _: i16) -> Result<u8, Error> {
-        Err(Error::NOT_A_BYTE)
-    }
-    fn serialize_i32(self, _: i32) -> Result<u8, Error> {
-        Err(Error::NOT_A_BYTE)
-    }
-    fn serialize_i64(self, _: i64) -> Result<u8, Error> {
-        Err(Error::NOT_A_BYTE)
-    }
-    fn serialize_u16(self, _: u16) -> Result<u8, Error> {
-        Err(Error::NOT_A_BYTE)
-    }
-    fn serialize_u32(self, _: u32) -> Result<u8, Error> {
-        Err(Error::NOT_A_BYTE)
-    }
-    fn serialize_u64(self, _: u64) -> Result<u8, Error> {
-        Err(Error::NOT_A_BYTE)
-    }
-    fn serialize_f32(self, _: f32) -> Result<u8, Error> {
-        Err(Error::NOT_A_BYTE)
-    }
-    fn serialize_f64(self, _: f64) -> Result<u8, Error> {
-        Err(Error::NOT_A_BYTE)
-    }
-    fn serialize_char(self, _: char) -> Result<u8, Error> {
-        Err(Error::NOT_A_BYTE)
-    }
-    fn serialize_str(self, _: &str) -> Result<u8, Error> {
-        Err(Error::NOT_A_BYTE)
-    }
-    fn serialize_bytes(self, _: &[u8]) -> Result<u8, Error> {
-        Err(Error::NOT_A_BYTE)
-    }
-    fn serialize_none(self) -> Result<u8, Error> {
-        Err(Error::NOT_A_BYTE)
-    }
-    fn serialize_some<T: Serialize + ?Sized>(self, _: &T) -> Result<u8, Error> {
-        Err(Error::NOT_A_BYTE)
-    }
-    fn serialize_unit(self) -> Result<u8, Error> {
-        Err(Error::NOT_A_BYTE)
-    }
-    fn serialize_unit_struct(self, _: &'static str) -> Result<u8, Error> {
-        Err(Error::NOT_A_BYTE)
-    }
-    fn serialize_unit_variant(self, _: &'static str, _: u32, _: &'static str) -> Result<u8, Error> {
-        Err(Error::NOT_A_BYTE)
-    }
-    fn serialize_newtype_struct<T: Serialize + ?Sized>(self, _: &'static str, _: &T) -> Result<u8, Error> {
-        Err(Error::NOT_A_BYTE)
-    }
-    fn serialize_newtype_variant<T: Serialize + ?Sized>(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: &T,
-    ) -> Result<u8, Error> {
-        Err(Error::NOT_A_BYTE)
-    }
-    fn serialize_seq(self, _: Option<usize>) -> Result<Self::SerializeSeq, Error> {
-        Err(Error::NOT_A_BYTE)
-    }
-    fn serialize_tuple(self, _: usize) -> Result<Self::SerializeTuple, Error> {
-        Err(Error::NOT_A_BYTE)
-    }
-    fn serialize_tuple_struct(self, _: &'static str, _: usize) -> Result<Self::SerializeTupleStruct, Error> {
-        Err(Error::NOT_A_BYTE)
-    }
-    fn serialize_tuple_variant(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeTupleVariant, Error> {
-        Err(Error::NOT_A_BYTE)
-    }
-    fn serialize_map(self, _: Option<usize>) -> Result<Self::SerializeMap, Error> {
-        Err(Error::NOT_A_BYTE)
-    }
-    fn serialize_struct(self, _: &'static str, _: usize) -> Result<Self::SerializeStruct, Error> {
-        Err(Error::NOT_A_BYTE)
-    }
-    fn serialize_struct_variant(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeStructVariant, Error> {
-        Err(Error::NOT_A_BYTE)
-    }
-}
-
 /// A sequence: binary if every element is a `u8` (so `Vec<u8>` is Java's `byte[]`), else an
-/// untyped list (Java's `ArrayList`).
+/// untyped list (Java's `ArrayList`). Which it is shows only as the elements arrive, so bytes
+/// are held until the first element that is not one; then the list begins and they are
+/// written as its first ints. One pass: each element is serialized once.
 pub(crate) struct SeqEncoder<'a> {
     enc: &'a mut Encoder,
     len: Option<usize>,
+    /// `Some` while every element so far was a `u8`.
     bytes: Option<Vec<u8>>,
     /// The arguments of a body: values one after another, no list around them.
     arguments: bool,
@@ -416,21 +306,21 @@ pub(crate) struct SeqEncoder<'a> {
 
 impl SeqEncoder<'_> {
     fn element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
-        if self.arguments {
+        if self.arguments || self.bytes.is_none() {
             return self.enc.write_value(value);
         }
-        if let Some(bytes) = &mut self.bytes {
-            if let Ok(byte) = value.serialize(ByteProbe) {
-                bytes.push(byte);
-                return Ok(());
-            }
-            let bytes = self.bytes.take().unwrap_or_default();
+        value.serialize(ElementSerializer { seq: self })
+    }
+
+    /// The element that is not a byte has come: the list begins with the bytes held so far.
+    fn begin_list(&mut self) -> Result<(), Error> {
+        if let Some(bytes) = self.bytes.take() {
             self.enc.write_list_header(self.len)?;
             for byte in bytes {
                 self.enc.write_int(i32::from(byte));
             }
         }
-        self.enc.write_value(value)
+        Ok(())
     }
 
     fn finish(self) -> Result<(), Error> {
@@ -444,6 +334,95 @@ impl SeqEncoder<'_> {
             None => {}
         }
         Ok(())
+    }
+}
+
+/// Serializes one element of a sequence that may still be binary: a `u8` is held, anything
+/// else begins the list and is written by the encoder.
+struct ElementSerializer<'s, 'a> {
+    seq: &'s mut SeqEncoder<'a>,
+}
+
+/// Forwards `$method` to the encoder once the list has begun.
+macro_rules! forward {
+    ($( fn $method:ident(self $(, $arg:ident: $ty:ty)*) -> $ret:ty; )*) => {
+        $(
+            fn $method(self $(, $arg: $ty)*) -> $ret {
+                self.seq.begin_list()?;
+                self.seq.enc.top = false;
+                ser::Serializer::$method(&mut *self.seq.enc $(, $arg)*)
+            }
+        )*
+    };
+}
+
+impl<'s> ser::Serializer for ElementSerializer<'s, '_> {
+    type Ok = ();
+    type Error = Error;
+    type SerializeSeq = SeqEncoder<'s>;
+    type SerializeTuple = SeqEncoder<'s>;
+    type SerializeTupleStruct = SeqEncoder<'s>;
+    type SerializeTupleVariant = VariantEncoder<SeqEncoder<'s>>;
+    type SerializeMap = MapEncoder<'s>;
+    type SerializeStruct = StructEncoder<'s>;
+    type SerializeStructVariant = VariantEncoder<StructEncoder<'s>>;
+
+    fn serialize_u8(self, v: u8) -> Result<(), Error> {
+        match &mut self.seq.bytes {
+            Some(bytes) => {
+                bytes.push(v);
+                Ok(())
+            }
+            None => self.seq.enc.write_value(&v),
+        }
+    }
+
+    fn serialize_some<T: Serialize + ?Sized>(self, value: &T) -> Result<(), Error> {
+        self.seq.begin_list()?;
+        self.seq.enc.write_value(value)
+    }
+
+    fn serialize_newtype_struct<T: Serialize + ?Sized>(self, name: &'static str, value: &T) -> Result<(), Error> {
+        self.seq.begin_list()?;
+        ser::Serializer::serialize_newtype_struct(&mut *self.seq.enc, name, value)
+    }
+
+    fn serialize_newtype_variant<T: Serialize + ?Sized>(
+        self,
+        name: &'static str,
+        index: u32,
+        variant: &'static str,
+        value: &T,
+    ) -> Result<(), Error> {
+        self.seq.begin_list()?;
+        ser::Serializer::serialize_newtype_variant(&mut *self.seq.enc, name, index, variant, value)
+    }
+
+    forward! {
+        fn serialize_bool(self, v: bool) -> Result<(), Error>;
+        fn serialize_i8(self, v: i8) -> Result<(), Error>;
+        fn serialize_i16(self, v: i16) -> Result<(), Error>;
+        fn serialize_i32(self, v: i32) -> Result<(), Error>;
+        fn serialize_i64(self, v: i64) -> Result<(), Error>;
+        fn serialize_u16(self, v: u16) -> Result<(), Error>;
+        fn serialize_u32(self, v: u32) -> Result<(), Error>;
+        fn serialize_u64(self, v: u64) -> Result<(), Error>;
+        fn serialize_f32(self, v: f32) -> Result<(), Error>;
+        fn serialize_f64(self, v: f64) -> Result<(), Error>;
+        fn serialize_char(self, v: char) -> Result<(), Error>;
+        fn serialize_str(self, v: &str) -> Result<(), Error>;
+        fn serialize_bytes(self, v: &[u8]) -> Result<(), Error>;
+        fn serialize_none(self) -> Result<(), Error>;
+        fn serialize_unit(self) -> Result<(), Error>;
+        fn serialize_unit_struct(self, name: &'static str) -> Result<(), Error>;
+        fn serialize_unit_variant(self, name: &'static str, index: u32, variant: &'static str) -> Result<(), Error>;
+        fn serialize_seq(self, len: Option<usize>) -> Result<SeqEncoder<'s>, Error>;
+        fn serialize_tuple(self, len: usize) -> Result<SeqEncoder<'s>, Error>;
+        fn serialize_tuple_struct(self, name: &'static str, len: usize) -> Result<SeqEncoder<'s>, Error>;
+        fn serialize_tuple_variant(self, name: &'static str, index: u32, variant: &'static str, len: usize) -> Result<VariantEncoder<SeqEncoder<'s>>, Error>;
+        fn serialize_map(self, len: Option<usize>) -> Result<MapEncoder<'s>, Error>;
+        fn serialize_struct(self, name: &'static str, len: usize) -> Result<StructEncoder<'s>, Error>;
+        fn serialize_struct_variant(self, name: &'static str, index: u32, variant: &'static str, len: usize) -> Result<VariantEncoder<StructEncoder<'s>>, Error>;
     }
 }
 

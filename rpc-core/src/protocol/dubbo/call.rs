@@ -8,6 +8,7 @@ use rpc_codec::dubbo::{
     self, status, DubboFrame, DubboHeader, DubboRequest, DubboResponse, DubboResult, JavaException, FLAG_EVENT,
     HESSIAN2_SERIALIZATION,
 };
+use rpc_codec::serialization::transcode_value;
 use rpc_codec::{Metadata, SerializationId};
 
 use crate::{Code, Request, Response, Status};
@@ -49,7 +50,10 @@ pub(crate) fn request_from_dubbo(call: DubboRequest, oneway: bool) -> Request {
 pub(crate) fn error_frame(id: i64, code: u8, message: &str) -> DubboFrame {
     let mut body = BytesMut::new();
     dubbo::encode_error_message(message, &mut body);
-    DubboFrame { header: DubboHeader { flags: HESSIAN2_SERIALIZATION, status: code, id, body_len: 0 }, body: body.freeze() }
+    DubboFrame {
+        header: DubboHeader { flags: HESSIAN2_SERIALIZATION, status: code, id, body_len: 0 },
+        body: body.freeze(),
+    }
 }
 
 /// The answer to a heartbeat: an event response with a null body.
@@ -96,8 +100,9 @@ pub(crate) fn reply_frame(id: i64, result: Result<Response, Status>, attachments
 }
 
 /// The caller's result from a reply frame (status and body), as [`Status`] codes go: Dubbo's
-/// "not run" statuses are `Unavailable` and marked not sent, so a cluster may retry them.
-pub(crate) fn response_from_reply(frame: DubboFrame) -> Result<Response, Status> {
+/// "not run" statuses are `Unavailable` and marked not sent, so a cluster may retry them. The
+/// value is re-encoded from Hessian2 into `serialization`, the one the call was made in.
+pub(crate) fn response_from_reply(frame: DubboFrame, serialization: SerializationId) -> Result<Response, Status> {
     if frame.header.status != status::OK {
         let message = dubbo::decode_error_message(&frame.body).unwrap_or_else(|e| format!("(unreadable: {e})"));
         let code = frame.header.status;
@@ -128,7 +133,13 @@ pub(crate) fn response_from_reply(frame: DubboFrame) -> Result<Response, Status>
             });
         }
     };
-    let mut response = Response::new(SerializationId::Hessian2, body);
+    let body = match serialization {
+        SerializationId::Hessian2 => body,
+        other => transcode_value(SerializationId::Hessian2, other, &body)
+            .map_err(|e| Status::internal(format!("dubbo reply not re-encoded as {other}: {e}")))?
+            .freeze(),
+    };
+    let mut response = Response::new(serialization, body);
     response.attachments = attachments;
     Ok(response)
 }
@@ -148,13 +159,16 @@ mod tests {
     #[test]
     fn errors_round_trip_with_their_codes() {
         let frame = reply_frame(7, Err(Status::invalid_argument("no")), true, 1 << 20);
-        let status = response_from_reply(frame).unwrap_err();
+        let status = response_from_reply(frame, SerializationId::Hessian2).unwrap_err();
         assert_eq!((status.code(), status.message()), (Code::InvalidArgument, "no"));
         let frame = reply_frame(7, Err(Status::not_found("gone")), false, 1 << 20);
-        let status = response_from_reply(frame).unwrap_err();
+        let status = response_from_reply(frame, SerializationId::Hessian2).unwrap_err();
         assert_eq!(status.code(), Code::Unknown, "a caller without attachments gets Java's view");
         assert!(status.message().contains("java.lang.RuntimeException: gone"));
-        let busy = response_from_reply(reply_frame(7, Err(Status::resource_exhausted("full")), true, 1 << 20));
+        let busy = response_from_reply(
+            reply_frame(7, Err(Status::resource_exhausted("full")), true, 1 << 20),
+            SerializationId::Hessian2,
+        );
         assert!(busy.as_ref().unwrap_err().is_not_sent());
         let big = reply_frame(7, Ok(Response::new(SerializationId::Hessian2, Bytes::from(vec![0x4e; 64]))), true, 16);
         assert_eq!(big.header.status, status::SERIALIZATION_ERROR);

@@ -12,6 +12,7 @@ use rpc_codec::dubbo::{
     self, DubboCodec, DubboFrame, DubboHeader, DubboInbound, DubboRequest, FLAG_EVENT, FLAG_REQUEST, FLAG_TWOWAY,
     HESSIAN2_SERIALIZATION,
 };
+use rpc_codec::serialization::transcode_arguments;
 use rpc_codec::{CodecError, SerializationId};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -105,21 +106,31 @@ impl DubboConnection {
         }
     }
 
-    /// The request frame for a call, or why it cannot be sent.
+    /// The request frame for a call, or why it cannot be sent. Arguments in msgpack or JSON
+    /// are re-encoded as Hessian2, the one serialization dubbo2 providers read.
     fn request_frame(&self, request: Request, id: i64, deadline: Option<Instant>) -> Result<DubboFrame, Status> {
-        if request.serialization != SerializationId::Hessian2 {
-            return Err(Status::failed_precondition(format!(
-                "dubbo:// carries Hessian2 bodies and this call is {}: declare the service with serialization = \"hessian2\" or set it in CallOptions",
-                request.serialization
-            )));
-        }
-        let parameter_types = match request.method_descriptor() {
+        let method = request.method_descriptor();
+        let parameter_types = match method {
             Some(method) => method.java_parameters,
             None if request.body.is_empty() => "",
             None => {
                 return Err(Status::invalid_argument(
                     "dubbo:// needs the Java parameter types of the method: call through a generated client",
                 ))
+            }
+        };
+        let arguments = match request.serialization {
+            SerializationId::Hessian2 => request.body.clone(),
+            SerializationId::Protobuf => {
+                return Err(Status::failed_precondition(
+                    "dubbo:// carries Hessian2 and a protobuf body cannot be re-encoded: call this provider over Triple (gRPC)",
+                ))
+            }
+            other => {
+                let arity = method.map_or(0, |m| m.arguments.len());
+                transcode_arguments(other, SerializationId::Hessian2, &request.body, arity)
+                    .map_err(|e| Status::invalid_argument(format!("arguments not re-encoded as Hessian2: {e}")))?
+                    .freeze()
             }
         };
         let version = match request.version() {
@@ -145,7 +156,7 @@ impl DubboConnection {
             version: Some(version.into()),
             method: request.method().to_string(),
             parameter_types: parameter_types.to_string(),
-            arguments: request.body,
+            arguments,
             attachments,
         };
         let mut body = BytesMut::new();
@@ -158,7 +169,10 @@ impl DubboConnection {
             )));
         }
         let flags = if request.oneway { FLAG_REQUEST } else { FLAG_REQUEST | FLAG_TWOWAY };
-        Ok(DubboFrame { header: DubboHeader { flags: flags | HESSIAN2_SERIALIZATION, status: 0, id, body_len: 0 }, body: body.freeze() })
+        Ok(DubboFrame {
+            header: DubboHeader { flags: flags | HESSIAN2_SERIALIZATION, status: 0, id, body_len: 0 },
+            body: body.freeze(),
+        })
     }
 }
 
@@ -208,11 +222,12 @@ impl ProtocolConnection for DubboConnection {
                 };
             }
             let mut slot = this.pending.insert().map_err(Status::not_sent)?;
+            let serialization = request.serialization;
             let frame = this.request_frame(request, slot.id() as i64, deadline).map_err(Status::not_sent)?;
             let exchange = async {
                 this.queue.send(frame).await.map_err(|_| this.pending.closed_status().not_sent())?;
                 let reply = std::future::poll_fn(|cx| slot.poll_reply(cx)).await?;
-                response_from_reply(reply)
+                response_from_reply(reply, serialization)
             };
             match deadline {
                 Some(deadline) => tokio::time::timeout_at(deadline.into(), exchange).await.unwrap_or_else(|_| {

@@ -65,7 +65,8 @@ where
     fn go_away(&self) -> Option<DubboFrame> {
         let mut body = BytesMut::new();
         dubbo::encode_event(Some("R"), &mut body);
-        let header = DubboHeader { flags: FLAG_REQUEST | FLAG_EVENT | HESSIAN2_SERIALIZATION, status: 0, id: 0, body_len: 0 };
+        let header =
+            DubboHeader { flags: FLAG_REQUEST | FLAG_EVENT | HESSIAN2_SERIALIZATION, status: 0, id: 0, body_len: 0 };
         Some(DubboFrame { header, body: body.freeze() })
     }
 
@@ -105,7 +106,10 @@ where
             false => Handled::Done,
         };
         if header.serialization() != HESSIAN2_SERIALIZATION {
-            let message = format!("Unexpected serialization id:{} received from network, only hessian2 (2) is served", header.serialization());
+            let message = format!(
+                "Unexpected serialization id:{} received from network, only hessian2 (2) is served",
+                header.serialization()
+            );
             return refuse(status::BAD_REQUEST, &message);
         }
         let request = match DubboRequest::decode(&frame.body) {
@@ -120,7 +124,8 @@ where
         }
         if request.method == "$echo" {
             // Dubbo's echo test: the argument comes back, the service is not called.
-            let reply = dubbo::DubboResponse { result: dubbo::DubboResult::Value(request.arguments), attachments: vec![] };
+            let reply =
+                dubbo::DubboResponse { result: dubbo::DubboResult::Value(request.arguments), attachments: vec![] };
             let mut body = BytesMut::new();
             reply.encode(dubbo::supports_response_attachments(&request.dubbo_version), &mut body);
             let header = DubboHeader { flags: HESSIAN2_SERIALIZATION, status: status::OK, id: header.id, body_len: 0 };
@@ -146,7 +151,10 @@ impl<S> DubboServer<S> {
                 "" => format!("{}:{version}", request.path),
                 group => format!("{group}/{}:{version}", request.path),
             };
-            return Err((status::SERVICE_ERROR, format!("Not found exported service: {key}, may be version or group mismatch")));
+            return Err((
+                status::SERVICE_ERROR,
+                format!("Not found exported service: {key}, may be version or group mismatch"),
+            ));
         };
         let arity = dubbo::parameter_types(&request.parameter_types).map_or(usize::MAX, |types| types.len());
         let found = service

@@ -8,7 +8,8 @@
 //! (`-bin` keys base64), `tri-service-version`/`tri-service-group` the version and group.
 //! Codes are gRPC's on both transports, so they map one to one. Streaming methods are gRPC
 //! streams: messages are read as they arrive and sent as they are made, under HTTP/2 flow
-//! control (see [`crate::streaming`]).
+//! control (see [`crate::streaming`]). Java Dubbo's wrapper mode for interface services is
+//! understood too (`wrapper`), and `application/grpc+data` (Python Dubbo's own bytes).
 
 mod body;
 pub(crate) mod client;
@@ -16,6 +17,7 @@ mod headers;
 mod message;
 mod reader;
 pub(crate) mod server;
+mod wrapper;
 
 use super::Detection;
 

@@ -18,6 +18,7 @@ use super::body::{GrpcBody, MessageBody};
 use super::headers::{self, ContentType};
 use super::message;
 use super::reader::MessageReader;
+use super::wrapper;
 use crate::protocol::{Annotator, ConnectionContext};
 use crate::provider::call::call;
 use crate::provider::Router;
@@ -111,15 +112,25 @@ where
         if kind.is_streaming() {
             return streaming(service, request, body, serialization, max_message).await;
         }
+        let mut wrapped = None;
         let result = match unary_message(body, max_message, request.deadline()).await {
-            Ok(message) => {
-                request.body = message;
-                call(service, request).await
-            }
+            Ok(message) => match unwrap_triple(&mut request, message, serialization) {
+                Ok(wrapper) => {
+                    wrapped = wrapper;
+                    call(service, request).await
+                }
+                Err(status) => Err(status),
+            },
             Err(status) => Err(status),
         };
         match result {
-            Ok(response) => reply(serialization, response),
+            Ok(mut response) => {
+                if let Some(wrapped) = wrapped {
+                    let data = (!matches!(&response.body[..], b"" | b"N")).then_some(&response.body[..]);
+                    response.body = wrapper::encode_response(&wrapped.serialize_type, data, &wrapped.return_type);
+                }
+                reply(serialization, response)
+            }
             Err(status) => {
                 tracing::debug!(code = %status.code(), message = status.message(), "call failed");
                 trailers_only(serialization, &status)
@@ -179,6 +190,49 @@ fn request_head(parts: &http::request::Parts, serialization: SerializationId) ->
         metadata.group = group.into();
     }
     Ok(Request::from_parts(metadata, serialization, false, Bytes::new(), deadline))
+}
+
+/// What a reply to a wrapped (Java interface-mode) call is wrapped in.
+struct Wrapped {
+    serialize_type: String,
+    return_type: String,
+}
+
+/// Takes `message` as the request's body, unwrapping it if it is Triple's wrapper of a call to
+/// a service not declared protobuf, whose arguments are as many as the method's (see
+/// [`wrapper`]): the arguments then become one Hessian2 body.
+fn unwrap_triple(
+    request: &mut Request,
+    message: Bytes,
+    serialization: SerializationId,
+) -> Result<Option<Wrapped>, Status> {
+    let method = match request.descriptor() {
+        Some(service)
+            if serialization == SerializationId::Protobuf && service.serialization != SerializationId::Protobuf =>
+        {
+            service.method(request.method())
+        }
+        _ => None,
+    };
+    let wrapper = method.and_then(|method| {
+        wrapper::parse_request(&message).filter(|w| w.args.len() == method.arguments.len()).map(|w| (method, w))
+    });
+    let Some((method, wrapper)) = wrapper else {
+        request.body = message;
+        return Ok(None);
+    };
+    if !wrapper::is_hessian(&wrapper.serialize_type) {
+        return Err(Status::unimplemented(format!(
+            "Triple wrapper with serializeType {}: only hessian2 (hessian4) is served",
+            wrapper.serialize_type
+        )));
+    }
+    let body = rpc_codec::serialization::hessian::merge_arguments(&wrapper.args)
+        .map_err(|e| Status::invalid_argument(format!("arguments of the Triple wrapper: {e}")))?;
+    request.body = body.freeze();
+    request.serialization = SerializationId::Hessian2;
+    let return_type = rpc_codec::dubbo::class_name(method.java_return);
+    Ok(Some(Wrapped { serialize_type: wrapper.serialize_type, return_type }))
 }
 
 /// The one message of a unary call's body.

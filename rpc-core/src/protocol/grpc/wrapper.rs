@@ -1,0 +1,115 @@
+//! Triple's wrapper mode: how Java Dubbo calls an interface (non-IDL) service over gRPC.
+//! The request message is a `TripleRequestWrapper { serializeType = 1; repeated bytes args =
+//! 2; repeated string argTypes = 3 }`, each argument a Hessian stream of its own; the reply a
+//! `TripleResponseWrapper { serializeType = 1; bytes data = 2; string type = 3 }` (Dubbo's
+//! hand-rolled `TripleCustomerProtocolWrapper`, which we parse as strictly as it does).
+//!
+//! Java picks the mode by the method's signature: protobuf types are sent raw, anything else
+//! wrapped. A provider here does the same by the service's declared serialization: a service
+//! declared `protobuf` reads raw messages; for any other, a request that parses as a wrapper
+//! whose arguments match the method's is unwrapped.
+
+use bytes::{BufMut, Bytes, BytesMut};
+
+/// A parsed `TripleRequestWrapper`.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct RequestWrapper {
+    pub(crate) serialize_type: String,
+    pub(crate) args: Vec<Bytes>,
+    pub(crate) arg_types: Vec<String>,
+}
+
+/// The wrapper `message` is, if it is one: only fields 1–3, each length-delimited, as Java's
+/// parser insists; anything else is not a wrapper.
+pub(crate) fn parse_request(message: &Bytes) -> Option<RequestWrapper> {
+    let mut wrapper = RequestWrapper { serialize_type: String::new(), args: Vec::new(), arg_types: Vec::new() };
+    let mut pos = 0;
+    let mut seen_type = false;
+    while pos < message.len() {
+        let key = message[pos];
+        pos += 1;
+        let (len, used) = varint(message.get(pos..)?)?;
+        pos += used;
+        let end = pos.checked_add(usize::try_from(len).ok()?).filter(|&end| end <= message.len())?;
+        let field = message.slice(pos..end);
+        pos = end;
+        match key {
+            0x0a if !seen_type => {
+                wrapper.serialize_type = String::from_utf8(field.to_vec()).ok()?;
+                seen_type = true;
+            }
+            0x12 => wrapper.args.push(field),
+            0x1a => wrapper.arg_types.push(String::from_utf8(field.to_vec()).ok()?),
+            _ => return None,
+        }
+    }
+    (seen_type && wrapper.args.len() == wrapper.arg_types.len()).then_some(wrapper)
+}
+
+/// A `TripleResponseWrapper`: `data` left out when the result is null, `type_name` the
+/// method's declared return type as Java names it.
+pub(crate) fn encode_response(serialize_type: &str, data: Option<&[u8]>, type_name: &str) -> Bytes {
+    let mut out = BytesMut::new();
+    field(&mut out, 0x0a, serialize_type.as_bytes());
+    if let Some(data) = data {
+        field(&mut out, 0x12, data);
+    }
+    field(&mut out, 0x1a, type_name.as_bytes());
+    out.freeze()
+}
+
+/// Whether a wrapper's `serializeType` is Hessian2: Java writes `hessian4` for it.
+pub(crate) fn is_hessian(serialize_type: &str) -> bool {
+    matches!(serialize_type, "hessian4" | "hessian2")
+}
+
+fn field(out: &mut BytesMut, key: u8, payload: &[u8]) {
+    out.put_u8(key);
+    let mut len = payload.len() as u64;
+    while len >= 0x80 {
+        out.put_u8((len as u8) | 0x80);
+        len >>= 7;
+    }
+    out.put_u8(len as u8);
+    out.put_slice(payload);
+}
+
+fn varint(bytes: &[u8]) -> Option<(u64, usize)> {
+    let mut value = 0u64;
+    for (i, &b) in bytes.iter().enumerate().take(10) {
+        value |= u64::from(b & 0x7f) << (7 * i);
+        if b & 0x80 == 0 {
+            return Some((value, i + 1));
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_wrapper_java_sends_parses_and_ours_matches_javas() {
+        // WIRE §4.5: sayHello("world") and its reply "Hello world", as Java's wrapper writes them.
+        let request = Bytes::from_static(b"\x0a\x08hessian4\x12\x06\x05world\x1a\x10java.lang.String");
+        let wrapper = parse_request(&request).unwrap();
+        assert_eq!(wrapper.serialize_type, "hessian4");
+        assert_eq!(wrapper.args, [Bytes::from_static(b"\x05world")]);
+        assert_eq!(wrapper.arg_types, ["java.lang.String"]);
+        let reply = encode_response("hessian4", Some(b"\x0bHello world"), "java.lang.String");
+        assert_eq!(&reply[..], b"\x0a\x08hessian4\x12\x0c\x0bHello world\x1a\x10java.lang.String");
+    }
+
+    #[test]
+    fn other_messages_are_not_wrappers() {
+        // A HelloRequest { name = "x", sleep_ms = 5 }: field 2 is a varint.
+        assert_eq!(parse_request(&Bytes::from_static(b"\x0a\x01x\x10\x05")), None);
+        // Truncated, or a length past the end.
+        assert_eq!(parse_request(&Bytes::from_static(b"\x0a\x08hess")), None);
+        assert_eq!(parse_request(&Bytes::from_static(b"\x0a\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01")), None);
+        // Arguments without their types.
+        assert_eq!(parse_request(&Bytes::from_static(b"\x0a\x08hessian4\x12\x01\x91")), None);
+        assert_eq!(parse_request(&Bytes::new()), None);
+    }
+}
