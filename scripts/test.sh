@@ -8,13 +8,16 @@ export CARGO_BUILD_JOBS="${CARGO_BUILD_JOBS:-2}"
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 
 # What the build and the tests need from Debian: protoc (etcd-client's build compiles
-# etcd's .proto files), and real etcd and ZooKeeper servers (the registry tests start
-# their own on free loopback ports with temporary data dirs, and stop them).
+# etcd's .proto files), real etcd and ZooKeeper servers (the registry tests start their own
+# on free loopback ports with temporary data dirs, and stop them), and Java's Hessian.
 missing=()
 command -v protoc >/dev/null || missing+=(protobuf-compiler)
 [ -x /usr/bin/etcd ] || command -v etcd >/dev/null || missing+=(etcd-server)
 [ -f /usr/share/java/zookeeper.jar ] || missing+=(zookeeper)
 command -v java >/dev/null || missing+=(default-jre-headless)
+# Java's Hessian (Caucho 4.0.38) and a JDK to compile the small program that drives it.
+[ -f /usr/share/java/hessian.jar ] || missing+=(libhessian-java)
+command -v javac >/dev/null || missing+=(default-jdk-headless)
 # Python with venv: the interop tests run real Python peers (grpcio, Dubbo's Python SDK, a
 # dubbo2 + Hessian2 client, a Hessian library).
 command -v python3 >/dev/null || missing+=(python3)
