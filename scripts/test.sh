@@ -18,8 +18,10 @@ command -v java >/dev/null || missing+=(default-jre-headless)
 # Java's Hessian (Caucho 4.0.38) and a JDK to compile the small program that drives it.
 [ -f /usr/share/java/hessian.jar ] || missing+=(libhessian-java)
 command -v javac >/dev/null || missing+=(default-jdk-headless)
+# curl calls a provider over HTTP/1.1 with JSON in the REST test.
+command -v curl >/dev/null || missing+=(curl)
 # Python with venv: the interop tests run real Python peers (grpcio, Dubbo's Python SDK, a
-# dubbo2 + Hessian2 client, a Hessian library).
+# dubbo2 + Hessian2 client).
 command -v python3 >/dev/null || missing+=(python3)
 python3 -c 'import venv, ensurepip' 2>/dev/null || missing+=(python3-venv)
 if [ ${#missing[@]} -gt 0 ]; then
@@ -33,10 +35,10 @@ fi
 if command -v systemctl >/dev/null && systemctl is-active --quiet etcd 2>/dev/null; then systemctl stop etcd || true; fi
 
 # The Python peers from PyPI, in a venv under target/ (kept between runs): grpcio, Dubbo's
-# Python SDK (Triple), dubbo-ssl-python (dubbo2 + Hessian2) and python-hessian.
+# Python SDK (Triple) and dubbo-ssl-python (dubbo2 + Hessian2).
 venv=target/grpc-venv
-python_peers=(grpcio apache-dubbo==3.0.0b1 dubbo-ssl-python==0.9.6 python-hessian==1.2.0)
-if ! "$venv/bin/python" -c 'import grpc, dubbo, dubbo_ssl, pyhessian' 2>/dev/null; then
+python_peers=(grpcio apache-dubbo==3.0.0b1 dubbo-ssl-python==0.9.6)
+if ! "$venv/bin/python" -c 'import grpc, dubbo, dubbo_ssl' 2>/dev/null; then
     echo "== installing ${python_peers[*]} into $venv"
     rm -rf "$venv"
     python3 -m venv "$venv"

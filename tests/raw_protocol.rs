@@ -73,7 +73,7 @@ async fn still_serving(server: &TestServer) {
 async fn garbage_bytes_close_the_connection_only() {
     let server = TestServer::start().await;
     let mut socket = TcpStream::connect(server.addr).await.unwrap();
-    socket.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n and more garbage to fill a header").await.unwrap();
+    socket.write_all(b"\x00\x01 no protocol starts like this, and more garbage to fill a header").await.unwrap();
     expect_closed(socket).await;
     still_serving(&server).await;
 }
@@ -181,14 +181,17 @@ async fn heartbeats_are_answered_and_responses_sent_to_a_server_ignored() {
 }
 
 #[tokio::test]
-async fn an_http1_request_is_not_taken_for_http2() {
-    // HTTP/1.1's POST starts with HTTP/2's `P`; the whole preface tells them apart.
+async fn an_http1_request_is_answered_in_http1_not_taken_for_http2() {
+    // HTTP/1.1's POST starts with HTTP/2's `P`; the whole preface tells them apart, and an
+    // HTTP/1.1 request is Triple's REST form: a gRPC content type there is refused with 415.
     let server = TestServer::start().await;
     let mut socket = TcpStream::connect(server.addr).await.unwrap();
     let request =
         "POST /test.Echo/echo HTTP/1.1\r\nHost: x\r\ncontent-type: application/grpc\r\ncontent-length: 0\r\n\r\n";
     socket.write_all(request.as_bytes()).await.unwrap();
-    expect_closed(socket).await;
+    let mut head = [0u8; 12];
+    tokio::time::timeout(Duration::from_secs(5), socket.read_exact(&mut head)).await.unwrap().unwrap();
+    assert_eq!(&head, b"HTTP/1.1 415");
     still_serving(&server).await;
 }
 

@@ -12,6 +12,9 @@ pub enum Protocol {
     /// Apache Dubbo's own `dubbo://` protocol (dubbo2) with Hessian2: reaches Java, Go and
     /// Python Dubbo providers.
     Dubbo,
+    /// Triple over HTTP/1.1 with JSON (Dubbo's "triple rest"): what a provider detects when
+    /// `curl` or a browser calls it. Served, not spoken: a client calls over the others.
+    Rest,
 }
 
 /// The protocol names registries carry (an instance's `protocol`, a Dubbo URL's scheme) and
@@ -46,6 +49,7 @@ impl Protocol {
             Protocol::Binary => 0,
             Protocol::Grpc => 1,
             Protocol::Dubbo => 2,
+            Protocol::Rest => 3,
         }
     }
 

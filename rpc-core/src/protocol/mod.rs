@@ -21,6 +21,7 @@ pub(crate) mod dubbo;
 pub(crate) mod grpc;
 mod idle_timer;
 pub(crate) mod mux;
+mod rest;
 mod rewind;
 
 use bytes::BytesMut;
@@ -53,8 +54,12 @@ pub(crate) enum Detection {
 pub(crate) type Detector = fn(&[u8]) -> Detection;
 
 /// Every protocol a server port speaks, with its detector, in the order they are asked.
-pub(crate) const DETECTORS: &[(Protocol, Detector)] =
-    &[(Protocol::Binary, binary::detect), (Protocol::Dubbo, dubbo::detect), (Protocol::Grpc, grpc::detect)];
+pub(crate) const DETECTORS: &[(Protocol, Detector)] = &[
+    (Protocol::Binary, binary::detect),
+    (Protocol::Dubbo, dubbo::detect),
+    (Protocol::Grpc, grpc::detect),
+    (Protocol::Rest, rest::detect),
+];
 
 /// Detection of a protocol whose every frame starts with a two-byte magic.
 fn detect_magic(prefix: &[u8], magic: u16) -> Detection {
@@ -136,6 +141,7 @@ where
             dubbo::server::serve(Rewind::new(prefix, read), write, context).await
         }
         Protocol::Grpc => grpc::server::serve(Rewind::new(prefix, io), context).await,
+        Protocol::Rest => rest::server::serve(Rewind::new(prefix, io), context).await,
     }
 }
 
@@ -150,8 +156,9 @@ mod tests {
         // One byte of either: wait for more.
         assert_eq!(classify(&[0xD8]), Ok(None));
         assert_eq!(classify(b"PRI * HT"), Ok(None));
-        // HTTP/1.1 starts with `P` too, and is not HTTP/2.
-        assert_eq!(classify(b"POST / HTTP/1.1\r\n"), Err(()));
+        // HTTP/1.1 starts with `P` too, and is not HTTP/2: it is Triple's REST form.
+        assert_eq!(classify(b"POST / HTTP/1.1\r\n"), Ok(Some(Protocol::Rest)));
+        assert_eq!(classify(b"GET /"), Ok(Some(Protocol::Rest)));
         assert_eq!(classify(b"PUT"), Err(()));
         assert_eq!(classify(&[0xDA, 0xBB]), Ok(Some(Protocol::Dubbo)));
         assert_eq!(classify(&[0xDA]), Ok(None));

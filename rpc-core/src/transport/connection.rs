@@ -55,6 +55,9 @@ impl Connection {
                 Protocol::Binary => Kind::Binary(BinaryConnection::handshake(stream, peer, config).await?),
                 Protocol::Grpc => Kind::Grpc(GrpcConnection::handshake(stream, peer, config).await?),
                 Protocol::Dubbo => Kind::Dubbo(DubboConnection::handshake(stream, peer, config).await?),
+                Protocol::Rest => return Err(Status::invalid_argument(
+                    "Protocol::Rest is what a provider serves to curl and browsers; connect over Binary, Grpc or Dubbo",
+                )),
             })
         };
         let kind = tokio::time::timeout(limit, opening).await.map_err(|_| {
@@ -84,6 +87,7 @@ impl Connection {
             Protocol::Binary => BinaryConnection::HANDS_BACK_UNSENT,
             Protocol::Grpc => GrpcConnection::HANDS_BACK_UNSENT,
             Protocol::Dubbo => DubboConnection::HANDS_BACK_UNSENT,
+            Protocol::Rest => false,
         }
     }
 
