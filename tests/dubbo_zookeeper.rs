@@ -38,20 +38,35 @@ async fn provider(zookeeper: &Zookeeper) -> (SocketAddr, oneshot::Sender<()>) {
 
 /// The provider URLs under `/dubbo/{service}/providers`, decoded; waits until `count` are there.
 async fn provider_urls(zookeeper: &Zookeeper, service: &str, count: usize) -> Vec<String> {
+    category_urls(zookeeper, service, "providers", |n| n >= count).await
+}
+
+/// The URLs under `/dubbo/{service}/{category}`, decoded, once their number satisfies `wanted`
+/// (within 10 s).
+async fn category_urls(
+    zookeeper: &Zookeeper,
+    service: &str,
+    category: &str,
+    wanted: impl Fn(usize) -> bool,
+) -> Vec<String> {
     let client = zookeeper_client::Client::connect(&format!("127.0.0.1:{}", zookeeper.port)).await.unwrap();
-    let path = format!("/dubbo/{service}/providers");
+    let path = format!("/dubbo/{service}/{category}");
+    let mut seen = 0;
     for _ in 0..200 {
-        if let Ok((children, _)) = client.get_children(&path).await {
-            if children.len() >= count {
-                return children
-                    .iter()
-                    .map(|c| percent_encoding::percent_decode_str(c).decode_utf8().unwrap().to_string())
-                    .collect();
-            }
+        let children = match client.get_children(&path).await {
+            Ok((children, _)) => children,
+            Err(_) => Vec::new(),
+        };
+        seen = children.len();
+        if wanted(seen) {
+            return children
+                .iter()
+                .map(|c| percent_encoding::percent_decode_str(c).decode_utf8().unwrap().to_string())
+                .collect();
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    panic!("fewer than {count} providers of {service} registered within 10 s");
+    panic!("{path} still has {seen} nodes after 10 s");
 }
 
 fn param<'a>(url: &'a str, key: &str) -> Option<&'a str> {
@@ -163,7 +178,16 @@ async fn an_rpc_consumer_picks_among_the_protocols_a_provider_registered() {
     let channel = consumer(None).await;
     assert_eq!(channel.endpoints().len(), 1);
     assert_eq!(channel.endpoints()[0].protocol, Protocol::Binary);
-    assert_eq!(GreetingsServiceClient::new(channel).add(2, 2).await.unwrap(), 4);
+    assert_eq!(GreetingsServiceClient::new(channel.clone()).add(2, 2).await.unwrap(), 4);
+    // The consumer registered itself as Dubbo's consumers do, and withdraws when it goes.
+    let consumers = category_urls(&zookeeper, SERVICE, "consumers", |n| n == 1).await;
+    let url = &consumers[0];
+    assert!(url.starts_with("consumer://"), "{url}");
+    assert_eq!((param(url, "side"), param(url, "category")), (Some("consumer"), Some("consumers")));
+    assert_eq!(param(url, "interface"), Some(SERVICE));
+    assert!(param(url, "methods").is_some_and(|m| m.contains("sayHi")) && param(url, "application").is_some(), "{url}");
+    drop(channel);
+    category_urls(&zookeeper, SERVICE, "consumers", |n| n == 0).await;
     let channel = consumer(Some(Protocol::Dubbo)).await;
     assert_eq!(channel.endpoints()[0].protocol, Protocol::Dubbo);
     assert_eq!(GreetingsServiceClient::new(channel).say_hi("over dubbo2".into()).await.unwrap(), "Hi, over dubbo2");

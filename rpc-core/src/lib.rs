@@ -10,6 +10,7 @@ pub mod cluster;
 mod connection_info;
 mod context;
 mod descriptor;
+mod identity;
 mod protocol;
 mod protocol_name;
 mod provider;

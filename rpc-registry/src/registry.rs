@@ -20,4 +20,18 @@ pub trait Registry: Send + Sync + 'static {
     fn deregister(&self, instance: &Instance) -> BoxFuture<'_, Result<(), RegistryError>>;
     /// Follows the instances of `service`.
     fn subscribe(&self, service: &str) -> BoxFuture<'_, Result<InstanceStream, RegistryError>>;
+
+    /// Announces a consumer of a service (`consumer.protocol` is `consumer`), for registries
+    /// that keep consumers where Dubbo's tooling looks for them (ZooKeeper's
+    /// `/dubbo/{service}/consumers/`); the others keep nothing.
+    fn register_consumer(&self, consumer: Instance) -> BoxFuture<'_, Result<(), RegistryError>> {
+        let _ = consumer;
+        Box::pin(std::future::ready(Ok(())))
+    }
+
+    /// Withdraws a consumer announced with [`register_consumer`](Self::register_consumer).
+    fn deregister_consumer(&self, consumer: &Instance) -> BoxFuture<'_, Result<(), RegistryError>> {
+        let _ = consumer;
+        Box::pin(std::future::ready(Ok(())))
+    }
 }

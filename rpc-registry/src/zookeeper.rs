@@ -101,7 +101,12 @@ async fn keep_session(cluster: String, timeout: Duration, sessions: watch::Sende
 
 /// Where the providers of `service` live, Dubbo's way.
 fn providers_path(service: &str) -> String {
-    format!("/dubbo/{}/providers", utf8_percent_encode(service, URL_ENCODED))
+    category_path(service, "providers")
+}
+
+/// `/dubbo/{service}/{category}`: `providers`, `consumers`, `configurators`, `routers`.
+fn category_path(service: &str, category: &str) -> String {
+    format!("/dubbo/{}/{category}", utf8_percent_encode(service, URL_ENCODED))
 }
 
 /// The provider URL Dubbo expects, for a node name: parameters sorted by key and empty ones
@@ -111,9 +116,14 @@ fn provider_url(instance: &Instance) -> String {
     let weight = instance.weight.to_string();
     query.insert("version", &instance.version);
     query.insert("group", &instance.group);
-    query.insert("weight", &weight);
-    query.insert("serialization", &instance.serialization);
-    query.insert("side", "provider");
+    if instance.protocol == CONSUMER {
+        query.insert("side", "consumer");
+        query.insert("category", "consumers");
+    } else {
+        query.insert("weight", &weight);
+        query.insert("serialization", &instance.serialization);
+        query.insert("side", "provider");
+    }
     let params: Vec<String> = query
         .iter()
         .filter(|(_, value)| !value.is_empty())
@@ -154,25 +164,47 @@ fn parse_node(service: &str, node: &str) -> Option<Instance> {
     Some(instance)
 }
 
+/// The protocol of a consumer's registration (Dubbo's `consumer://` URLs).
+const CONSUMER: &str = "consumer";
+
 fn unavailable(e: zk::Error) -> RegistryError {
     RegistryError::Unavailable(format!("zookeeper: {e}"))
 }
 
+impl ZookeeperRegistry {
+    /// Keeps an ephemeral node for `instance` under its service's `category` until withdrawn.
+    async fn keep(&self, instance: &Instance, category: &str) -> Result<(), RegistryError> {
+        let path = format!(
+            "{}/{}",
+            category_path(&instance.service, category),
+            utf8_percent_encode(&provider_url(instance), URL_ENCODED)
+        );
+        let stop = CancellationToken::new();
+        let (written, first) = watch::channel(false);
+        tokio::spawn(keep_node(self.inner.session.clone(), path, stop.clone(), written));
+        self.inner.registrations.insert(node_key(instance), stop);
+        first_write(first, "zookeeper").await
+    }
+}
+
 impl Registry for ZookeeperRegistry {
     fn register(&self, instance: Instance) -> BoxFuture<'_, Result<(), RegistryError>> {
-        Box::pin(async move {
-            let path = format!(
-                "{}/{}",
-                providers_path(&instance.service),
-                utf8_percent_encode(&provider_url(&instance), URL_ENCODED)
-            );
-            let stop = CancellationToken::new();
-            let (written, first) = watch::channel(false);
-            tokio::spawn(keep_node(self.inner.session.clone(), path.clone(), stop.clone(), written));
-            let key = node_key(&instance);
-            self.inner.registrations.insert(key, stop);
-            first_write(first, "zookeeper").await
-        })
+        Box::pin(async move { self.keep(&instance, "providers").await })
+    }
+
+    /// A node `/dubbo/{service}/consumers/{consumer://host/service?…}`, as Java consumers
+    /// write theirs (`category=consumers`, `side=consumer`).
+    fn register_consumer(&self, mut consumer: Instance) -> BoxFuture<'_, Result<(), RegistryError>> {
+        consumer.protocol = CONSUMER.into();
+        Box::pin(async move { self.keep(&consumer, "consumers").await })
+    }
+
+    fn deregister_consumer(&self, consumer: &Instance) -> BoxFuture<'_, Result<(), RegistryError>> {
+        let mut consumer = consumer.clone();
+        consumer.protocol = CONSUMER.into();
+        // Stopping the keeper deletes the node.
+        self.inner.registrations.remove(&node_key(&consumer));
+        Box::pin(std::future::ready(Ok(())))
     }
 
     fn deregister(&self, instance: &Instance) -> BoxFuture<'_, Result<(), RegistryError>> {

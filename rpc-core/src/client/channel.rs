@@ -11,6 +11,7 @@ use tokio::net::ToSocketAddrs;
 use tracing::instrument::Instrumented;
 use tracing::Instrument;
 
+use super::consumer_registration::ConsumerRegistration;
 use super::service_check::{FirstCallCheck, ServiceCheck};
 use crate::cluster::client::{ClusterClient, ClusterFuture};
 use crate::cluster::core::Core;
@@ -60,6 +61,8 @@ struct ChannelInner {
     /// The settings check left for the first call (a cluster channel built without the
     /// service's descriptor).
     check: Option<FirstCallCheck>,
+    /// A registry channel's registration as a consumer, withdrawn when the channel goes.
+    _consumer: Option<ConsumerRegistration>,
 }
 
 enum Route {
@@ -115,6 +118,10 @@ pub struct ChannelBuilder {
     source: Option<String>,
     /// The cluster-only settings given, which a direct channel refuses.
     cluster_only: Vec<&'static str>,
+    /// The registry a registry channel registers itself in as a consumer.
+    consumer_registry: Option<Arc<dyn Registry>>,
+    /// The application it registers as (Dubbo's `application`).
+    application: Option<String>,
 }
 
 /// What [`ChannelBuilder::registry`] looks up: a service name, or a service's descriptor (its
@@ -222,7 +229,15 @@ impl ChannelBuilder {
         }
         self.source = Some(format!("the registry's {name:?}"));
         self.discovers = Some(name.clone());
+        self.consumer_registry = Some(registry.clone());
         self.discover(discover::from_registry(registry, name))
+    }
+    /// Cluster: the application this consumer belongs to, as it registers itself (Dubbo's
+    /// `application`); the executable's name by default.
+    pub fn application(mut self, name: impl Into<String>) -> Self {
+        self.application = Some(name.into());
+        self.cluster_only.push("application");
+        self
     }
     /// Cluster: any stream of endpoint sets.
     pub fn discover(mut self, discover: Discover) -> Self {
@@ -327,7 +342,12 @@ impl ChannelBuilder {
     }
 
     fn direct(self, connection: Connection) -> Channel {
-        let inner = ChannelInner { route: Route::Direct(connection), default_timeout: self.timeout, check: None };
+        let inner = ChannelInner {
+            route: Route::Direct(connection),
+            default_timeout: self.timeout,
+            check: None,
+            _consumer: None,
+        };
         Channel { inner: Arc::new(inner) }
     }
 
@@ -362,6 +382,17 @@ impl ChannelBuilder {
         let discover = self.discover.ok_or_else(|| {
             Status::invalid_argument("a cluster channel needs endpoints: call endpoints(), registry() or discover()")
         })?;
+        let consumer = match (self.consumer_registry, &self.discovers) {
+            (Some(registry), Some(service)) => Some(ConsumerRegistration::start(
+                registry,
+                service,
+                self.service,
+                self.version.as_deref(),
+                self.group.as_deref(),
+                self.application.unwrap_or_else(crate::identity::default_application),
+            )),
+            _ => None,
+        };
         let (settings, balances) =
             ClusterSettings::new(self.cluster, self.balance, self.methods, self.config.connect_timeout);
         let pool = PoolConfig { connection: self.config.clone(), ..self.pool };
@@ -381,7 +412,8 @@ impl ChannelBuilder {
             _ => None,
         };
         let client = ClusterClient::new(core, failback);
-        let inner = ChannelInner { route: Route::Cluster(client), default_timeout: self.timeout, check };
+        let inner =
+            ChannelInner { route: Route::Cluster(client), default_timeout: self.timeout, check, _consumer: consumer };
         Ok(Channel { inner: Arc::new(inner) })
     }
 }

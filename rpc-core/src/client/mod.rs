@@ -1,6 +1,7 @@
 //! The consumer side: a [`Channel`] is the tower service generated clients call through.
 
 mod channel;
+mod consumer_registration;
 mod service_check;
 
 pub use channel::{Channel, ChannelBuilder, ChannelFuture, RegistryService};

@@ -42,7 +42,7 @@ impl Registration {
         };
         let address = self.advertise.clone().unwrap_or_else(|| advertised(local));
         let timestamp = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_millis().to_string();
-        let application = self.application.clone().unwrap_or_else(default_application);
+        let application = self.application.clone().unwrap_or_else(crate::identity::default_application);
         let mut instances = Vec::new();
         for (descriptor, group) in router.registrations() {
             let mut base = Instance::new(descriptor.name, address.clone())
@@ -108,14 +108,6 @@ fn per_protocol(base: &Instance, descriptor: &ServiceDescriptor, application: &s
         dubbo_like("dubbo", SerializationId::Hessian2);
     }
     instances
-}
-
-/// The executable's name, as a Dubbo application name when none is given.
-fn default_application() -> String {
-    std::env::current_exe()
-        .ok()
-        .and_then(|path| path.file_stem().map(|stem| stem.to_string_lossy().into_owned()))
-        .unwrap_or_else(|| "rpc-provider".into())
 }
 
 impl Registered {
