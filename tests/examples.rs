@@ -278,3 +278,109 @@ fn etcd_registry_across_processes_and_a_sigkilled_providers_lease_expires() {
     let etcd = servers::Etcd::start();
     kill_one_of_two(&format!("{}?ttl=2s", etcd.url()));
 }
+
+/// The Python with Dubbo's SDKs (see tests/common/python.rs).
+fn python() -> PathBuf {
+    match std::env::var_os("RPC_TEST_PYTHON") {
+        Some(python) => python.into(),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("target/grpc-venv/bin/python"),
+    }
+}
+
+/// The Dubbo example as the README's "Joining a Dubbo estate" runs it, with ZooKeeper: the
+/// Rust provider is called by Python's dubbo2 client, Dubbo's Python SDK over Triple, curl,
+/// and the Rust consumer over each protocol; the Rust consumer calls a Python provider.
+#[test]
+fn the_dubbo_example_joins_a_dubbo_estate() {
+    let zookeeper = servers::Zookeeper::start();
+    let registry = format!("zookeeper://127.0.0.1:{}", zookeeper.port);
+    let zk = format!("127.0.0.1:{}", zookeeper.port);
+    let mut provider = Child(
+        Command::new(example("dubbo"))
+            .args(["provider", "--registry", &registry, "--addr", "127.0.0.1:0"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start the dubbo example's provider"),
+    );
+    let lines = Lines::of(provider.0.stdout.take().unwrap());
+    let first = lines.next("the provider's address");
+    let addr = first.split_whitespace().nth(3).expect("listening on ADDR").trim_end_matches(',').to_string();
+    let curl_hint = lines.next("the curl hint");
+    assert!(curl_hint.contains(&format!("http://{addr}/org.apache.dubbo.samples.api.GreetingsService/sayHi")));
+
+    let script = |name: &str| Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python").join(name);
+    // The consumers may start before the registration lands; each retries for 20 s.
+    let until_ok = |command: &mut dyn FnMut() -> Command, expected: &[&str]| {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let output = run(&mut command(), Duration::from_secs(60));
+            let stdout = String::from_utf8_lossy(&output.stdout).to_string();
+            if expected.iter().all(|e| stdout.contains(e)) {
+                return stdout;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "never saw {expected:?}:\n{stdout}\n{}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+            std::thread::sleep(Duration::from_millis(300));
+        }
+    };
+    until_ok(
+        &mut || {
+            let mut c = Command::new(python());
+            c.arg(script("dubbo2_client.py")).args(["zookeeper", &zk]);
+            c
+        },
+        &[r#""case": "hello", "ok": "Hi, python""#, r#""case": "add", "ok": 5"#],
+    );
+    until_ok(
+        &mut || {
+            let mut c = Command::new(python());
+            c.arg(script("dubbo_triple.py")).args(["consumer", &zookeeper.port.to_string()]);
+            c
+        },
+        &[r#""case": "raw_protobuf", "ok": "Hi, python""#, r#""value": 5"#],
+    );
+    let url = format!("http://{addr}/org.apache.dubbo.samples.api.GreetingsService/sayHi");
+    let curl = run(
+        Command::new("curl").args(["-sS", "-H", "content-type: application/json", "-d", r#"["Dubbo"]"#, &url]),
+        Duration::from_secs(30),
+    );
+    assert_eq!(String::from_utf8_lossy(&curl.stdout), r#""Hi, Dubbo""#);
+    for (protocol, shown) in [("rpc", "Binary"), ("grpc", "Grpc"), ("dubbo", "Dubbo")] {
+        let stdout = until_ok(
+            &mut || {
+                let mut c = Command::new(example("dubbo"));
+                c.args(["consumer", "--registry", &registry, "--protocol", protocol, "--name", "rust"]);
+                c
+            },
+            &["Hi, rust", "2 + 3 = 5"],
+        );
+        assert!(stdout.contains(&format!("called {addr} over {shown}")), "{stdout}");
+    }
+
+    // The other way: a Python Dubbo provider, found and called by the Rust consumer.
+    let port = servers::free_port().to_string();
+    let mut python_provider = Child(
+        Command::new(python())
+            .arg(script("dubbo_triple.py"))
+            .args(["provider", &zookeeper.port.to_string(), &port])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start the Python provider"),
+    );
+    let python_lines = Lines::of(python_provider.0.stdout.take().unwrap());
+    assert!(python_lines.next("the Python provider starting").contains("started"));
+    until_ok(
+        &mut || {
+            let mut c = Command::new(example("dubbo"));
+            c.args(["python-echo", "--registry", &registry, "--name", "rust"]);
+            c
+        },
+        &["Hi from python, rust"],
+    );
+}
