@@ -98,6 +98,23 @@ async fn an_rpc_consumer_speaks_dubbo2() {
     assert_eq!(client.add(i32::MAX, 1).await.unwrap_err().code(), Code::OutOfRange);
 }
 
+/// Hessian2 over Triple goes in Java's wrapper (as a Java consumer sends it); our provider
+/// unwraps it for a service not declared protobuf.
+#[tokio::test]
+async fn an_rpc_consumer_speaks_triple_in_javas_wrapper() {
+    let (addr, _handle, _server) = provider(Greetings::default()).await;
+    let channel = rpc::Channel::builder().protocol(Protocol::Grpc).connect(addr).await.expect("connect over HTTP/2");
+    let client = GreetingsServiceClient::new(channel);
+    assert_eq!(client.say_hi("triple".into()).await.unwrap(), "Hi, triple");
+    assert_eq!(client.add(20, 22).await.unwrap(), 42);
+    assert_eq!(client.nothing("x".into()).await.unwrap(), None);
+    let user =
+        User { name: "w".into(), age: 2, tags: vec!["a".into()], score: 9.5, admin: true, id: 1, nickname: None };
+    assert_eq!(client.greet_user(user).await.unwrap().tags, ["a", "greeted"]);
+    let failed = client.fail("wrapped".into()).await.unwrap_err();
+    assert_eq!((failed.code(), failed.message()), (Code::FailedPrecondition, "wrapped"));
+}
+
 async fn send(stream: &mut TcpStream, header: DubboHeader, body: &[u8]) {
     let header = DubboHeader { body_len: body.len() as u32, ..header };
     stream.write_all(&header.to_bytes()).await.unwrap();

@@ -161,15 +161,23 @@ impl DubboResponse {
                 DubboResult::Value(body.slice(start..de.position()))
             }
             NULL_VALUE => DubboResult::Null,
-            _ => {
-                let class = de.peek_class()?.map(|c| c.name.clone()).unwrap_or_else(|| "java.lang.Throwable".into());
-                let message = de.read_value::<ThrowableMessage>()?.detail_message;
-                DubboResult::Exception(JavaException { class, message })
-            }
+            _ => DubboResult::Exception(read_exception(&mut de)?),
         };
         let attachments = if kind >= WITH_ATTACHMENTS { de.read_value::<StringMap>()?.0 } else { Vec::new() };
         Ok(DubboResponse { result, attachments })
     }
+}
+
+/// A Java exception encoded on its own (Triple's wrapper carries one so).
+pub fn decode_exception(bytes: &[u8]) -> Result<JavaException, Error> {
+    let mut de = Decoder::new(bytes);
+    read_exception(&mut de)
+}
+
+fn read_exception(de: &mut Decoder<'_>) -> Result<JavaException, Error> {
+    let class = de.peek_class()?.map(|c| c.name.clone()).unwrap_or_else(|| "java.lang.Throwable".into());
+    let message = de.read_value::<ThrowableMessage>()?.detail_message;
+    Ok(JavaException { class, message })
 }
 
 /// A status other than OK: the body is the error message as a Hessian string.

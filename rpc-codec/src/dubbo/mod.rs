@@ -8,8 +8,8 @@ mod descriptor;
 mod header;
 
 pub use body::{
-    decode_error_message, encode_error_message, encode_event, supports_response_attachments, DubboRequest,
-    DubboResponse, DubboResult, JavaException, DUBBO_VERSION, EXCEPTION_CLASS,
+    decode_error_message, decode_exception, encode_error_message, encode_event, supports_response_attachments,
+    DubboRequest, DubboResponse, DubboResult, JavaException, DUBBO_VERSION, EXCEPTION_CLASS,
 };
 pub use codec::{DubboCodec, DubboFrame, DubboInbound};
 pub use descriptor::{class_name, parameter_types};

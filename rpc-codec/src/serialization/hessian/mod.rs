@@ -103,6 +103,24 @@ pub fn merge_arguments<A: AsRef<[u8]>>(args: &[A]) -> Result<BytesMut, Serializa
     Ok(encoder.into_inner())
 }
 
+/// The arguments of a body (`arity` Hessian values in one stream), each as a stream of its own,
+/// as Triple's wrapper carries them: the inverse of [`merge_arguments`].
+pub fn split_arguments(body: &[u8], arity: usize) -> Result<Vec<BytesMut>, SerializationError> {
+    let mut decoder = Decoder::new(body);
+    let mut args = Vec::with_capacity(arity.min(body.len()));
+    for index in 0..arity {
+        let mut encoder = Encoder::new(BytesMut::new());
+        encoder
+            .write_value(&serde_transcode::Transcoder::new(&mut decoder))
+            .map_err(|e| encode_error(SerializationId::Hessian2, "an argument", format!("argument {index}: {e}")))?;
+        args.push(encoder.into_inner());
+    }
+    if !decoder.is_at_end() {
+        return Err(decode_error(SerializationId::Hessian2, "arguments", format!("more than {arity} arguments")));
+    }
+    Ok(args)
+}
+
 /// Why a value could not be written or read as Hessian.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Error {

@@ -20,6 +20,7 @@ use super::body::{GrpcBody, MessageBody};
 use super::headers::{self, ContentType};
 use super::message;
 use super::reader::MessageReader;
+use super::wrapper;
 use crate::protocol::{ConnectionConfig, ProtocolConnection};
 use crate::{BoxFuture, MessageStream, Protocol, Request, Response, Status};
 
@@ -103,16 +104,16 @@ impl ProtocolConnection for GrpcConnection {
 
     /// Sends `request` as one gRPC unary call and waits for the reply until its deadline.
     fn call(&self, request: Request) -> Self::ResponseFuture {
-        let prepared = self.prepare(request);
+        let prepared = self.prepare(request, true);
         let (mut sender, shared) = (self.sender.clone(), self.shared.clone());
         Box::pin(async move {
-            let (http_request, serialization, deadline) = prepared?;
+            let Prepared { request: http_request, serialization, deadline, wrapped } = prepared?;
             if !sender.is_ready() {
                 return Err(Status::unavailable(format!("HTTP/2 connection to {} is closing", shared.peer)).not_sent());
             }
             shared.in_flight.fetch_add(1, Ordering::Relaxed);
             let _in_flight = InFlight(&shared.in_flight);
-            let exchange = exchange(&mut sender, http_request, serialization, &shared);
+            let exchange = exchange(&mut sender, http_request, serialization, wrapped, &shared);
             match deadline {
                 Some(deadline) => tokio::time::timeout_at(deadline.into(), exchange).await.unwrap_or_else(|_| {
                     Err(Status::deadline_exceeded(format!("no reply from {} before the deadline", shared.peer)))
@@ -126,10 +127,10 @@ impl ProtocolConnection for GrpcConnection {
     /// flow-control window allows; once the reply headers arrive, their messages come back as
     /// a stream that ends with the trailers' status. Dropping that stream resets the call.
     fn call_streaming(&self, request: Request, outbound: MessageStream) -> BoxFuture<Result<MessageStream, Status>> {
-        let prepared = self.prepare(request);
+        let prepared = self.prepare(request, false);
         let (mut sender, shared) = (self.sender.clone(), self.shared.clone());
         Box::pin(async move {
-            let (mut http_request, _, deadline) = prepared?;
+            let Prepared { request: mut http_request, deadline, .. } = prepared?;
             *http_request.body_mut() = GrpcBody::Stream(MessageBody::new(outbound, false, None));
             if !sender.is_ready() {
                 return Err(Status::unavailable(format!("HTTP/2 connection to {} is closing", shared.peer)).not_sent());
@@ -157,8 +158,9 @@ impl ProtocolConnection for GrpcConnection {
 }
 
 impl GrpcConnection {
-    /// The HTTP/2 request for `request`; errors here are raised before anything was sent.
-    fn prepare(&self, request: Request) -> Result<(http::Request<GrpcBody>, SerializationId, Option<Instant>), Status> {
+    /// The HTTP/2 request for `request`; errors here are raised before anything was sent. A
+    /// unary Hessian2 call goes as Java's consumer sends it, in Triple's wrapper.
+    fn prepare(&self, request: Request, unary: bool) -> Result<Prepared, Status> {
         let deadline = request.deadline();
         let remaining = request.remaining();
         if remaining.is_some_and(|r| r.is_zero()) {
@@ -173,13 +175,23 @@ impl GrpcConnection {
             .not_sent());
         }
         let uri = format!("http://{}/{}/{}", self.shared.peer, request.service(), request.method());
-        let data = message::encode(&request.body).map_err(Status::not_sent)?;
+        let wrapped = unary && request.serialization == SerializationId::Hessian2;
+        let data = match wrapped {
+            true => message::encode(&wrapper::wrap_call(&request).map_err(Status::not_sent)?),
+            false => message::encode(&request.body),
+        }
+        .map_err(Status::not_sent)?;
         let mut http_request = http::Request::new(GrpcBody::unary(Some(data), None));
         *http_request.method_mut() = Method::POST;
         *http_request.uri_mut() =
             uri.parse().map_err(|e| Status::invalid_argument(format!("bad call path {uri}: {e}")).not_sent())?;
         let headers = http_request.headers_mut();
-        headers.insert(CONTENT_TYPE, headers::content_type_value(request.serialization));
+        let content_type = match wrapped {
+            // What Java sends in either of Triple's modes.
+            true => HeaderValue::from_static("application/grpc+proto"),
+            false => headers::content_type_value(request.serialization),
+        };
+        headers.insert(CONTENT_TYPE, content_type);
         headers.insert(TE, HeaderValue::from_static("trailers"));
         if let Some(remaining) = remaining {
             if let Ok(value) = HeaderValue::from_str(&headers::format_timeout(remaining)) {
@@ -193,8 +205,17 @@ impl GrpcConnection {
             }
         }
         headers::put_attachments(headers, request.attachments());
-        Ok((http_request, request.serialization, deadline))
+        Ok(Prepared { request: http_request, serialization: request.serialization, deadline, wrapped })
     }
+}
+
+/// An HTTP/2 request ready to send, and what reading its reply needs.
+struct Prepared {
+    request: http::Request<GrpcBody>,
+    serialization: SerializationId,
+    deadline: Option<Instant>,
+    /// Sent in Triple's wrapper: the reply comes in one.
+    wrapped: bool,
 }
 
 /// Decrements the in-flight count when the call ends, however it ends.
@@ -212,6 +233,7 @@ async fn exchange(
     sender: &mut SendRequest<GrpcBody>,
     request: http::Request<GrpcBody>,
     serialization: SerializationId,
+    wrapped: bool,
     shared: &Shared,
 ) -> Result<Response, Status> {
     let reply = sender.send_request(request).await.map_err(|e| send_error(shared, e))?;
@@ -225,10 +247,14 @@ async fn exchange(
         return Err(headers::status_from_http(parts.status));
     }
     let serialization = match headers::content_type(&parts.headers) {
+        _ if wrapped => serialization,
         ContentType::Grpc(reply_serialization) => reply_serialization,
         // Some servers answer `application/grpc+proto` for any request; trust ours otherwise.
         _ => serialization,
     };
+    // Java's provider sends a business exception as an OK reply marked so.
+    let exception =
+        parts.headers.get("tri-exception-code").and_then(|v| v.to_str().ok()).filter(|v| *v != "0").is_some();
     let limit = shared.max_message.saturating_add(2 * message::PREFIX_LEN);
     let collected = Limited::new(body, limit).collect().await.map_err(|e| {
         if e.is::<http_body_util::LengthLimitError>() {
@@ -243,8 +269,20 @@ async fn exchange(
         Some(Err(status)) => return Err(status),
         None => return Err(Status::internal(format!("reply from {} ended without grpc-status", shared.peer))),
     }
-    let body: Bytes =
+    let mut body: Bytes =
         message::decode_unary(collected.to_bytes(), "reply").map_err(|s| Status::internal(s.message()))?;
+    if wrapped {
+        let data = wrapper::parse_response(&body).ok_or_else(|| {
+            Status::internal(format!("{} answered a wrapped call without Triple's wrapper", shared.peer))
+        })?;
+        let data = data.unwrap_or_else(|| Bytes::from_static(b"N"));
+        if exception {
+            let thrown = rpc_codec::dubbo::decode_exception(&data)
+                .map_err(|e| Status::internal(format!("an exception that does not decode: {e}")))?;
+            return Err(Status::unknown(format!("{}: {}", thrown.class, thrown.message.unwrap_or_default())));
+        }
+        body = data;
+    }
     let mut response = Response::new(serialization, body);
     response.attachments = headers::attachments_from(&without_reserved(parts.headers)).unwrap_or_default();
     Ok(response)

@@ -11,6 +11,28 @@
 
 use bytes::{BufMut, Bytes, BytesMut};
 
+use crate::{Request, Status};
+
+/// The message a Hessian2 call is sent as over Triple, as Java's consumer sends a call of an
+/// interface service: its arguments split into a stream each, with their Java class names
+/// (from the method's descriptor).
+pub(crate) fn wrap_call(request: &Request) -> Result<Bytes, Status> {
+    let method = request.method_descriptor().ok_or_else(|| {
+        Status::invalid_argument(
+            "a Hessian2 call over Triple needs the method's Java types: call through a generated client",
+        )
+    })?;
+    let types = rpc_codec::dubbo::parameter_types(method.java_parameters)
+        .filter(|types| types.len() == method.arguments.len())
+        .ok_or_else(|| {
+            Status::invalid_argument(format!("the Java types of {} do not match its arguments", method.name))
+        })?;
+    let arg_types: Vec<String> = types.iter().map(|t| rpc_codec::dubbo::class_name(t)).collect();
+    let args = rpc_codec::serialization::hessian::split_arguments(&request.body, arg_types.len())
+        .map_err(|e| Status::invalid_argument(format!("arguments not split for Triple's wrapper: {e}")))?;
+    Ok(encode_request(HESSIAN, &args, &arg_types))
+}
+
 /// A parsed `TripleRequestWrapper`.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) struct RequestWrapper {
@@ -58,6 +80,43 @@ pub(crate) fn encode_response(serialize_type: &str, data: Option<&[u8]>, type_na
     out.freeze()
 }
 
+/// A `TripleRequestWrapper`, as a Java consumer writes one: the type, then every argument,
+/// then every argument's Java class name.
+pub(crate) fn encode_request<A: AsRef<[u8]>>(serialize_type: &str, args: &[A], arg_types: &[String]) -> Bytes {
+    let mut out = BytesMut::new();
+    field(&mut out, 0x0a, serialize_type.as_bytes());
+    for arg in args {
+        field(&mut out, 0x12, arg.as_ref());
+    }
+    for name in arg_types {
+        field(&mut out, 0x1a, name.as_bytes());
+    }
+    out.freeze()
+}
+
+/// A parsed `TripleResponseWrapper`: the result's Hessian value, absent for null.
+pub(crate) fn parse_response(message: &Bytes) -> Option<Option<Bytes>> {
+    let mut data = None;
+    let mut pos = 0;
+    while pos < message.len() {
+        let key = message[pos];
+        pos += 1;
+        let (len, used) = varint(message.get(pos..)?)?;
+        pos += used;
+        let end = pos.checked_add(usize::try_from(len).ok()?).filter(|&end| end <= message.len())?;
+        match key {
+            0x12 => data = Some(message.slice(pos..end)),
+            0x0a | 0x1a => {}
+            _ => return None,
+        }
+        pos = end;
+    }
+    Some(data)
+}
+
+/// The serializeType a Java consumer writes for Hessian2.
+pub(crate) const HESSIAN: &str = "hessian4";
+
 /// Whether a wrapper's `serializeType` is Hessian2: Java writes `hessian4` for it.
 pub(crate) fn is_hessian(serialize_type: &str) -> bool {
     matches!(serialize_type, "hessian4" | "hessian2")
@@ -99,6 +158,16 @@ mod tests {
         assert_eq!(wrapper.arg_types, ["java.lang.String"]);
         let reply = encode_response("hessian4", Some(b"\x0bHello world"), "java.lang.String");
         assert_eq!(&reply[..], b"\x0a\x08hessian4\x12\x0c\x0bHello world\x1a\x10java.lang.String");
+    }
+
+    #[test]
+    fn requests_and_replies_round_trip() {
+        let request = encode_request(HESSIAN, &[&b"\x05world"[..]], &["java.lang.String".to_string()]);
+        assert_eq!(&request[..], b"\x0a\x08hessian4\x12\x06\x05world\x1a\x10java.lang.String");
+        let reply = encode_response(HESSIAN, Some(b"\x91"), "int");
+        assert_eq!(parse_response(&reply), Some(Some(Bytes::from_static(b"\x91"))));
+        assert_eq!(parse_response(&encode_response(HESSIAN, None, "void")), Some(None));
+        assert_eq!(parse_response(&Bytes::from_static(b"\x08\x01")), None);
     }
 
     #[test]
