@@ -13,7 +13,7 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use bytes::Bytes;
-use rpc::{CallOptions, Channel, SerializationId};
+use rpc::{CallOptions, Channel, Protocol, SerializationId};
 
 use crate::payload::Payload;
 use crate::systems::rpc_binary::{EchoClient, EchoImpl, EchoServer};
@@ -56,11 +56,27 @@ pub fn in_process_client(rt: &tokio::runtime::Runtime, serialization: Serializat
     })
 }
 
+/// A client of a server in this process over loopback TCP, speaking `protocol` (the
+/// protocols other than ours need a real socket to be detected on).
+pub fn loopback_client(rt: &tokio::runtime::Runtime, protocol: Protocol, serialization: SerializationId) -> EchoClient {
+    rt.block_on(async {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        tokio::spawn(rpc::Server::builder().add_service(EchoServer::new(EchoImpl)).bind_listener(listener).serve());
+        let channel = Channel::builder().protocol(protocol).connect(addr).await.expect("connect");
+        EchoClient::new(channel).with_options(CallOptions::new().serialization(serialization))
+    })
+}
+
 /// Allocations and bytes allocated per echo call of a `size`-byte payload, averaged over
 /// `calls` sequential calls after a warm-up. Meaningful only in a binary whose global
 /// allocator is [`Counting`], and with nothing else running in the process meanwhile.
 pub fn per_call(rt: &tokio::runtime::Runtime, serialization: SerializationId, size: usize, calls: u64) -> (f64, f64) {
-    let client = in_process_client(rt, serialization);
+    per_call_of(rt, &in_process_client(rt, serialization), size, calls)
+}
+
+/// [`per_call`] for any client (both ends in this process).
+pub fn per_call_of(rt: &tokio::runtime::Runtime, client: &EchoClient, size: usize, calls: u64) -> (f64, f64) {
     let payload = Payload { data: Bytes::from(vec![7u8; size]) };
     let (count, bytes) = rt.block_on(async {
         for _ in 0..1_000 {

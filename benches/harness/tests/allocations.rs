@@ -19,4 +19,13 @@ fn a_call_allocates_no_more_than_its_decoded_payloads() {
             assert!(count <= bound, "{serialization}, {size} B: {count:.2} allocations per call, over {bound}");
         }
     }
+    // dubbo2 with Hessian2 (both ends ours, over loopback): the names and attachments of a
+    // body share its memory; what allocates is the payload's copies, the class definition
+    // each body carries, and the call's future.
+    let dubbo = allocations::loopback_client(&rt, rpc::Protocol::Dubbo, SerializationId::Hessian2);
+    for size in [64usize, 1024] {
+        let (count, bytes) = allocations::per_call_of(&rt, &dubbo, size, 5_000);
+        println!("dubbo2 + hessian2, {size} B: {count:.2} allocations ({bytes:.0} bytes) per call");
+        assert!(count <= 40.0, "dubbo2, {size} B: {count:.2} allocations per call");
+    }
 }

@@ -2,7 +2,7 @@
 //! kind, value and attachments, and exceptions as Java objects.
 
 use bytes::{Bytes, BytesMut};
-use serde::de::{self, Deserialize, Deserializer, MapAccess, Visitor};
+use bytestring::ByteString;
 
 use crate::serialization::hessian::{Decoder, Encoder, Error};
 
@@ -13,63 +13,110 @@ pub const DUBBO_VERSION: &str = "2.0.2";
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DubboRequest {
     /// The dubbo protocol version (`2.0.2`).
-    pub dubbo_version: String,
+    pub dubbo_version: ByteString,
     /// The service's interface name.
-    pub path: String,
+    pub path: ByteString,
     /// The service version; Dubbo reads `0.0.0`, empty and `*` as "none".
-    pub version: Option<String>,
+    pub version: Option<ByteString>,
     /// The method name.
-    pub method: String,
+    pub method: ByteString,
     /// The JVM descriptor of the parameter types, e.g. `Ljava/lang/String;I`.
-    pub parameter_types: String,
+    pub parameter_types: ByteString,
     /// The arguments: as many Hessian values as the descriptor has types, a Hessian body of
     /// their own (their class definitions and references start with them).
     pub arguments: Bytes,
-    /// The attachments with string values (`timeout`, `group`, `interface`, the caller's own).
-    pub attachments: Vec<(String, String)>,
+    /// The attachments with string values (`timeout`, `group`, the caller's own). The
+    /// `path`, `interface` and `version` attachments, which repeat the fields above, are left
+    /// out when reading and written from the fields (as Java's consumer writes them).
+    pub attachments: Vec<(ByteString, ByteString)>,
 }
 
 impl DubboRequest {
-    /// Reads a request body. Total: a malformed body is an error.
+    /// Reads a request body. Total: a malformed body is an error. Names and attachments share
+    /// `body`'s memory where they are ASCII (they usually are), and the arguments are a slice
+    /// of it.
     pub fn decode(body: &Bytes) -> Result<DubboRequest, Error> {
         let mut de = Decoder::new(body);
-        let dubbo_version = de.read_optional_string()?.unwrap_or_default();
-        let path = de.read_optional_string()?.unwrap_or_default();
-        let version = de.read_optional_string()?;
-        let method = de.read_optional_string()?.unwrap_or_default();
-        let parameter_types = de.read_optional_string()?.unwrap_or_default();
-        let count = super::parameter_types(&parameter_types)
-            .ok_or_else(|| Error::new(format!("malformed parameter types {parameter_types:?}")))?
-            .len();
+        let dubbo_version = de.read_optional_bytestring(body)?.unwrap_or_default();
+        let path = de.read_optional_bytestring(body)?.unwrap_or_default();
+        let version = de.read_optional_bytestring(body)?;
+        let method = de.read_optional_bytestring(body)?.unwrap_or_default();
+        let parameter_types = de.read_optional_bytestring(body)?.unwrap_or_default();
+        let count = super::parameter_count(&parameter_types)
+            .ok_or_else(|| Error::new(format!("malformed parameter types {:?}", &*parameter_types)))?;
         let start = de.position();
         for _ in 0..count {
             de.skip_value()?;
         }
         let arguments = body.slice(start..de.position());
-        let attachments = if de.is_at_end() { Vec::new() } else { de.read_value::<StringMap>()?.0 };
+        let attachments = if de.is_at_end() {
+            Vec::new()
+        } else {
+            read_attachments(&mut de, body, &["path", "interface", "version"])?
+        };
         Ok(DubboRequest { dubbo_version, path, version, method, parameter_types, arguments, attachments })
     }
 
     /// Appends the body.
     pub fn encode(&self, dst: &mut BytesMut) {
-        let mut enc = Encoder::new(std::mem::take(dst));
-        enc.write_string(&self.dubbo_version);
-        enc.write_string(&self.path);
-        match &self.version {
-            Some(version) => enc.write_string(version),
-            None => enc.write_null(),
-        }
-        enc.write_string(&self.method);
-        enc.write_string(&self.parameter_types);
-        enc.write_raw(&self.arguments);
-        write_map(&mut enc, &self.attachments);
-        *dst = enc.into_inner();
+        let version = self.version.as_deref();
+        let address =
+            [("path", &*self.path), ("interface", &*self.path)].into_iter().chain(version.map(|v| ("version", v)));
+        let attachments = address.chain(self.attachments.iter().map(|(k, v)| (&**k, &**v)));
+        let call =
+            CallParts { path: &self.path, version, method: &self.method, parameter_types: &self.parameter_types };
+        encode_call(&self.dubbo_version, call, &self.arguments, attachments, dst);
     }
 
     /// The value of attachment `key`.
     pub fn attachment(&self, key: &str) -> Option<&str> {
-        self.attachments.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+        self.attachments.iter().find(|(k, _)| k == key).map(|(_, v)| &**v)
     }
+}
+
+/// What a call names: the fields of a request body before its arguments.
+#[derive(Debug, Clone, Copy)]
+pub struct CallParts<'a> {
+    /// The service's interface name.
+    pub path: &'a str,
+    /// The service version (`None` writes null).
+    pub version: Option<&'a str>,
+    /// The method name.
+    pub method: &'a str,
+    /// The JVM descriptor of the parameter types.
+    pub parameter_types: &'a str,
+}
+
+/// Appends a request body from its parts without building a [`DubboRequest`] (a consumer's
+/// per-call path).
+pub fn encode_call<'a>(
+    dubbo_version: &str,
+    call: CallParts<'_>,
+    arguments: &[u8],
+    attachments: impl IntoIterator<Item = (&'a str, &'a str)>,
+    dst: &mut BytesMut,
+) {
+    // Room for the names, the arguments and a few attachments: the buffer is written once.
+    dst.reserve(
+        arguments.len()
+            + dubbo_version.len()
+            + call.path.len() * 3
+            + call.method.len()
+            + call.parameter_types.len()
+            + 96,
+    );
+    let mut enc = Encoder::new(std::mem::take(dst));
+    enc.write_string(dubbo_version);
+    enc.write_string(call.path);
+    match call.version {
+        Some(version) => enc.write_string(version),
+        None => enc.write_null(),
+    }
+    enc.write_string(call.method);
+    enc.write_string(call.parameter_types);
+    enc.write_raw(arguments);
+    write_map(&mut enc, attachments);
+    *dst = enc.into_inner();
 }
 
 /// A Java exception, as much of it as travels into a [`crate::Attachments`]-level error.
@@ -98,7 +145,7 @@ pub struct DubboResponse {
     /// The result.
     pub result: DubboResult,
     /// Attachments, when the kind carries them (dubbo 2.0.2 and later).
-    pub attachments: Vec<(String, String)>,
+    pub attachments: Vec<(ByteString, ByteString)>,
 }
 
 // The response kinds (`DubboCodec.RESPONSE_*`).
@@ -122,6 +169,11 @@ impl DubboResponse {
     /// Appends the body; `attachments` says whether the caller reads them (see
     /// [`supports_response_attachments`]).
     pub fn encode(&self, with_attachments: bool, dst: &mut BytesMut) {
+        let value = match &self.result {
+            DubboResult::Value(value) => value.len(),
+            _ => 64,
+        };
+        dst.reserve(value + 32 + self.attachments.iter().map(|(k, v)| k.len() + v.len() + 4).sum::<usize>());
         let mut enc = Encoder::new(std::mem::take(dst));
         let extra = if with_attachments { WITH_ATTACHMENTS } else { 0 };
         match &self.result {
@@ -136,11 +188,9 @@ impl DubboResponse {
             }
         }
         if with_attachments {
-            let mut attachments = self.attachments.clone();
-            if !attachments.iter().any(|(k, _)| k == "dubbo") {
-                attachments.push(("dubbo".into(), DUBBO_VERSION.into()));
-            }
-            write_map(&mut enc, &attachments);
+            let ours = self.attachments.iter().map(|(k, v)| (&**k, &**v));
+            let version = (!self.attachments.iter().any(|(k, _)| k == "dubbo")).then_some(("dubbo", DUBBO_VERSION));
+            write_map(&mut enc, ours.chain(version));
         }
         *dst = enc.into_inner();
     }
@@ -163,7 +213,7 @@ impl DubboResponse {
             NULL_VALUE => DubboResult::Null,
             _ => DubboResult::Exception(read_exception(&mut de)?),
         };
-        let attachments = if kind >= WITH_ATTACHMENTS { de.read_value::<StringMap>()?.0 } else { Vec::new() };
+        let attachments = if kind >= WITH_ATTACHMENTS { read_attachments(&mut de, body, &[])? } else { Vec::new() };
         Ok(DubboResponse { result, attachments })
     }
 }
@@ -175,7 +225,7 @@ pub fn decode_exception(bytes: &[u8]) -> Result<JavaException, Error> {
 }
 
 fn read_exception(de: &mut Decoder<'_>) -> Result<JavaException, Error> {
-    let class = de.peek_class()?.map(|c| c.name.clone()).unwrap_or_else(|| "java.lang.Throwable".into());
+    let class = de.peek_class()?.map(|c| c.name.to_string()).unwrap_or_else(|| "java.lang.Throwable".into());
     let message = de.read_value::<ThrowableMessage>()?.detail_message;
     Ok(JavaException { class, message })
 }
@@ -206,13 +256,14 @@ pub fn encode_event(event: Option<&str>, dst: &mut BytesMut) {
 /// A Java `RuntimeException` with `message`, no stack and no cause, the fields Java's
 /// readers (and dubbo clients in other languages) look for.
 fn write_exception(enc: &mut Encoder, message: &str) {
-    enc.begin_object(EXCEPTION_CLASS, &["detailMessage", "stackTrace", "cause"]);
+    const FIELDS: &[&str] = &["detailMessage", "stackTrace", "cause"];
+    enc.begin_object(EXCEPTION_CLASS, FIELDS);
     enc.write_string(message);
     enc.write_empty_typed_list("[java.lang.StackTraceElement");
     enc.write_null();
 }
 
-fn write_map(enc: &mut Encoder, entries: &[(String, String)]) {
+fn write_map<'a>(enc: &mut Encoder, entries: impl IntoIterator<Item = (&'a str, &'a str)>) {
     enc.begin_map();
     for (key, value) in entries {
         enc.write_string(key);
@@ -221,84 +272,38 @@ fn write_map(enc: &mut Encoder, entries: &[(String, String)]) {
     enc.end();
 }
 
+/// The attachments map: string keys and values kept (sharing `body` where ASCII), entries
+/// with other values (null, numbers, objects) and the keys in `leave_out` skipped. Null for
+/// no map.
+fn read_attachments(
+    de: &mut Decoder<'_>,
+    body: &Bytes,
+    leave_out: &[&str],
+) -> Result<Vec<(ByteString, ByteString)>, Error> {
+    let mut entries = Vec::new();
+    if de.take_null() {
+        return Ok(entries);
+    }
+    de.begin_map()?;
+    while !de.take_end() {
+        let key = de.read_string_or_skip(body)?;
+        if key.as_deref().is_some_and(|k| leave_out.contains(&k)) {
+            de.skip_value()?;
+            continue;
+        }
+        let value = de.read_string_or_skip(body)?;
+        if let (Some(key), Some(value)) = (key, value) {
+            entries.push((key, value));
+        }
+    }
+    de.end_map();
+    Ok(entries)
+}
+
 #[derive(serde::Deserialize)]
 struct ThrowableMessage {
     #[serde(rename = "detailMessage")]
     detail_message: Option<String>,
-}
-
-/// A map whose string-like values are kept (numbers and booleans as text) and whose other
-/// values (null, lists, objects) are skipped: the attachments of a body.
-struct StringMap(Vec<(String, String)>);
-
-impl<'de> Deserialize<'de> for StringMap {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct MapVisitor;
-        impl<'de> Visitor<'de> for MapVisitor {
-            type Value = StringMap;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a map of attachments")
-            }
-            fn visit_unit<E: de::Error>(self) -> Result<StringMap, E> {
-                Ok(StringMap(Vec::new()))
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<StringMap, A::Error> {
-                let mut entries = Vec::new();
-                while let Some((key, value)) = map.next_entry::<Text, Text>()? {
-                    if let (Some(key), Some(value)) = (key.0, value.0) {
-                        entries.push((key, value));
-                    }
-                }
-                Ok(StringMap(entries))
-            }
-        }
-        deserializer.deserialize_any(MapVisitor)
-    }
-}
-
-/// A scalar as text; `None` for null and for compound values.
-struct Text(Option<String>);
-
-impl<'de> Deserialize<'de> for Text {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct TextVisitor;
-        impl<'de> Visitor<'de> for TextVisitor {
-            type Value = Text;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("an attachment value")
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Text, E> {
-                Ok(Text(Some(v.to_owned())))
-            }
-            fn visit_string<E: de::Error>(self, v: String) -> Result<Text, E> {
-                Ok(Text(Some(v)))
-            }
-            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Text, E> {
-                Ok(Text(Some(v.to_string())))
-            }
-            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Text, E> {
-                Ok(Text(Some(v.to_string())))
-            }
-            fn visit_bool<E: de::Error>(self, v: bool) -> Result<Text, E> {
-                Ok(Text(Some(v.to_string())))
-            }
-            fn visit_unit<E: de::Error>(self) -> Result<Text, E> {
-                Ok(Text(None))
-            }
-            fn visit_bytes<E: de::Error>(self, _: &[u8]) -> Result<Text, E> {
-                Ok(Text(None))
-            }
-            fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Text, A::Error> {
-                while seq.next_element::<de::IgnoredAny>()?.is_some() {}
-                Ok(Text(None))
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Text, A::Error> {
-                while map.next_entry::<de::IgnoredAny, de::IgnoredAny>()?.is_some() {}
-                Ok(Text(None))
-            }
-        }
-        deserializer.deserialize_any(TextVisitor)
-    }
 }
 
 #[cfg(test)]
@@ -338,12 +343,16 @@ mod tests {
         let request = DubboRequest::decode(&body).unwrap();
         assert_eq!(request.path, "org.apache.dubbo.demo.DemoService");
         assert_eq!(request.version.as_deref(), Some("0.0.0"));
-        assert_eq!((request.method.as_str(), request.parameter_types.as_str()), ("sayHello", "Ljava/lang/String;"));
+        assert_eq!((&*request.method, &*request.parameter_types), ("sayHello", "Ljava/lang/String;"));
         assert_eq!(&request.arguments[..], b"\x05world");
         assert_eq!(request.attachment("timeout"), Some("3000"));
+        assert_eq!(request.attachment("path"), None, "the path is the body's own field");
         let mut again = BytesMut::new();
         request.encode(&mut again);
-        assert_eq!(again.freeze(), body);
+        let again = again.freeze();
+        assert_eq!(DubboRequest::decode(&again).unwrap(), request);
+        // What we write starts as Java's does; the attachments add `interface` and `version`.
+        assert_eq!(again[..body.len() - 55], body[..body.len() - 55]);
     }
 
     #[test]
@@ -352,7 +361,7 @@ mod tests {
         let body = text(&[b"\x94\x0b", b"Hello world", b"\x48\x05", b"dubbo", b"\x05", b"2.0.2", b"\x5a"]);
         let response = DubboResponse::decode(&body).unwrap();
         assert_eq!(response.result, DubboResult::Value(Bytes::from_static(b"\x0bHello world")));
-        assert_eq!(response.attachments, [("dubbo".to_string(), "2.0.2".to_string())]);
+        assert_eq!(response.attachments, [("dubbo".into(), "2.0.2".into())]);
         let mut ours = BytesMut::new();
         DubboResponse { result: response.result.clone(), attachments: vec![] }.encode(true, &mut ours);
         assert_eq!(ours.freeze(), body);

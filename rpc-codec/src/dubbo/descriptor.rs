@@ -24,6 +24,28 @@ pub fn parameter_types(desc: &str) -> Option<Vec<&str>> {
     (start == bytes.len()).then_some(types)
 }
 
+/// How many parameters a descriptor has, or `None` if it is malformed; allocates nothing.
+pub fn parameter_count(desc: &str) -> Option<usize> {
+    let bytes = desc.as_bytes();
+    let (mut count, mut pos) = (0, 0);
+    while pos < bytes.len() {
+        match bytes[pos] {
+            b'[' => {
+                pos += 1;
+                if pos == bytes.len() {
+                    return None;
+                }
+                continue;
+            }
+            b'Z' | b'B' | b'C' | b'D' | b'F' | b'I' | b'J' | b'S' | b'V' => pos += 1,
+            b'L' => pos += desc[pos..].find(';')? + 1,
+            _ => return None,
+        }
+        count += 1;
+    }
+    Some(count)
+}
+
 /// A descriptor as Java's `Class.getName()` spells it, as Triple's wrapper carries it:
 /// `I` → `int`, `Ljava/lang/String;` → `java.lang.String`, `[I` → `[I`,
 /// `[Ljava/lang/String;` → `[Ljava.lang.String;`.
@@ -57,6 +79,9 @@ mod tests {
         assert_eq!(parameter_types("Ljava/lang/String"), None);
         assert_eq!(parameter_types("["), None);
         assert_eq!(parameter_types("Q"), None);
+        for desc in ["I[ZLjava/lang/Object;", "", "Ljava/lang/String;II", "Ljava/lang/String", "[", "Q", "[[I"] {
+            assert_eq!(parameter_count(desc), parameter_types(desc).map(|t| t.len()), "{desc}");
+        }
     }
 
     #[test]

@@ -8,11 +8,12 @@ mod descriptor;
 mod header;
 
 pub use body::{
-    decode_error_message, decode_exception, encode_error_message, encode_event, supports_response_attachments,
-    DubboRequest, DubboResponse, DubboResult, JavaException, DUBBO_VERSION, EXCEPTION_CLASS,
+    decode_error_message, decode_exception, encode_call, encode_error_message, encode_event,
+    supports_response_attachments, CallParts, DubboRequest, DubboResponse, DubboResult, JavaException, DUBBO_VERSION,
+    EXCEPTION_CLASS,
 };
 pub use codec::{DubboCodec, DubboFrame, DubboInbound};
-pub use descriptor::{class_name, parameter_types};
+pub use descriptor::{class_name, parameter_count, parameter_types};
 pub use header::{
     status, DubboHeader, DEFAULT_PAYLOAD, DUBBO_HEADER_LEN, DUBBO_MAGIC, FLAG_EVENT, FLAG_REQUEST, FLAG_TWOWAY,
     HESSIAN2_SERIALIZATION,

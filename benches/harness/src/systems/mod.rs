@@ -8,7 +8,7 @@ mod tonic_grpc;
 use std::net::SocketAddr;
 
 use bytes::Bytes;
-use rpc::SerializationId;
+use rpc::{Protocol, SerializationId};
 use tokio::net::TcpListener;
 
 /// What a benchmark point runs against.
@@ -25,6 +25,11 @@ pub enum System {
     /// Our gRPC-over-HTTP/2 transport (protobuf bodies), both ends ours: the server is the
     /// same `rpc::Server` (it serves both protocols on one port), the client a gRPC channel.
     RpcGrpc,
+    /// Dubbo's dubbo2 protocol with Hessian2 bodies, both ends ours (the same server).
+    RpcDubbo,
+    /// Triple as Java Dubbo speaks it for interface services: HTTP/2 with Hessian2 arguments
+    /// in Triple's wrapper, both ends ours.
+    RpcTriple,
     /// tonic (gRPC over HTTP/2, prost).
     Tonic,
     /// tarpc (bincode over length-delimited TCP).
@@ -34,12 +39,14 @@ pub enum System {
 }
 
 impl System {
-    pub const ALL: [System; 7] = [
+    pub const ALL: [System; 9] = [
         System::Raw,
         System::RpcMsgpack,
         System::RpcProtobuf,
         System::RpcCluster,
         System::RpcGrpc,
+        System::RpcDubbo,
+        System::RpcTriple,
         System::Tarpc,
         System::Tonic,
     ];
@@ -50,6 +57,8 @@ impl System {
             System::RpcProtobuf => "rpc-protobuf",
             System::RpcCluster => "rpc-cluster",
             System::RpcGrpc => "rpc-grpc",
+            System::RpcDubbo => "rpc-dubbo",
+            System::RpcTriple => "rpc-triple",
             System::Tonic => "tonic",
             System::Tarpc => "tarpc",
             System::Raw => "raw",
@@ -60,9 +69,12 @@ impl System {
 /// Serves `system` on `listener` until the process ends.
 pub async fn serve(system: System, listener: TcpListener) -> std::io::Result<()> {
     match system {
-        System::RpcMsgpack | System::RpcProtobuf | System::RpcCluster | System::RpcGrpc => {
-            rpc_binary::serve(listener).await
-        }
+        System::RpcMsgpack
+        | System::RpcProtobuf
+        | System::RpcCluster
+        | System::RpcGrpc
+        | System::RpcDubbo
+        | System::RpcTriple => rpc_binary::serve(listener).await,
         System::Tonic => tonic_grpc::serve(listener).await,
         System::Tarpc => tarpc_bincode::serve(listener).await,
         System::Raw => raw_echo::serve(listener).await,
@@ -85,6 +97,8 @@ impl Client {
             System::RpcProtobuf => Client::Rpc(rpc_binary::Client::connect(addr, SerializationId::Protobuf).await?),
             System::RpcCluster => Client::Rpc(rpc_binary::Client::cluster(addr).await?),
             System::RpcGrpc => Client::Rpc(rpc_binary::Client::grpc(addr).await?),
+            System::RpcDubbo => Client::Rpc(rpc_binary::Client::over(addr, Protocol::Dubbo).await?),
+            System::RpcTriple => Client::Rpc(rpc_binary::Client::over(addr, Protocol::Grpc).await?),
             System::Tonic => Client::Tonic(tonic_grpc::Client::connect(addr).await?),
             System::Tarpc => Client::Tarpc(tarpc_bincode::Client::connect(addr).await?),
             System::Raw => Client::Raw(raw_echo::Client::connect(addr).await?),

@@ -42,6 +42,13 @@ impl Client {
         Ok(Client(EchoClient::new(channel).with_options(options)))
     }
 
+    /// Over `protocol` with Hessian2 bodies: dubbo2, or Triple in Java's wrapper.
+    pub async fn over(addr: SocketAddr, protocol: Protocol) -> Result<Client, String> {
+        let channel = Channel::builder().protocol(protocol).connect(addr).await.map_err(|e| e.to_string())?;
+        let options = CallOptions::new().serialization(SerializationId::Hessian2);
+        Ok(Client(EchoClient::new(channel).with_options(options)))
+    }
+
     /// Through the cluster client over a one-endpoint list; returns once a call got through.
     pub async fn cluster(addr: SocketAddr) -> Result<Client, String> {
         let channel = Channel::builder().endpoints([addr.to_string()]).build().map_err(|e| e.to_string())?;

@@ -3,22 +3,24 @@
 //! from where the value first appeared under a work budget, so no input makes it allocate
 //! beyond its size, recurse without bound, or run for longer than linear time.
 
-use std::rc::Rc;
+use std::borrow::Cow;
+
+use smallvec::SmallVec;
 
 use serde::de::{self, DeserializeSeed, Visitor};
 
-use super::string::{finish, read_units, StringError};
+use super::string::{finish, read_units, skip_units, StringError};
 use super::tag;
 use super::Error;
 
 /// Deepest nesting of lists, maps, objects and replayed references.
 pub(crate) const MAX_DEPTH: u32 = 100;
 
-/// A class definition read from the stream.
+/// A class definition read from the stream; its names borrow the input where they are ASCII.
 #[derive(Debug)]
-pub(crate) struct ClassDef {
-    pub(crate) name: String,
-    pub(crate) fields: Vec<String>,
+pub(crate) struct ClassDef<'a> {
+    pub(crate) name: Cow<'a, str>,
+    pub(crate) fields: SmallVec<[Cow<'a, str>; 8]>,
 }
 
 /// Reads values from one Hessian stream. Class definitions, type names and references are
@@ -26,13 +28,13 @@ pub(crate) struct ClassDef {
 pub(crate) struct Decoder<'a> {
     input: &'a [u8],
     pos: usize,
-    classes: Vec<Rc<ClassDef>>,
+    classes: SmallVec<[ClassDef<'a>; 4]>,
     types: Vec<String>,
     /// Where each referable value (list, map, object) starts, by reference number.
-    refs: Vec<usize>,
+    refs: SmallVec<[usize; 16]>,
     /// Where the compound values being decoded right now start: a reference to one of them
     /// is a cycle.
-    open: Vec<usize>,
+    open: SmallVec<[usize; 16]>,
     /// Replaying a reference: definitions, types and references were registered the first time.
     replaying: u32,
     depth: u32,
@@ -46,10 +48,10 @@ impl<'a> Decoder<'a> {
         Decoder {
             input,
             pos: 0,
-            classes: Vec::new(),
+            classes: SmallVec::new(),
             types: Vec::new(),
-            refs: Vec::new(),
-            open: Vec::new(),
+            refs: SmallVec::new(),
+            open: SmallVec::new(),
             replaying: 0,
             depth: 0,
             budget: input.len().saturating_mul(16).saturating_add(1024),
@@ -81,10 +83,189 @@ impl<'a> Decoder<'a> {
         T::deserialize(&mut *self)
     }
 
-    /// Skips the next value, keeping the definitions and references it holds.
+    /// Skips the next value, keeping the definitions and references it holds, without
+    /// building it (a dubbo body's arguments are skipped to find the attachments after them).
     pub(crate) fn skip_value(&mut self) -> Result<(), Error> {
         self.top = false;
-        de::Deserializer::deserialize_ignored_any(&mut *self, de::IgnoredAny).map(drop)
+        self.skip()
+    }
+
+    fn skip(&mut self) -> Result<(), Error> {
+        self.spend()?;
+        let start = self.pos;
+        let t = self.byte()?;
+        let fixed = match t {
+            0x80..=0xbf | 0xd8..=0xef | tag::NULL | tag::TRUE | tag::FALSE | tag::DOUBLE_ZERO | tag::DOUBLE_ONE => 0,
+            0xc0..=0xcf | 0xf0..=0xff | tag::DOUBLE_BYTE => 1,
+            0xd0..=0xd7 | 0x38..=0x3f | tag::DOUBLE_SHORT => 2,
+            tag::INT | tag::LONG_INT | tag::DOUBLE_MILLS | tag::DATE_MINUTES => 4,
+            tag::LONG | tag::DOUBLE | tag::DATE_MILLIS => 8,
+            0x00..=0x1f | 0x30..=0x33 | tag::STRING_CHUNK | tag::STRING_FINAL => return self.skip_string(t),
+            0x20..=0x2f | 0x34..=0x37 | tag::BINARY_CHUNK | tag::BINARY_FINAL => {
+                return self.binary_of_len(t).map(drop);
+            }
+            tag::LIST_TYPED_VAR
+            | tag::LIST_TYPED_FIXED
+            | tag::LIST_UNTYPED_VAR
+            | tag::LIST_UNTYPED_FIXED
+            | 0x70..=0x7f => {
+                let remaining = self.list_header(t)?;
+                self.enter(start, true)?;
+                match remaining {
+                    Some(n) => (0..n).try_for_each(|_| self.skip())?,
+                    None => {
+                        while self.peek() != Some(tag::END) {
+                            self.skip()?;
+                        }
+                        self.pos += 1;
+                    }
+                }
+                self.leave();
+                return Ok(());
+            }
+            tag::MAP_UNTYPED | tag::MAP_TYPED => {
+                if t == tag::MAP_TYPED {
+                    self.read_type()?;
+                }
+                self.enter(start, true)?;
+                while self.peek() != Some(tag::END) {
+                    self.skip()?;
+                    self.skip()?;
+                }
+                self.pos += 1;
+                self.leave();
+                return Ok(());
+            }
+            tag::CLASS_DEF => {
+                self.read_class_def()?;
+                return self.skip();
+            }
+            tag::OBJECT_SHORT..=0x6f | tag::OBJECT => {
+                let class = self.object_class(t)?;
+                self.enter(start, true)?;
+                (0..self.classes[class].fields.len()).try_for_each(|_| self.skip())?;
+                self.leave();
+                return Ok(());
+            }
+            tag::REF => return self.reference().map(drop),
+            other => return Err(Error::at(format!("unknown tag 0x{other:02x}"), start)),
+        };
+        self.take(fixed).map(drop)
+    }
+
+    fn skip_string(&mut self, mut t: u8) -> Result<(), Error> {
+        loop {
+            let (units, last) = self.chunk_units(t)?;
+            match skip_units(&self.input[self.pos..], units) {
+                Ok(used) => self.pos += used,
+                Err(StringError::Truncated) => return Err(self.error("input ends inside a string")),
+                Err(StringError::BadUtf8(b)) => return Err(self.error(format!("bad utf-8 encoding at 0x{b:02x}"))),
+            }
+            if last {
+                return Ok(());
+            }
+            t = self.byte()?;
+        }
+    }
+
+    /// A string chunk's length in UTF-16 units, and whether it is the last.
+    fn chunk_units(&mut self, t: u8) -> Result<(usize, bool), Error> {
+        Ok(match t {
+            0x00..=0x1f => (usize::from(t), true),
+            0x30..=0x33 => ((usize::from(t - 0x30) << 8) | usize::from(self.byte()?), true),
+            tag::STRING_CHUNK | tag::STRING_FINAL => {
+                (usize::from(u16::from_be_bytes(self.array()?)), t == tag::STRING_FINAL)
+            }
+            _ => return Err(self.error(format!("expected more of a string, found tag 0x{t:02x}"))),
+        })
+    }
+
+    /// A string or null as a slice of `whole` (the buffer this decoder reads) when it is one
+    /// ASCII chunk, as the names and attachments of a dubbo body are: no copy.
+    pub(crate) fn read_optional_bytestring(
+        &mut self,
+        whole: &bytes::Bytes,
+    ) -> Result<Option<bytestring::ByteString>, Error> {
+        let start = self.pos;
+        let t = self.byte()?;
+        if t == tag::NULL {
+            return Ok(None);
+        }
+        if let 0x00..=0x1f | 0x30..=0x33 | tag::STRING_FINAL = t {
+            let (units, _) = self.chunk_units(t)?;
+            if let Some(text) = self.input.get(self.pos..).and_then(|rest| rest.get(..units)).filter(|t| t.is_ascii()) {
+                self.pos += units;
+                if let Ok(shared) = bytestring::ByteString::try_from(whole.slice_ref(text)) {
+                    return Ok(Some(shared));
+                }
+            }
+        }
+        self.pos = start;
+        self.read_string().map(|text| Some(text.into()))
+    }
+
+    /// Consumes a null if one is next.
+    pub(crate) fn take_null(&mut self) -> bool {
+        let null = self.peek() == Some(tag::NULL);
+        self.pos += usize::from(null);
+        null
+    }
+
+    /// Begins an untyped or typed map (its type read), registered as a reference.
+    pub(crate) fn begin_map(&mut self) -> Result<(), Error> {
+        let start = self.pos;
+        match self.byte()? {
+            tag::MAP_UNTYPED => {}
+            tag::MAP_TYPED => self.read_type()?,
+            other => return Err(Error::at(format!("expected a map, found tag 0x{other:02x}"), start)),
+        }
+        self.enter(start, true)
+    }
+
+    /// Consumes the end of a map or list if it is next.
+    pub(crate) fn take_end(&mut self) -> bool {
+        let end = self.peek() == Some(tag::END) || self.is_at_end();
+        self.pos += usize::from(self.peek() == Some(tag::END));
+        end
+    }
+
+    pub(crate) fn end_map(&mut self) {
+        self.leave();
+    }
+
+    /// A string (shared with `whole` where it can be), or `None` having skipped a value of
+    /// another kind.
+    pub(crate) fn read_string_or_skip(
+        &mut self,
+        whole: &bytes::Bytes,
+    ) -> Result<Option<bytestring::ByteString>, Error> {
+        match self.peek() {
+            Some(0x00..=0x1f | 0x30..=0x33 | tag::STRING_CHUNK | tag::STRING_FINAL) => {
+                self.read_optional_bytestring(whole)
+            }
+            _ => self.skip().map(|()| None),
+        }
+    }
+
+    /// The binary's length, its bytes skipped.
+    fn binary_of_len(&mut self, mut t: u8) -> Result<usize, Error> {
+        let mut total = 0;
+        loop {
+            let (len, last) = match t {
+                0x20..=0x2f => (usize::from(t - 0x20), true),
+                0x34..=0x37 => ((usize::from(t - 0x34) << 8) | usize::from(self.byte()?), true),
+                tag::BINARY_CHUNK | tag::BINARY_FINAL => {
+                    (usize::from(u16::from_be_bytes(self.array()?)), t == tag::BINARY_FINAL)
+                }
+                _ => return Err(self.error(format!("expected more of a binary, found tag 0x{t:02x}"))),
+            };
+            self.take(len)?;
+            total += len;
+            if last {
+                return Ok(total);
+            }
+            t = self.byte()?;
+        }
     }
 
     /// Where the next value starts.
@@ -98,7 +279,7 @@ impl<'a> Decoder<'a> {
 
     /// The class of the object that comes next, reading its definition if one precedes it,
     /// without consuming the object; `None` if the next value is not an object.
-    pub(crate) fn peek_class(&mut self) -> Result<Option<Rc<ClassDef>>, Error> {
+    pub(crate) fn peek_class(&mut self) -> Result<Option<&ClassDef<'a>>, Error> {
         while self.peek() == Some(tag::CLASS_DEF) {
             self.pos += 1;
             self.read_class_def()?;
@@ -112,7 +293,7 @@ impl<'a> Decoder<'a> {
             _ => None,
         };
         self.pos = start;
-        Ok(class)
+        Ok(class.map(|index| &self.classes[index]))
     }
 
     fn error(&self, reason: impl Into<std::borrow::Cow<'static, str>>) -> Error {
@@ -318,28 +499,46 @@ impl<'a> Decoder<'a> {
         }
     }
 
+    /// A name (class or field): borrowed from the input when it is one ASCII chunk.
+    fn read_name(&mut self) -> Result<Cow<'a, str>, Error> {
+        let start = self.pos;
+        let t = self.byte()?;
+        if let 0x00..=0x1f | 0x30..=0x33 | tag::STRING_FINAL = t {
+            let (units, _) = self.chunk_units(t)?;
+            let input: &'a [u8] = self.input;
+            if let Some(text) = input.get(self.pos..).and_then(|rest| rest.get(..units)).filter(|t| t.is_ascii()) {
+                if let Ok(text) = std::str::from_utf8(text) {
+                    self.pos += units;
+                    return Ok(Cow::Borrowed(text));
+                }
+            }
+        }
+        self.pos = start;
+        self.read_string().map(Cow::Owned)
+    }
+
     fn read_class_def(&mut self) -> Result<(), Error> {
-        let name = self.read_string()?;
+        let name = self.read_name()?;
         let count = self.read_count()?;
-        let mut fields = Vec::with_capacity(count);
+        let mut fields = SmallVec::with_capacity(count.min(64));
         for _ in 0..count {
-            fields.push(self.read_string()?);
+            fields.push(self.read_name()?);
         }
         if self.replaying == 0 {
-            self.classes.push(Rc::new(ClassDef { name, fields }));
+            self.classes.push(ClassDef { name, fields });
         }
         Ok(())
     }
 
-    fn object_class(&mut self, t: u8) -> Result<Rc<ClassDef>, Error> {
+    /// The index of the class definition an object's tag (and the int after `O`) names.
+    fn object_class(&mut self, t: u8) -> Result<usize, Error> {
         let index = match t {
             tag::OBJECT => self.read_int()?,
             _ => i64::from(t - tag::OBJECT_SHORT),
         };
         usize::try_from(index)
             .ok()
-            .and_then(|i| self.classes.get(i))
-            .cloned()
+            .filter(|&i| i < self.classes.len())
             .ok_or_else(|| self.error(format!("object of class definition {index}, which is not defined")))
     }
 
@@ -384,8 +583,9 @@ impl<'a> Decoder<'a> {
         Ok(cyclic)
     }
 
-    fn list<V: Visitor<'a>>(&mut self, start: usize, t: u8, visitor: V) -> Result<V::Value, Error> {
-        let remaining = match t {
+    /// A list's type (if typed) and length (`None`: ended by `Z`).
+    fn list_header(&mut self, t: u8) -> Result<Option<usize>, Error> {
+        Ok(match t {
             tag::LIST_TYPED_VAR => {
                 self.read_type()?;
                 None
@@ -401,7 +601,11 @@ impl<'a> Decoder<'a> {
                 Some(usize::from(t - tag::LIST_TYPED_SHORT))
             }
             _ => Some(usize::from(t - tag::LIST_UNTYPED_SHORT)),
-        };
+        })
+    }
+
+    fn list<V: Visitor<'a>>(&mut self, start: usize, t: u8, visitor: V) -> Result<V::Value, Error> {
+        let remaining = self.list_header(t)?;
         self.enter(start, true)?;
         let mut access = SeqAccess { de: self, remaining };
         let value = visitor.visit_seq(&mut access)?;
@@ -437,15 +641,17 @@ impl<'a> Decoder<'a> {
         let class = self.object_class(t)?;
         self.enter(start, true)?;
         let mut name = None;
-        for field in &class.fields {
-            if field == "name" {
+        for field in 0..self.classes[class].fields.len() {
+            if self.classes[class].fields[field] == "name" {
                 name = Some(self.read_value::<String>()?);
             } else {
                 self.skip_value()?;
             }
         }
         self.leave();
-        name.ok_or_else(|| self.error(format!("object of {} read as an enum has no `name` field", class.name)))
+        name.ok_or_else(|| {
+            self.error(format!("object of {} read as an enum has no `name` field", self.classes[class].name))
+        })
     }
 }
 
@@ -701,7 +907,8 @@ impl<'de> de::MapAccess<'de> for MapAccess<'_, 'de> {
 /// An object's fields, keyed by the names its class definition gives.
 struct ObjectAccess<'d, 'a> {
     de: &'d mut Decoder<'a>,
-    class: Rc<ClassDef>,
+    /// Its class definition's index.
+    class: usize,
     next: usize,
     value_pending: bool,
 }
@@ -720,10 +927,11 @@ impl<'de> de::MapAccess<'de> for ObjectAccess<'_, 'de> {
     type Error = Error;
 
     fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, Error> {
-        let Some(name) = self.class.fields.get(self.next) else { return Ok(None) };
+        let Some(name) = self.de.classes[self.class].fields.get(self.next) else { return Ok(None) };
+        let key = seed.deserialize(de::value::StrDeserializer::<Error>::new(name));
         self.next += 1;
         self.value_pending = true;
-        seed.deserialize(de::value::StrDeserializer::<Error>::new(name)).map(Some)
+        key.map(Some)
     }
 
     fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, Error> {
@@ -732,7 +940,7 @@ impl<'de> de::MapAccess<'de> for ObjectAccess<'_, 'de> {
     }
 
     fn size_hint(&self) -> Option<usize> {
-        Some(self.class.fields.len() - self.next)
+        Some(self.de.classes[self.class].fields.len() - self.next)
     }
 }
 

@@ -2,6 +2,7 @@
 
 use bytes::{BufMut, BytesMut};
 use serde::ser::{self, Serialize};
+use smallvec::SmallVec;
 
 use super::string::{chunks, push_cesu8, utf16_len};
 use super::tag;
@@ -11,7 +12,35 @@ use super::Error;
 /// is being written and its field list is not yet known).
 struct ClassDef {
     name: &'static str,
-    fields: Option<Vec<&'static str>>,
+    fields: Option<&'static [&'static str]>,
+}
+
+thread_local! {
+    /// The field list each struct was last written with, by class name: with it a struct's
+    /// definition is written before its fields, which then go straight to the output (a body
+    /// of its own for each call would otherwise buffer every struct). Field lists are interned,
+    /// one allocation per distinct list per thread for the life of the thread.
+    static FIELD_LISTS: std::cell::RefCell<Vec<(&'static str, &'static [&'static str])>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// The field list `name` was last written with on this thread.
+fn known_fields(name: &'static str) -> Option<&'static [&'static str]> {
+    FIELD_LISTS.with(|lists| lists.borrow().iter().rev().find(|(n, _)| *n == name).map(|(_, fields)| *fields))
+}
+
+/// Remembers `fields` as `name`'s list, interned.
+fn remember_fields(name: &'static str, fields: &[&'static str]) -> &'static [&'static str] {
+    FIELD_LISTS.with(|lists| {
+        let mut lists = lists.borrow_mut();
+        let interned = match lists.iter().find(|(_, known)| *known == fields) {
+            Some((_, known)) => *known,
+            None => Box::leak(fields.to_vec().into_boxed_slice()),
+        };
+        lists.retain(|(n, _)| *n != name);
+        lists.push((name, interned));
+        interned
+    })
 }
 
 /// Writes one Hessian stream: class definitions are shared by every value written through the
@@ -180,13 +209,13 @@ impl Encoder {
 
     /// Starts an object of class `name` whose field values the caller writes next, in
     /// `fields` order.
-    pub(crate) fn begin_object(&mut self, name: &'static str, fields: &[&'static str]) {
-        let known = self.classes.iter().position(|c| c.name == name && c.fields.as_deref() == Some(fields));
+    pub(crate) fn begin_object(&mut self, name: &'static str, fields: &'static [&'static str]) {
+        let known = self.classes.iter().position(|c| c.name == name && c.fields == Some(fields));
         let index = match known {
             Some(index) => index,
             None => {
                 self.write_class_def(name, fields);
-                self.classes.push(ClassDef { name, fields: Some(fields.to_vec()) });
+                self.classes.push(ClassDef { name, fields: Some(fields) });
                 self.classes.len() - 1
             }
         };
@@ -201,16 +230,38 @@ impl Encoder {
         self.out.put_u8(tag::END);
     }
 
-    fn begin_struct(&mut self, name: &'static str) -> StructEncoder<'_> {
-        let reserved = if self.classes.iter().any(|c| c.name == name) {
-            None
-        } else {
-            self.classes.push(ClassDef { name, fields: None });
-            Some(self.classes.len() - 1)
+    /// Starts a struct of `len` fields (serde's count, skipped fields left out).
+    fn begin_struct(&mut self, name: &'static str, len: usize) -> StructEncoder<'_> {
+        let fits = |fields: &[&'static str]| fields.len() == len;
+        let in_stream = self.classes.iter().rposition(|c| c.name == name && c.fields.is_some_and(fits));
+        let streaming = match in_stream {
+            // Defined in this stream with as many fields: its instance refers to the definition.
+            Some(index) => self.classes[index].fields.map(|expected| (index, expected)),
+            // Written before on this thread with as many fields: the definition goes first.
+            None => known_fields(name).filter(|fields| fits(fields)).map(|expected| {
+                let index = self.classes.len();
+                self.classes.push(ClassDef { name, fields: Some(expected) });
+                self.write_class_def(name, expected);
+                (index, expected)
+            }),
         };
-        let body = self.spare.pop().unwrap_or_default();
-        let outer = std::mem::replace(&mut self.out, body);
-        StructEncoder { classes_at_start: self.classes.len(), enc: self, outer, name, fields: Vec::new(), reserved }
+        let mode = match streaming {
+            Some((index, expected)) => {
+                let marker = self.out.len();
+                self.write_class_ref(index);
+                Mode::Streaming(Streaming { expected, marker, body_start: self.out.len(), classes: self.classes.len() })
+            }
+            None => {
+                // First sight: the fields go to a side buffer until their names are known,
+                // under an index reserved now, as the definition will precede them.
+                self.classes.push(ClassDef { name, fields: None });
+                let reserved = self.classes.len() - 1;
+                let body = self.spare.pop().unwrap_or_default();
+                let outer = std::mem::replace(&mut self.out, body);
+                Mode::Buffered { outer, reserved }
+            }
+        };
+        StructEncoder { enc: self, name, fields: SmallVec::new(), matched: true, mode }
     }
 
     fn write_class_ref(&mut self, index: usize) {
@@ -232,63 +283,83 @@ impl Encoder {
     }
 }
 
-/// Writes one struct as a Java object: its fields go to a side buffer first, because the class
-/// definition (which lists the field names) precedes the instance in the stream.
+/// Writes one struct as a Java object. The class definition (which lists the field names)
+/// precedes the instance in the stream; when the field list is known ahead (defined earlier in
+/// the stream, or seen on this thread) the fields are written straight after it and checked
+/// against it as they come, else they go to a side buffer first.
 pub(crate) struct StructEncoder<'a> {
     enc: &'a mut Encoder,
-    outer: BytesMut,
     name: &'static str,
-    fields: Vec<&'static str>,
-    reserved: Option<usize>,
-    classes_at_start: usize,
+    fields: SmallVec<[&'static str; 16]>,
+    /// Streaming: every field so far is the expected one.
+    matched: bool,
+    mode: Mode,
+}
+
+enum Mode {
+    Streaming(Streaming),
+    Buffered { outer: BytesMut, reserved: usize },
+}
+
+struct Streaming {
+    expected: &'static [&'static str],
+    /// Where the instance's reference to its definition is.
+    marker: usize,
+    /// Where its fields begin.
+    body_start: usize,
+    /// Definitions in the stream when the fields began.
+    classes: usize,
 }
 
 impl<'a> StructEncoder<'a> {
     fn field<T: Serialize + ?Sized>(&mut self, key: &'static str, value: &T) -> Result<(), Error> {
+        if let Mode::Streaming(streaming) = &self.mode {
+            self.matched &= streaming.expected.get(self.fields.len()) == Some(&key);
+        }
         self.fields.push(key);
         self.enc.write_value(value)
     }
 
-    /// Writes the definition (when new), the instance and its fields; hands back the encoder.
+    /// Writes what is left (the definition and instance, when buffered); hands back the encoder.
     fn finish(self) -> Result<&'a mut Encoder, Error> {
-        let StructEncoder { enc, outer, name, fields, reserved, classes_at_start } = self;
-        let mut body = std::mem::replace(&mut enc.out, outer);
-        let written = if let Some(index) = reserved {
-            // First instance of the class; a nested instance of the same class may already
-            // have fixed the field list.
-            match &enc.classes[index].fields {
-                Some(known) if *known != fields => {
-                    Err(Error::new(format!("class {name} written with two different field lists in one stream")))
+        let StructEncoder { enc, name, fields, matched, mode } = self;
+        match mode {
+            Mode::Streaming(streaming) => {
+                if matched && fields.len() == streaming.expected.len() {
+                    return Ok(enc);
                 }
-                _ => {
-                    enc.write_class_def(name, &fields);
-                    enc.write_class_ref(index);
-                    enc.classes[index].fields = Some(fields);
-                    Ok(())
+                // As many fields as expected, but others (one optional field skipped, another
+                // present): a definition of its own goes before the instance. Definitions made
+                // by its fields would then be numbered after it, which their instances were not.
+                if enc.classes.len() != streaming.classes {
+                    return Err(two_lists(name));
                 }
+                let body = enc.out[streaming.body_start..].to_vec();
+                enc.out.truncate(streaming.marker);
+                let fields = remember_fields(name, &fields);
+                enc.classes.push(ClassDef { name, fields: Some(fields) });
+                enc.write_class_def(name, fields);
+                enc.write_class_ref(enc.classes.len() - 1);
+                enc.out.extend_from_slice(&body);
+                Ok(enc)
             }
-        } else if let Some(index) =
-            enc.classes.iter().position(|c| c.name == name && c.fields.as_ref().is_none_or(|f| *f == fields))
-        {
-            if enc.classes[index].fields.is_none() {
-                enc.classes[index].fields = Some(fields);
+            Mode::Buffered { outer, reserved } => {
+                let mut body = std::mem::replace(&mut enc.out, outer);
+                let fields = remember_fields(name, &fields);
+                enc.classes[reserved].fields = Some(fields);
+                enc.write_class_def(name, fields);
+                enc.write_class_ref(reserved);
+                enc.out.extend_from_slice(&body);
+                body.clear();
+                enc.spare.push(body);
+                Ok(enc)
             }
-            enc.write_class_ref(index);
-            Ok(())
-        } else if enc.classes.len() == classes_at_start {
-            // Same class, other fields (a skipped optional field): a second definition.
-            enc.write_class_def(name, &fields);
-            enc.classes.push(ClassDef { name, fields: Some(fields) });
-            enc.write_class_ref(enc.classes.len() - 1);
-            Ok(())
-        } else {
-            Err(Error::new(format!("class {name} written with two different field lists in one stream")))
-        };
-        enc.out.extend_from_slice(&body);
-        body.clear();
-        enc.spare.push(body);
-        written.map(|()| enc)
+        }
     }
+}
+
+fn two_lists(name: &str) -> Error {
+    Error::new(format!("class {name} written with two different field lists in one stream"))
 }
 
 /// A sequence: binary if every element is a `u8` (so `Vec<u8>` is Java's `byte[]`), else an
@@ -516,7 +587,7 @@ impl<'a> ser::Serializer for &'a mut Encoder {
     fn serialize_unit_variant(self, name: &'static str, _: u32, variant: &'static str) -> Result<(), Error> {
         // A Java enum: an object of the enum's class with one field, `name`.
         self.top = false;
-        let mut object = self.begin_struct(name);
+        let mut object = self.begin_struct(name, 1);
         object.field("name", variant)?;
         object.finish().map(drop)
     }
@@ -570,21 +641,21 @@ impl<'a> ser::Serializer for &'a mut Encoder {
         self.begin_map();
         Ok(MapEncoder { enc: self })
     }
-    fn serialize_struct(self, name: &'static str, _: usize) -> Result<StructEncoder<'a>, Error> {
+    fn serialize_struct(self, name: &'static str, len: usize) -> Result<StructEncoder<'a>, Error> {
         self.top = false;
-        Ok(self.begin_struct(name))
+        Ok(self.begin_struct(name, len))
     }
     fn serialize_struct_variant(
         self,
         name: &'static str,
         _: u32,
         variant: &'static str,
-        _: usize,
+        len: usize,
     ) -> Result<Self::SerializeStructVariant, Error> {
         self.top = false;
         self.begin_map();
         self.write_string(variant);
-        Ok(VariantEncoder(self.begin_struct(name)))
+        Ok(VariantEncoder(self.begin_struct(name, len)))
     }
 }
 

@@ -120,6 +120,32 @@ pub(super) fn read_units(
     Ok(pos)
 }
 
+/// The bytes `units` UTF-16 code units take at the start of `input`, checked as [`read_units`]
+/// checks them but without building the text (skipping a value).
+pub(super) fn skip_units(input: &[u8], units: usize) -> Result<usize, StringError> {
+    if input.get(..units).is_some_and(<[u8]>::is_ascii) {
+        return Ok(units);
+    }
+    let mut pos = 0;
+    for _ in 0..units {
+        let first = *input.get(pos).ok_or(StringError::Truncated)?;
+        pos += match first {
+            0x00..=0x7f => 1,
+            0xc0..=0xdf => {
+                continuation(input, pos + 1)?;
+                2
+            }
+            0xe0..=0xef => {
+                continuation(input, pos + 1)?;
+                continuation(input, pos + 2)?;
+                3
+            }
+            other => return Err(StringError::BadUtf8(other)),
+        };
+    }
+    Ok(pos)
+}
+
 fn continuation(input: &[u8], at: usize) -> Result<u16, StringError> {
     match input.get(at) {
         None => Err(StringError::Truncated),

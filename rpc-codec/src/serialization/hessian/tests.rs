@@ -277,3 +277,45 @@ fn hostile_input_is_an_error_not_a_crash() {
     assert!(read::<serde::de::IgnoredAny>(&bomb).is_err());
     assert!(read::<String>(&hex("04 f0 9f 98 80")).unwrap_err().to_string().contains("bad utf-8"));
 }
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename = "test.Sometimes")]
+struct Sometimes {
+    id: i32,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    note: Option<String>,
+    inner: Option<Box<Sometimes>>,
+}
+
+#[test]
+fn a_struct_whose_fields_vary_is_defined_again_as_java_would_read_it() {
+    let with = Sometimes { id: 1, note: Some("n".into()), inner: None };
+    let without = Sometimes { id: 2, note: None, inner: Some(Box::new(with.clone())) };
+    // Within one stream, and across streams on this thread (whose remembered field list is
+    // then the wrong one for the next value), in both orders.
+    for values in [vec![with.clone(), without.clone()], vec![without.clone(), with.clone()], vec![without.clone()]] {
+        let bytes = body(&values);
+        assert_eq!(read::<Vec<Sometimes>>(&bytes).unwrap(), values);
+        let mut de = Decoder::new(&bytes);
+        de.skip_value().unwrap();
+        assert!(de.is_at_end());
+    }
+    for value in [&with, &without, &with] {
+        assert_eq!(&read::<Sometimes>(&body(value)).unwrap(), value);
+    }
+    // Same count, other fields: `note` skipped where `extra` is set, and the other way.
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    #[serde(rename = "test.Either")]
+    struct Either {
+        #[serde(skip_serializing_if = "Option::is_none", default)]
+        note: Option<String>,
+        #[serde(skip_serializing_if = "Option::is_none", default)]
+        extra: Option<i32>,
+        nested: Vec<Either>,
+    }
+    let a = Either { note: Some("a".into()), extra: None, nested: vec![] };
+    let b = Either { note: None, extra: Some(2), nested: vec![a.clone()] };
+    for values in [vec![a.clone(), b.clone()], vec![b.clone(), a.clone(), b.clone()]] {
+        assert_eq!(read::<Vec<Either>>(&body(&values)).unwrap(), values);
+    }
+}

@@ -4,6 +4,7 @@
 use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
+use bytestring::ByteString;
 use rpc_codec::dubbo::{
     self, status, DubboFrame, DubboHeader, DubboRequest, DubboResponse, DubboResult, JavaException, FLAG_EVENT,
     HESSIAN2_SERIALIZATION,
@@ -12,9 +13,6 @@ use rpc_codec::serialization::transcode_value;
 use rpc_codec::{Metadata, SerializationId};
 
 use crate::{Code, Request, Response, Status};
-
-/// Attachments that are part of the call's address or deadline, not the caller's own.
-const ADDRESSING: &[&str] = &["path", "interface", "version", "group", "timeout", "dubbo"];
 
 /// Attachment on an exception reply naming our status code, so an `rpc` consumer gets the
 /// code back (Java's consumers see a `RuntimeException` with the message).
@@ -28,22 +26,35 @@ pub(crate) fn version_of(version: Option<&str>) -> &str {
     }
 }
 
-/// Our request for a dubbo call: Hessian2 arguments, the `timeout` attachment as deadline.
+/// Our request for a dubbo call: Hessian2 arguments, the `group` attachment as its group, the
+/// `timeout` attachment (milliseconds) as its deadline, the caller's other attachments as
+/// ours. The names move over as they are (sharing the frame's memory); the attachments are
+/// read in one pass.
 pub(crate) fn request_from_dubbo(call: DubboRequest, oneway: bool) -> Request {
-    let mut metadata = Metadata::call(call.path.as_str(), call.method.as_str());
-    metadata.version = version_of(call.version.as_deref()).into();
-    metadata.group = call.attachment("group").unwrap_or_default().into();
-    let deadline = call
-        .attachment("timeout")
-        .and_then(|ms| ms.trim().parse::<u64>().ok())
-        .filter(|&ms| ms > 0)
-        .map(|ms| Instant::now() + Duration::from_millis(ms));
-    for (key, value) in call.attachments {
-        if !ADDRESSING.contains(&key.as_str()) {
-            metadata.attachments.insert(key, value);
+    let DubboRequest { path, version, method, arguments, attachments, .. } = call;
+    let mut metadata = Metadata::call(path, method);
+    metadata.version = match version {
+        Some(version) if !version_of(Some(&version)).is_empty() => version,
+        _ => ByteString::new(),
+    };
+    let mut deadline = None;
+    for (key, value) in attachments {
+        match &*key {
+            "group" => metadata.group = value,
+            "timeout" => {
+                deadline = value
+                    .trim()
+                    .parse::<u64>()
+                    .ok()
+                    .filter(|&ms| ms > 0)
+                    .map(|ms| Instant::now() + Duration::from_millis(ms));
+            }
+            // The call's address again, and the protocol version: not the caller's own.
+            "path" | "interface" | "version" | "dubbo" => {}
+            _ => metadata.attachments.insert(key, value),
         }
     }
-    Request::from_parts(metadata, SerializationId::Hessian2, oneway, call.arguments, deadline)
+    Request::from_parts(metadata, SerializationId::Hessian2, oneway, arguments, deadline)
 }
 
 /// A response frame to request `id` with `status` and a message body (any status but OK).
@@ -75,7 +86,7 @@ pub(crate) fn reply_frame(id: i64, result: Result<Response, Status>, attachments
                 b"" | b"N" => DubboResult::Null,
                 _ => DubboResult::Value(response.body),
             },
-            attachments: response.attachments.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            attachments: response.attachments.iter().map(|(k, v)| (k.into(), v.into())).collect(),
         },
         Err(status) if status.code() == Code::ResourceExhausted => {
             let message = format!("Server side thread pool is exhausted, detail msg: {}", status.message());
@@ -86,7 +97,7 @@ pub(crate) fn reply_frame(id: i64, result: Result<Response, Status>, attachments
                 class: dubbo::EXCEPTION_CLASS.into(),
                 message: Some(status.message().to_string()),
             }),
-            attachments: vec![(STATUS_ATTACHMENT.into(), (status.code() as u8).to_string())],
+            attachments: vec![(STATUS_ATTACHMENT.into(), (status.code() as u8).to_string().into())],
         },
     };
     let mut body = BytesMut::new();
@@ -118,8 +129,8 @@ pub(crate) fn response_from_reply(frame: DubboFrame, serialization: Serializatio
     let response = DubboResponse::decode(&frame.body)
         .map_err(|e| Status::internal(format!("dubbo response does not decode: {e}")))?;
     let mut attachments = rpc_codec::Attachments::new();
-    for (key, value) in &response.attachments {
-        attachments.insert(key.as_str(), value.as_str());
+    for (key, value) in response.attachments {
+        attachments.insert(key, value);
     }
     let body = match response.result {
         DubboResult::Value(value) => value,

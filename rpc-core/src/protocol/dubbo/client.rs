@@ -9,7 +9,7 @@ use std::time::Instant;
 use bytes::{Bytes, BytesMut};
 use futures_util::StreamExt;
 use rpc_codec::dubbo::{
-    self, DubboCodec, DubboFrame, DubboHeader, DubboInbound, DubboRequest, FLAG_EVENT, FLAG_REQUEST, FLAG_TWOWAY,
+    self, DubboCodec, DubboFrame, DubboHeader, DubboInbound, FLAG_EVENT, FLAG_REQUEST, FLAG_TWOWAY,
     HESSIAN2_SERIALIZATION,
 };
 use rpc_codec::serialization::transcode_arguments;
@@ -137,30 +137,22 @@ impl DubboConnection {
             "" => "0.0.0",
             version => version,
         };
-        let path = request.service().to_string();
-        let mut attachments = vec![("path".to_string(), path.clone()), ("interface".to_string(), path.clone())];
-        attachments.push(("version".into(), version.into()));
-        if !request.group().is_empty() {
-            attachments.push(("group".into(), request.group().into()));
-        }
-        if let Some(deadline) = deadline {
-            let ms = deadline.saturating_duration_since(Instant::now()).as_millis().max(1);
-            attachments.push(("timeout".into(), ms.to_string()));
-        }
-        for (key, value) in request.attachments().iter() {
-            attachments.push((key.to_string(), value.to_string()));
-        }
-        let call = DubboRequest {
-            dubbo_version: dubbo::DUBBO_VERSION.into(),
-            path,
-            version: Some(version.into()),
-            method: request.method().to_string(),
-            parameter_types: parameter_types.to_string(),
-            arguments,
-            attachments,
-        };
+        let path = request.service();
+        let timeout = deadline.map(|d| d.saturating_duration_since(Instant::now()).as_millis().max(1).to_string());
+        let group = Some(request.group()).filter(|g| !g.is_empty());
+        let addressing = [("path", path), ("interface", path), ("version", version)]
+            .into_iter()
+            .chain(group.map(|g| ("group", g)))
+            .chain(timeout.as_deref().map(|ms| ("timeout", ms)));
+        let call = dubbo::CallParts { path, version: Some(version), method: request.method(), parameter_types };
         let mut body = BytesMut::new();
-        call.encode(&mut body);
+        dubbo::encode_call(
+            dubbo::DUBBO_VERSION,
+            call,
+            &arguments,
+            addressing.chain(request.attachments().iter()),
+            &mut body,
+        );
         if body.len() > self.payload {
             return Err(Status::resource_exhausted(format!(
                 "request not sent: Data length too large: {}, max payload: {}",
@@ -202,45 +194,77 @@ impl ProtocolConnection for DubboConnection {
         self.pending.closed.cancelled()
     }
 
-    /// Sends `request` and waits for its reply until the request's deadline.
+    /// Sends `request` and waits for its reply until the request's deadline. The checks, the
+    /// frame and the pending slot are made before the future is; the frame is queued with
+    /// `try_send` (the future waits for room only if the queue is full), so the future holds
+    /// little but the slot.
     fn call(&self, request: Request) -> Self::ResponseFuture {
-        let this = self.clone();
-        Box::pin(async move {
-            if let Some(refusal) = this.pending.refuse_new_calls() {
-                return Err(refusal.not_sent());
-            }
-            let deadline = request.deadline();
-            if deadline.is_some_and(|d| d <= Instant::now()) {
-                return Err(Status::deadline_exceeded("deadline passed before the call was sent").not_sent());
-            }
-            if request.oneway {
-                let id = this.oneway_ids.fetch_add(1, Ordering::Relaxed) as i64;
-                let frame = this.request_frame(request, id, deadline).map_err(Status::not_sent)?;
-                return match this.queue.send(frame).await {
-                    Ok(()) => Ok(Response::default()),
-                    Err(_) => Err(this.pending.closed_status().not_sent()),
-                };
-            }
-            let mut slot = this.pending.insert().map_err(Status::not_sent)?;
-            let serialization = request.serialization;
-            let frame = this.request_frame(request, slot.id() as i64, deadline).map_err(Status::not_sent)?;
-            let exchange = async {
-                this.queue.send(frame).await.map_err(|_| this.pending.closed_status().not_sent())?;
-                let reply = std::future::poll_fn(|cx| slot.poll_reply(cx)).await?;
-                response_from_reply(reply, serialization)
-            };
-            match deadline {
-                Some(deadline) => tokio::time::timeout_at(deadline.into(), exchange).await.unwrap_or_else(|_| {
-                    Err(Status::deadline_exceeded(format!("no reply from {} before the deadline", this.pending.peer)))
-                }),
-                None => exchange.await,
-            }
-        })
+        match self.start(request) {
+            Ok(reply) => reply,
+            Err(status) => Box::pin(std::future::ready(Err(status.not_sent()))),
+        }
     }
 
     fn call_streaming(&self, _: Request, _: MessageStream) -> BoxFuture<Result<MessageStream, Status>> {
         let refusal = Status::unimplemented("dubbo:// has no streams; stream over Triple (gRPC) instead").not_sent();
         Box::pin(std::future::ready(Err(refusal)))
+    }
+}
+
+impl DubboConnection {
+    /// The call's future, or why it was not sent.
+    fn start(&self, request: Request) -> Result<BoxFuture<Result<Response, Status>>, Status> {
+        if let Some(refusal) = self.pending.refuse_new_calls() {
+            return Err(refusal);
+        }
+        let deadline = request.deadline();
+        if deadline.is_some_and(|d| d <= Instant::now()) {
+            return Err(Status::deadline_exceeded("deadline passed before the call was sent"));
+        }
+        let serialization = request.serialization;
+        if request.oneway {
+            let id = self.oneway_ids.fetch_add(1, Ordering::Relaxed) as i64;
+            let frame = self.request_frame(request, id, deadline)?;
+            let waiting = self.enqueue(frame)?;
+            return Ok(Box::pin(async move {
+                if let Some(waiting) = waiting {
+                    waiting.await?;
+                }
+                Ok(Response::default())
+            }));
+        }
+        let mut slot = self.pending.insert()?;
+        let frame = self.request_frame(request, slot.id() as i64, deadline)?;
+        let waiting = self.enqueue(frame)?;
+        Ok(Box::pin(async move {
+            let exchange = async {
+                if let Some(waiting) = waiting {
+                    waiting.await?;
+                }
+                let reply = std::future::poll_fn(|cx| slot.poll_reply(cx)).await?;
+                response_from_reply(reply, serialization)
+            };
+            match deadline {
+                Some(deadline) => tokio::time::timeout_at(deadline.into(), exchange).await.unwrap_or_else(|_| {
+                    Err(Status::deadline_exceeded("no reply from the dubbo provider before the deadline"))
+                }),
+                None => exchange.await,
+            }
+        }))
+    }
+
+    /// Queues `frame` now if there is room, else returns the wait for room.
+    fn enqueue(&self, frame: DubboFrame) -> Result<Option<BoxFuture<Result<(), Status>>>, Status> {
+        match self.queue.try_send(frame) {
+            Ok(()) => Ok(None),
+            Err(mpsc::error::TrySendError::Closed(_)) => Err(self.pending.closed_status()),
+            Err(mpsc::error::TrySendError::Full(frame)) => {
+                let (queue, pending) = (self.queue.clone(), self.pending.clone());
+                Ok(Some(Box::pin(
+                    async move { queue.send(frame).await.map_err(|_| pending.closed_status().not_sent()) },
+                )))
+            }
+        }
     }
 }
 

@@ -5,6 +5,7 @@
 use std::future::Future;
 
 use bytes::BytesMut;
+use bytestring::ByteString;
 use futures_util::FutureExt;
 use rpc_codec::dubbo::{
     self, status, DubboCodec, DubboFrame, DubboHeader, DubboInbound, DubboRequest, FLAG_EVENT, FLAG_REQUEST,
@@ -34,6 +35,7 @@ where
         annotator: Annotator::new(router, info),
         codec: DubboCodec::new(config.dubbo.payload),
         write_queue: config.dubbo.write_queue,
+        checked: None,
     };
     mux::server::serve(server, read, write, &config, &lifecycle).await
 }
@@ -43,6 +45,9 @@ struct DubboServer<S> {
     annotator: Annotator,
     codec: DubboCodec,
     write_queue: usize,
+    /// The last call address found hosted (path, version, group, method, arity): a
+    /// connection mostly calls one method, which then needs no lookup.
+    checked: Option<(ByteString, ByteString, ByteString, ByteString, usize)>,
 }
 
 impl<S> MuxServer for DubboServer<S>
@@ -122,7 +127,7 @@ where
         if let Err((code, message)) = self.check(&request) {
             return refuse(code, &message);
         }
-        if request.method == "$echo" {
+        if &*request.method == "$echo" {
             // Dubbo's echo test: the argument comes back, the service is not called.
             let reply =
                 dubbo::DubboResponse { result: dubbo::DubboResult::Value(request.arguments), attachments: vec![] };
@@ -143,32 +148,44 @@ where
 impl<S> DubboServer<S> {
     /// Whether the call names a hosted service and one of its unary methods with as many
     /// parameters; else Dubbo's status and message for it.
-    fn check(&self, request: &DubboRequest) -> Result<(), (u8, String)> {
+    fn check(&mut self, request: &DubboRequest) -> Result<(), (u8, String)> {
         let group = request.attachment("group").unwrap_or_default();
         let version = version_of(request.version.as_deref());
+        let arity = dubbo::parameter_count(&request.parameter_types).unwrap_or(usize::MAX);
+        if let Some((path, checked_version, checked_group, method, checked_arity)) = &self.checked {
+            if (&**path, &**checked_version, &**checked_group, &**method, *checked_arity)
+                == (&*request.path, version, group, &*request.method, arity)
+            {
+                return Ok(());
+            }
+        }
         let Some(service) = self.annotator.hosted().descriptor(&request.path, version, group) else {
             let key = match group {
-                "" => format!("{}:{version}", request.path),
-                group => format!("{group}/{}:{version}", request.path),
+                "" => format!("{}:{version}", &*request.path),
+                group => format!("{group}/{}:{version}", &*request.path),
             };
             return Err((
                 status::SERVICE_ERROR,
                 format!("Not found exported service: {key}, may be version or group mismatch"),
             ));
         };
-        let arity = dubbo::parameter_types(&request.parameter_types).map_or(usize::MAX, |types| types.len());
         let found = service
             .methods
             .iter()
-            .any(|m| m.name == request.method && m.arguments.len() == arity && m.kind == MethodKind::Unary);
-        if found || (request.method == "$echo" && arity == 1) {
+            .any(|m| m.name == &*request.method && m.arguments.len() == arity && m.kind == MethodKind::Unary);
+        if found {
+            // Copies: a slice of the frame would pin the connection's read buffer.
+            let (path, method) = (ByteString::from(&*request.path), ByteString::from(&*request.method));
+            self.checked = Some((path, ByteString::from(version), ByteString::from(group), method, arity));
+        }
+        if found || (&*request.method == "$echo" && arity == 1) {
             return Ok(());
         }
         Err((
             status::BAD_REQUEST,
             format!(
                 "Fail to decode request due to: java.lang.IllegalArgumentException: Service not found:{}, {}",
-                request.path, request.method
+                &*request.path, &*request.method
             ),
         ))
     }

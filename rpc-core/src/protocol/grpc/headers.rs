@@ -16,6 +16,8 @@ pub(crate) const GRPC_TIMEOUT: &str = "grpc-timeout";
 /// Dubbo 3 Triple's names for version and group.
 pub(crate) const SERVICE_VERSION: &str = "tri-service-version";
 pub(crate) const SERVICE_GROUP: &str = "tri-service-group";
+/// Dubbo 3 Triple's name for the calling application.
+pub(crate) const CONSUMER_APPNAME: &str = "tri-consumer-appname";
 
 /// What a request's content type asks for.
 #[derive(Debug, PartialEq, Eq)]

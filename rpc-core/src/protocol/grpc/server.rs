@@ -189,6 +189,10 @@ fn request_head(parts: &http::request::Parts, serialization: SerializationId) ->
     if let Some(group) = text_header(&parts.headers, headers::SERVICE_GROUP) {
         metadata.group = group.into();
     }
+    // A Dubbo consumer's application, as a dubbo2 call carries it.
+    if let Some(application) = text_header(&parts.headers, headers::CONSUMER_APPNAME) {
+        metadata.attachments.insert("remote.application", application);
+    }
     Ok(Request::from_parts(metadata, serialization, false, Bytes::new(), deadline))
 }
 
