@@ -49,7 +49,7 @@ async fn curl_calls_any_service_with_json() {
     let json = ["-H", "content-type: application/json"];
     let post = |method: &'static str, body: &'static str| {
         let url = url(method);
-        async move { curl(&[&json[0], &json[1], "-d", body, &url]).await }
+        async move { curl(&[json[0], json[1], "-d", body, &url]).await }
     };
     // The documented form: a JSON array of the arguments.
     assert_eq!(post("sayHi", r#"["Dubbo"]"#).await, (200, "Hi, Dubbo".into()));

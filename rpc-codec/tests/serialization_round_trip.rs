@@ -139,7 +139,7 @@ fn hessian2_round_trips_every_kind_java_has() {
         value
     };
     assert_eq!(serde_round_trip::<Hessian2, _>(&()), ());
-    assert_eq!(serde_round_trip::<Hessian2, _>(&true), true);
+    assert!(serde_round_trip::<Hessian2, _>(&true));
     assert_eq!(serde_round_trip::<Hessian2, _>(&(i64::MAX as u64)), i64::MAX as u64);
     assert_eq!(serde_round_trip::<Hessian2, _>(&i32::MIN), i32::MIN);
     assert_eq!(serde_round_trip::<Hessian2, _>(&3.5f32), 3.5f32);
