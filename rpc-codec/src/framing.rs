@@ -116,18 +116,22 @@ impl FrameCodec {
     }
 }
 
+/// Drops up to `remaining` bytes of a refused frame's payload from `src` as they arrive;
+/// whether all are gone (decoding may go on).
+pub(crate) fn discard(src: &mut BytesMut, remaining: &mut u64) -> bool {
+    let skip = (*remaining).min(src.len() as u64);
+    src.advance(skip as usize);
+    *remaining -= skip;
+    *remaining == 0
+}
+
 impl Decoder for FrameCodec {
     type Item = Inbound;
     type Error = CodecError;
 
     fn decode(&mut self, src: &mut BytesMut) -> Result<Option<Inbound>, CodecError> {
-        if self.discarding > 0 {
-            let skip = self.discarding.min(src.len() as u64);
-            src.advance(skip as usize);
-            self.discarding -= skip;
-            if self.discarding > 0 {
-                return Ok(None);
-            }
+        if !discard(src, &mut self.discarding) {
+            return Ok(None);
         }
         if src.len() < HEADER_LEN {
             self.make_room(src);

@@ -61,13 +61,8 @@ impl Decoder for DubboCodec {
     type Error = CodecError;
 
     fn decode(&mut self, src: &mut BytesMut) -> Result<Option<DubboInbound>, CodecError> {
-        if self.discarding > 0 {
-            let skip = self.discarding.min(src.len() as u64);
-            src.advance(skip as usize);
-            self.discarding -= skip;
-            if self.discarding > 0 {
-                return Ok(None);
-            }
+        if !crate::framing::discard(src, &mut self.discarding) {
+            return Ok(None);
         }
         let Some(head) = src.get(..DUBBO_HEADER_LEN) else { return Ok(None) };
         let mut bytes = [0; DUBBO_HEADER_LEN];

@@ -18,6 +18,7 @@ mod config;
 mod connected;
 mod context;
 pub(crate) mod dubbo;
+mod graceful;
 pub(crate) mod grpc;
 mod idle_timer;
 pub(crate) mod mux;

@@ -191,17 +191,32 @@ impl<'a> Decoder<'a> {
         if t == tag::NULL {
             return Ok(None);
         }
-        if let 0x00..=0x1f | 0x30..=0x33 | tag::STRING_FINAL = t {
-            let (units, _) = self.chunk_units(t)?;
-            if let Some(text) = self.input.get(self.pos..).and_then(|rest| rest.get(..units)).filter(|t| t.is_ascii()) {
-                self.pos += units;
-                if let Ok(shared) = bytestring::ByteString::try_from(whole.slice_ref(text)) {
-                    return Ok(Some(shared));
-                }
+        if let Some(text) = self.ascii_chunk(t)? {
+            if let Ok(shared) = bytestring::ByteString::try_from(whole.slice_ref(text.as_bytes())) {
+                return Ok(Some(shared));
             }
         }
         self.pos = start;
         self.read_string().map(|text| Some(text.into()))
+    }
+
+    /// After a string's tag `t`: the string, borrowed, if it is one chunk of ASCII (the common
+    /// case for names, which then need no copy); else `None`, the position left for the caller
+    /// to rewind.
+    fn ascii_chunk(&mut self, t: u8) -> Result<Option<&'a str>, Error> {
+        if !matches!(t, 0x00..=0x1f | 0x30..=0x33 | tag::STRING_FINAL) {
+            return Ok(None);
+        }
+        let (units, _) = self.chunk_units(t)?;
+        let input: &'a [u8] = self.input;
+        let text = input.get(self.pos..).and_then(|rest| rest.get(..units)).filter(|t| t.is_ascii());
+        match text.map(std::str::from_utf8) {
+            Some(Ok(text)) => {
+                self.pos += units;
+                Ok(Some(text))
+            }
+            _ => Ok(None),
+        }
     }
 
     /// Consumes a null if one is next.
@@ -503,15 +518,8 @@ impl<'a> Decoder<'a> {
     fn read_name(&mut self) -> Result<Cow<'a, str>, Error> {
         let start = self.pos;
         let t = self.byte()?;
-        if let 0x00..=0x1f | 0x30..=0x33 | tag::STRING_FINAL = t {
-            let (units, _) = self.chunk_units(t)?;
-            let input: &'a [u8] = self.input;
-            if let Some(text) = input.get(self.pos..).and_then(|rest| rest.get(..units)).filter(|t| t.is_ascii()) {
-                if let Ok(text) = std::str::from_utf8(text) {
-                    self.pos += units;
-                    return Ok(Cow::Borrowed(text));
-                }
-            }
+        if let Some(text) = self.ascii_chunk(t)? {
+            return Ok(Cow::Borrowed(text));
         }
         self.pos = start;
         self.read_string().map(Cow::Owned)

@@ -18,7 +18,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 use super::stream::{self, InboundMessages};
-use crate::protocol::mux::{write_loop, Pending, PendingCall, STREAM_ID_BASE};
+use crate::protocol::mux::{spawn_write_loop, Pending, PendingCall, STREAM_ID_BASE};
 use crate::protocol::IdleTimer;
 use crate::protocol::{ConnectionConfig, ProtocolConnection};
 use crate::request::Returned;
@@ -102,17 +102,8 @@ impl BinaryConnection {
         let (queue, outbound) = mpsc::channel(config.write_queue.max(1));
 
         let span = tracing::debug_span!("rpc.connection", peer = %peer);
-        let writer_pending = pending.clone();
         let heartbeat = config.heartbeat_interval.map(|interval| (interval, heartbeat_request as fn() -> Frame));
-        let writer = write_loop(write, codec.clone(), outbound, heartbeat, pending.stop_writer.clone());
-        tokio::spawn(
-            async move {
-                if let Err(e) = writer.await {
-                    writer_pending.close(format!("write failed: {e}"));
-                }
-            }
-            .instrument(span.clone()),
-        );
+        spawn_write_loop(write, codec.clone(), outbound, heartbeat, pending.clone(), span.clone());
         let streams = Arc::new(ClientStreams { open: DashMap::new(), control: queue.downgrade() });
         let reader = read_loop(frames, pending.clone(), streams.clone(), config.heartbeat_interval);
         tokio::spawn(reader.instrument(span));

@@ -21,7 +21,7 @@ use tokio_util::codec::{Encoder, FramedRead};
 use tracing::Instrument;
 
 use super::call::{heartbeat_reply, response_from_reply};
-use crate::protocol::mux::{write_loop, Pending, STREAM_ID_BASE};
+use crate::protocol::mux::{spawn_write_loop, Pending, STREAM_ID_BASE};
 use crate::protocol::IdleTimer;
 use crate::protocol::{ConnectionConfig, ProtocolConnection};
 use crate::{BoxFuture, MessageStream, Protocol, Request, Response, Status};
@@ -86,16 +86,7 @@ impl DubboConnection {
         let (queue, outbound) = mpsc::channel(config.write_queue.max(1));
         let span = tracing::debug_span!("rpc.dubbo.connection", peer = %peer);
         let heartbeat = config.heartbeat_interval.map(|interval| (interval, heartbeat_request as fn() -> DubboFrame));
-        let writer = write_loop(write, codec.clone(), outbound, heartbeat, pending.stop_writer.clone());
-        let writer_pending = pending.clone();
-        tokio::spawn(
-            async move {
-                if let Err(e) = writer.await {
-                    writer_pending.close(format!("write failed: {e}"));
-                }
-            }
-            .instrument(span.clone()),
-        );
+        spawn_write_loop(write, codec.clone(), outbound, heartbeat, pending.clone(), span.clone());
         let reader = read_loop(frames, pending.clone(), queue.downgrade(), config.heartbeat_interval);
         tokio::spawn(reader.instrument(span));
         DubboConnection {

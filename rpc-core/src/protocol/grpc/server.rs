@@ -19,6 +19,7 @@ use super::headers::{self, ContentType};
 use super::message;
 use super::reader::MessageReader;
 use super::wrapper;
+use crate::protocol::graceful::serve_until_shutdown;
 use crate::protocol::{Annotator, ConnectionContext};
 use crate::provider::call::call;
 use crate::provider::Router;
@@ -39,20 +40,7 @@ where
     let connection = hyper::server::conn::http2::Builder::new(TokioExecutor::new())
         .max_concurrent_streams(config.grpc.max_concurrent_streams)
         .serve_connection(TokioIo::new(io), handler);
-    tokio::pin!(connection);
-    let ended = tokio::select! {
-        ended = connection.as_mut() => ended,
-        _ = lifecycle.shutdown.cancelled() => {
-            connection.as_mut().graceful_shutdown();
-            tokio::select! {
-                ended = connection.as_mut() => ended,
-                _ = lifecycle.force.cancelled() => return,
-            }
-        }
-    };
-    if let Err(e) = ended {
-        tracing::debug!(error = %e, "HTTP/2 connection ended with an error");
-    }
+    serve_until_shutdown(connection, &lifecycle, |connection| connection.graceful_shutdown()).await
 }
 
 /// Turns HTTP/2 requests into calls on `service`.

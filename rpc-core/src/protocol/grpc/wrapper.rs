@@ -45,16 +45,8 @@ pub(crate) struct RequestWrapper {
 /// parser insists; anything else is not a wrapper.
 pub(crate) fn parse_request(message: &Bytes) -> Option<RequestWrapper> {
     let mut wrapper = RequestWrapper { serialize_type: String::new(), args: Vec::new(), arg_types: Vec::new() };
-    let mut pos = 0;
     let mut seen_type = false;
-    while pos < message.len() {
-        let key = message[pos];
-        pos += 1;
-        let (len, used) = varint(message.get(pos..)?)?;
-        pos += used;
-        let end = pos.checked_add(usize::try_from(len).ok()?).filter(|&end| end <= message.len())?;
-        let field = message.slice(pos..end);
-        pos = end;
+    for_each_field(message, |key, field| {
         match key {
             0x0a if !seen_type => {
                 wrapper.serialize_type = String::from_utf8(field.to_vec()).ok()?;
@@ -64,8 +56,25 @@ pub(crate) fn parse_request(message: &Bytes) -> Option<RequestWrapper> {
             0x1a => wrapper.arg_types.push(String::from_utf8(field.to_vec()).ok()?),
             _ => return None,
         }
-    }
+        Some(())
+    })?;
     (seen_type && wrapper.args.len() == wrapper.arg_types.len()).then_some(wrapper)
+}
+
+/// Calls `each` with every field of a wrapper message (its key byte and payload); `None` if
+/// a field is not length-delimited under a one-byte key, runs past the end, or `each` says so.
+fn for_each_field(message: &Bytes, mut each: impl FnMut(u8, Bytes) -> Option<()>) -> Option<()> {
+    let mut pos = 0;
+    while pos < message.len() {
+        let key = message[pos];
+        pos += 1;
+        let (len, used) = varint(message.get(pos..)?)?;
+        pos += used;
+        let end = pos.checked_add(usize::try_from(len).ok()?).filter(|&end| end <= message.len())?;
+        each(key, message.slice(pos..end))?;
+        pos = end;
+    }
+    Some(())
 }
 
 /// A `TripleResponseWrapper`: `data` left out when the result is null, `type_name` the
@@ -97,20 +106,14 @@ pub(crate) fn encode_request<A: AsRef<[u8]>>(serialize_type: &str, args: &[A], a
 /// A parsed `TripleResponseWrapper`: the result's Hessian value, absent for null.
 pub(crate) fn parse_response(message: &Bytes) -> Option<Option<Bytes>> {
     let mut data = None;
-    let mut pos = 0;
-    while pos < message.len() {
-        let key = message[pos];
-        pos += 1;
-        let (len, used) = varint(message.get(pos..)?)?;
-        pos += used;
-        let end = pos.checked_add(usize::try_from(len).ok()?).filter(|&end| end <= message.len())?;
-        match key {
-            0x12 => data = Some(message.slice(pos..end)),
-            0x0a | 0x1a => {}
-            _ => return None,
+    for_each_field(message, |key, field| match key {
+        0x12 => {
+            data = Some(field);
+            Some(())
         }
-        pos = end;
-    }
+        0x0a | 0x1a => Some(()),
+        _ => None,
+    })?;
     Some(data)
 }
 

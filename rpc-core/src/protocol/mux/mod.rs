@@ -18,4 +18,4 @@ pub(crate) use call_slot::CallSlot;
 pub(crate) use frame_writer::FrameWriter;
 pub(crate) use pending::{Pending, PendingCall, STREAM_ID_BASE};
 pub(crate) use server::{Handled, MuxServer};
-pub(crate) use write_loop::{write_batch, write_loop};
+pub(crate) use write_loop::{spawn_write_loop, write_batch};

@@ -6,7 +6,7 @@ use tokio::sync::mpsc;
 use tokio_util::codec::Encoder;
 use tokio_util::sync::CancellationToken;
 
-use super::FrameWriter;
+use super::{FrameWriter, Pending};
 use crate::protocol::IdleTimer;
 
 /// Frames encoded per flush at most, so one busy connection cannot starve the flush forever.
@@ -54,6 +54,33 @@ where
         sink.feed(frame).await?;
     }
     sink.close::<T>().await
+}
+
+/// Spawns a client connection's [`write_loop`] (in `span`): a write that fails closes the
+/// connection for every caller waiting on `pending`.
+pub(crate) fn spawn_write_loop<W, C, T, R>(
+    io: W,
+    codec: C,
+    queue: mpsc::Receiver<T>,
+    heartbeat: Option<(Duration, fn() -> T)>,
+    pending: std::sync::Arc<Pending<R>>,
+    span: tracing::Span,
+) where
+    W: AsyncWrite + Unpin + Send + 'static,
+    C: Encoder<T, Error = CodecError> + Send + 'static,
+    T: Send + 'static,
+    R: Send + 'static,
+{
+    use tracing::Instrument;
+    let writer = write_loop(io, codec, queue, heartbeat, pending.stop_writer.clone());
+    tokio::spawn(
+        async move {
+            if let Err(e) = writer.await {
+                pending.close(format!("write failed: {e}"));
+            }
+        }
+        .instrument(span),
+    );
 }
 
 /// Writes `first` and whatever else is queued (up to a batch), then flushes once: one write

@@ -16,6 +16,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tracing::Instrument;
 
 use super::arguments;
+use crate::protocol::graceful::serve_until_shutdown;
 use crate::protocol::{Annotator, ConnectionContext};
 use crate::provider::call::call;
 use crate::provider::ServiceStack;
@@ -32,20 +33,7 @@ where
     let handler =
         RestHandler { service, annotator: Annotator::new(router, info), max_body: config.grpc.max_message_size };
     let connection = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(io), handler);
-    tokio::pin!(connection);
-    let ended = tokio::select! {
-        ended = connection.as_mut() => ended,
-        _ = lifecycle.shutdown.cancelled() => {
-            connection.as_mut().graceful_shutdown();
-            tokio::select! {
-                ended = connection.as_mut() => ended,
-                _ = lifecycle.force.cancelled() => return,
-            }
-        }
-    };
-    if let Err(e) = ended {
-        tracing::debug!(error = %e, "HTTP/1.1 connection ended with an error");
-    }
+    serve_until_shutdown(connection, &lifecycle, |connection| connection.graceful_shutdown()).await
 }
 
 #[derive(Clone)]
