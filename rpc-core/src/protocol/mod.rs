@@ -13,6 +13,7 @@
 //! enum; `docs/ARCHITECTURE.md` ("Adding a protocol") lists the files.
 
 pub(crate) mod binary;
+mod call_path;
 mod client_connection;
 mod config;
 mod connected;
@@ -28,6 +29,7 @@ mod rewind;
 use bytes::BytesMut;
 use tokio::io::AsyncReadExt;
 
+pub(crate) use call_path::service_and_method;
 pub(crate) use client_connection::ProtocolConnection;
 pub use config::ConnectionConfig;
 pub use connected::Connected;

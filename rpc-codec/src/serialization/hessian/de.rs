@@ -102,7 +102,7 @@ impl<'a> Decoder<'a> {
             tag::LONG | tag::DOUBLE | tag::DATE_MILLIS => 8,
             0x00..=0x1f | 0x30..=0x33 | tag::STRING_CHUNK | tag::STRING_FINAL => return self.skip_string(t),
             0x20..=0x2f | 0x34..=0x37 | tag::BINARY_CHUNK | tag::BINARY_FINAL => {
-                return self.binary_of_len(t).map(drop);
+                return self.binary_chunks(t, drop);
             }
             tag::LIST_TYPED_VAR
             | tag::LIST_TYPED_FIXED
@@ -156,15 +156,18 @@ impl<'a> Decoder<'a> {
     fn skip_string(&mut self, mut t: u8) -> Result<(), Error> {
         loop {
             let (units, last) = self.chunk_units(t)?;
-            match skip_units(&self.input[self.pos..], units) {
-                Ok(used) => self.pos += used,
-                Err(StringError::Truncated) => return Err(self.error("input ends inside a string")),
-                Err(StringError::BadUtf8(b)) => return Err(self.error(format!("bad utf-8 encoding at 0x{b:02x}"))),
-            }
+            self.pos += skip_units(&self.input[self.pos..], units).map_err(|e| self.string_error(e))?;
             if last {
                 return Ok(());
             }
             t = self.byte()?;
+        }
+    }
+
+    fn string_error(&self, error: StringError) -> Error {
+        match error {
+            StringError::Truncated => self.error("input ends inside a string"),
+            StringError::BadUtf8(b) => self.error(format!("bad utf-8 encoding at 0x{b:02x}")),
         }
     }
 
@@ -262,9 +265,8 @@ impl<'a> Decoder<'a> {
         }
     }
 
-    /// The binary's length, its bytes skipped.
-    fn binary_of_len(&mut self, mut t: u8) -> Result<usize, Error> {
-        let mut total = 0;
+    /// Walks a binary's chunks after its tag `t`, handing each to `each`.
+    fn binary_chunks(&mut self, mut t: u8, mut each: impl FnMut(&'a [u8])) -> Result<(), Error> {
         loop {
             let (len, last) = match t {
                 0x20..=0x2f => (usize::from(t - 0x20), true),
@@ -274,10 +276,9 @@ impl<'a> Decoder<'a> {
                 }
                 _ => return Err(self.error(format!("expected more of a binary, found tag 0x{t:02x}"))),
             };
-            self.take(len)?;
-            total += len;
+            each(self.take(len)?);
             if last {
-                return Ok(total);
+                return Ok(());
             }
             t = self.byte()?;
         }
@@ -429,23 +430,12 @@ impl<'a> Decoder<'a> {
         let mut out = String::new();
         let mut pending = None;
         loop {
-            let (units, last) = match t {
-                0x00..=0x1f => (usize::from(t), true),
-                0x30..=0x33 => ((usize::from(t - 0x30) << 8) | usize::from(self.byte()?), true),
-                tag::STRING_CHUNK | tag::STRING_FINAL => {
-                    (usize::from(u16::from_be_bytes(self.array()?)), t == tag::STRING_FINAL)
-                }
-                _ => return Err(self.error(format!("expected more of a string, found tag 0x{t:02x}"))),
-            };
+            let (units, last) = self.chunk_units(t)?;
             let rest = &self.input[self.pos..];
             if units > rest.len() {
                 return Err(self.error(format!("a string of {units} characters with {} bytes left", rest.len())));
             }
-            match read_units(rest, units, &mut out, &mut pending) {
-                Ok(used) => self.pos += used,
-                Err(StringError::Truncated) => return Err(self.error("input ends inside a string")),
-                Err(StringError::BadUtf8(b)) => return Err(self.error(format!("bad utf-8 encoding at 0x{b:02x}"))),
-            }
+            self.pos += read_units(rest, units, &mut out, &mut pending).map_err(|e| self.string_error(e))?;
             if last {
                 finish(&mut out, &mut pending);
                 return Ok(Some(out));
@@ -475,26 +465,13 @@ impl<'a> Decoder<'a> {
         i32::try_from(v).map_err(|_| self.error(format!("{v} is not an int")))
     }
 
-    fn binary_of(&mut self, mut t: u8) -> Result<Option<Vec<u8>>, Error> {
+    fn binary_of(&mut self, t: u8) -> Result<Option<Vec<u8>>, Error> {
         if !matches!(t, 0x20..=0x2f | 0x34..=0x37 | tag::BINARY_CHUNK | tag::BINARY_FINAL) {
             return Ok(None);
         }
         let mut out = Vec::new();
-        loop {
-            let (len, last) = match t {
-                0x20..=0x2f => (usize::from(t - 0x20), true),
-                0x34..=0x37 => ((usize::from(t - 0x34) << 8) | usize::from(self.byte()?), true),
-                tag::BINARY_CHUNK | tag::BINARY_FINAL => {
-                    (usize::from(u16::from_be_bytes(self.array()?)), t == tag::BINARY_FINAL)
-                }
-                _ => return Err(self.error(format!("expected more of a binary, found tag 0x{t:02x}"))),
-            };
-            out.extend_from_slice(self.take(len)?);
-            if last {
-                return Ok(Some(out));
-            }
-            t = self.byte()?;
-        }
+        self.binary_chunks(t, |chunk| out.extend_from_slice(chunk))?;
+        Ok(Some(out))
     }
 
     fn read_type(&mut self) -> Result<(), Error> {

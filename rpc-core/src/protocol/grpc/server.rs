@@ -20,7 +20,7 @@ use super::message;
 use super::reader::MessageReader;
 use super::wrapper;
 use crate::protocol::graceful::serve_until_shutdown;
-use crate::protocol::{Annotator, ConnectionContext};
+use crate::protocol::{service_and_method, Annotator, ConnectionContext};
 use crate::provider::call::call;
 use crate::provider::Router;
 use crate::provider::ServiceStack;
@@ -153,12 +153,7 @@ where
 
 /// The call an HTTP/2 request names (its message, if unary, is read separately).
 fn request_head(parts: &http::request::Parts, serialization: SerializationId) -> Result<Request, Status> {
-    let (service, method) = parts
-        .uri
-        .path()
-        .strip_prefix('/')
-        .and_then(|path| path.split_once('/'))
-        .filter(|(service, method)| !service.is_empty() && !method.is_empty() && !method.contains('/'))
+    let (service, method) = service_and_method(parts.uri.path())
         .ok_or_else(|| Status::unimplemented(format!("path {} is not /service/method", parts.uri.path())))?;
     let deadline = match parts.headers.get(headers::GRPC_TIMEOUT) {
         None => None,

@@ -17,7 +17,7 @@ use tracing::Instrument;
 
 use super::arguments;
 use crate::protocol::graceful::serve_until_shutdown;
-use crate::protocol::{Annotator, ConnectionContext};
+use crate::protocol::{service_and_method, Annotator, ConnectionContext};
 use crate::provider::call::call;
 use crate::provider::ServiceStack;
 use crate::{BoxFuture, Code, MethodKind, Request, Status};
@@ -69,12 +69,7 @@ where
         if parts.method != Method::POST && parts.method != Method::GET {
             return Err(Status::unimplemented(format!("{} is not served: POST the arguments as JSON", parts.method)));
         }
-        let (service, method) = parts
-            .uri
-            .path()
-            .strip_prefix('/')
-            .and_then(|path| path.split_once('/'))
-            .filter(|(service, method)| !service.is_empty() && !method.is_empty() && !method.contains('/'))
+        let (service, method) = service_and_method(parts.uri.path())
             .ok_or_else(|| Status::not_found(format!("path {} is not /{{service}}/{{method}}", parts.uri.path())))?;
         let version =
             first_header(&parts.headers, &["tri-service-version", "rest-service-version"]).unwrap_or_default();
