@@ -18,6 +18,9 @@ command -v java >/dev/null || missing+=(default-jre-headless)
 # Java's Hessian (Caucho 4.0.38) and a JDK to compile the small program that drives it.
 [ -f /usr/share/java/hessian.jar ] || missing+=(libhessian-java)
 command -v javac >/dev/null || missing+=(default-jdk-headless)
+# Apache Curator's service discovery (what Dubbo's ZooKeeper application-level discovery is
+# built on) reads and writes `/services/{app}` instances in the application-discovery test.
+[ -f /usr/share/java/curator-x-discovery.jar ] || missing+=(libcurator-discovery-java)
 # curl calls a provider over HTTP/1.1 with JSON in the REST test.
 command -v curl >/dev/null || missing+=(curl)
 # Python with venv: the interop tests run real Python peers (grpcio, Dubbo's Python SDK, a

@@ -7,50 +7,24 @@
 //! be the same bytes, they are compared byte for byte.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 
 use bytes::BytesMut;
 use rpc::codec::dubbo::{DubboResponse, DubboResult, JavaException};
 use rpc::codec::{Hessian2, Serialization};
 use serde::{Deserialize, Serialize};
 
-const HESSIAN_JAR: &str = "/usr/share/java/hessian.jar";
+mod common;
 
-/// JDK 17 keeps java.lang closed to reflection; Java's Hessian (like Dubbo) needs it open.
-const OPENS: [&str; 6] = [
-    "--add-opens",
-    "java.base/java.lang=ALL-UNNAMED",
-    "--add-opens",
-    "java.base/java.util=ALL-UNNAMED",
-    "--add-opens",
-    "java.base/java.math=ALL-UNNAMED",
-];
+use common::java::Program;
 
-fn compiled() -> tempdir::Dir {
-    assert!(Path::new(HESSIAN_JAR).exists(), "no {HESSIAN_JAR}: run ./scripts/test.sh (it installs libhessian-java)");
-    let dir = tempdir::Dir::new();
-    let source = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/java/HessianGolden.java");
-    let status = Command::new("javac")
-        .args(["-cp", HESSIAN_JAR, "-d"])
-        .arg(dir.path())
-        .arg(source)
-        .status()
-        .expect("run javac (the JDK)");
-    assert!(status.success(), "javac failed");
-    dir
+/// The Hessian program, compiled against Debian's libhessian-java.
+fn compiled() -> Program {
+    Program::compile(&["HessianGolden.java"], &["hessian.jar"])
 }
 
-fn java(dir: &Path, mode: &str, input: &str) -> String {
-    let classpath = format!("{HESSIAN_JAR}:{}", dir.display());
-    let mut child = Command::new("java")
-        .args(OPENS)
-        .args(["-cp", &classpath, "HessianGolden", mode])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run java");
+/// Runs it in `mode` with `input` on stdin; its stdout.
+fn java(program: &Program, mode: &str, input: &str) -> String {
+    let mut child = program.command("HessianGolden", &[mode]).spawn().expect("run java");
     use std::io::Write;
     child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
     let output = child.wait_with_output().unwrap();
@@ -111,7 +85,7 @@ fn read<T: Serialize + serde::de::DeserializeOwned>(bytes: &[u8]) -> T {
 #[test]
 fn our_hessian2_and_javas_read_each_other() {
     let dir = compiled();
-    let written: HashMap<String, Vec<u8>> = java(dir.path(), "write", "")
+    let written: HashMap<String, Vec<u8>> = java(&dir, "write", "")
         .lines()
         .map(|line| {
             let (name, bytes) = line.split_once(' ').unwrap_or((line, ""));
@@ -194,33 +168,8 @@ fn our_hessian2_and_javas_read_each_other() {
         ("exception", exception[1..].to_vec()),
     ]);
     let input: String = lines.iter().map(|(name, bytes)| format!("{name} {}\n", hex(bytes))).collect();
-    let checked = java(dir.path(), "check", &input);
+    let checked = java(&dir, "check", &input);
     let failures: Vec<&str> = checked.lines().filter(|l| !l.ends_with(" ok")).collect();
     assert!(failures.is_empty(), "Java could not read: {failures:#?}");
     assert_eq!(checked.lines().count(), lines.len(), "{checked}");
-}
-
-/// A temporary directory removed on drop (compiled classes).
-mod tempdir {
-    use std::path::{Path, PathBuf};
-
-    pub struct Dir(PathBuf);
-
-    impl Dir {
-        pub fn new() -> Dir {
-            let path = std::env::temp_dir().join(format!("rpc-hessian-java-{}", std::process::id()));
-            std::fs::create_dir_all(&path).unwrap();
-            Dir(path)
-        }
-
-        pub fn path(&self) -> &Path {
-            &self.0
-        }
-    }
-
-    impl Drop for Dir {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
-    }
 }

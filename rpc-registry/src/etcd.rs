@@ -6,20 +6,23 @@ use etcd_client::{Client, ConnectOptions, EventType, GetOptions, PutOptions, Wat
 use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
+use crate::dubbo_url::{category_path, node_path, parse_node, CONSUMER};
 use crate::registrations::{first_write, Registrations};
 use crate::{BoxFuture, Instance, InstanceSet, InstanceStream, Registry, RegistryError};
 
-/// Key prefix under which registrations live, unless configured.
-pub const DEFAULT_PREFIX: &str = "/rpc";
+/// Key prefix under which registrations live, unless configured: Dubbo's root.
+pub const DEFAULT_PREFIX: &str = "/dubbo";
 /// Lease TTL of a registration, unless configured.
 pub const DEFAULT_TTL: Duration = Duration::from_secs(10);
 /// Wait between attempts while etcd is unreachable.
 const RETRY: Duration = Duration::from_millis(500);
 
-/// Registrations in etcd (`etcd://host:port`): each instance is a key
-/// `<prefix>/<service>/providers/<protocol>_<address>_<version>_<group>` holding the instance
-/// as JSON, attached to a lease the provider keeps alive, so a provider that dies disappears
-/// when its lease expires. If etcd is lost, the provider re-grants a lease and rewrites its
+/// Registrations in etcd (`etcd://host:port`), in the layout of Dubbo's etcd3 registry
+/// (`dubbo-registry-etcd3`), so Dubbo's consumers and tooling on etcd see our providers: each
+/// instance is a key `<prefix>/<service>/providers/<URL-encoded provider URL>` (the URL as in
+/// ZooKeeper, parameters sorted) holding its lease id, attached to that lease, which the
+/// provider keeps alive, so a provider that dies disappears when its lease expires. Consumers
+/// are written under `<prefix>/<service>/consumers/` the same way. If etcd is lost, the provider re-grants a lease and rewrites its
 /// key once it is back. Subscribers read the prefix and watch it from the revision they read:
 /// after a broken watch they read again and watch from the new revision, so no change is missed.
 #[derive(Clone)]
@@ -56,63 +59,68 @@ impl EtcdRegistry {
     }
 
     fn service_prefix(&self, service: &str) -> String {
-        format!("{}/{}/providers/", self.inner.prefix, crate::file::file_name(service))
+        format!("{}/", category_path(&self.inner.prefix, service, "providers"))
     }
 
-    fn key(&self, instance: &Instance) -> String {
-        let name = [&instance.protocol, &instance.address, &instance.version, &instance.group]
-            .map(|part| crate::file::file_name(part))
-            .join("_");
-        format!("{}{name}", self.service_prefix(&instance.service))
+    /// Keeps `instance` written under its service's `category` until withdrawn.
+    async fn keep(&self, instance: &Instance, category: &str) -> Result<(), RegistryError> {
+        let key = node_path(&self.inner.prefix, instance, category);
+        let stop = CancellationToken::new();
+        let (written, first) = watch::channel(false);
+        tokio::spawn(keep_registered(self.inner.clone(), key.clone(), stop.clone(), written));
+        self.inner.registrations.insert(key, stop);
+        first_write(first, "etcd").await
+    }
+
+    /// Stops keeping `instance` and deletes its key.
+    async fn withdraw(&self, instance: &Instance, category: &str) -> Result<(), RegistryError> {
+        let key = node_path(&self.inner.prefix, instance, category);
+        self.inner.registrations.remove(&key);
+        let mut client = self.inner.client.clone();
+        client.delete(key.as_str(), None).await.map_err(|e| RegistryError::Unavailable(format!("etcd delete: {e}")))?;
+        Ok(())
     }
 }
 
 impl Registry for EtcdRegistry {
     fn register(&self, instance: Instance) -> BoxFuture<'_, Result<(), RegistryError>> {
-        Box::pin(async move {
-            let key = self.key(&instance);
-            let value = serde_json::to_vec(&instance).map_err(|e| RegistryError::Invalid(e.to_string()))?;
-            let stop = CancellationToken::new();
-            let (written, first) = watch::channel(false);
-            tokio::spawn(keep_registered(self.inner.clone(), key.clone(), value, stop.clone(), written));
-            self.inner.registrations.insert(key, stop);
-            first_write(first, "etcd").await
-        })
+        Box::pin(async move { self.keep(&instance, "providers").await })
     }
 
     fn deregister(&self, instance: &Instance) -> BoxFuture<'_, Result<(), RegistryError>> {
-        let key = self.key(instance);
-        Box::pin(async move {
-            self.inner.registrations.remove(&key);
-            let mut client = self.inner.client.clone();
-            client
-                .delete(key.as_str(), None)
-                .await
-                .map_err(|e| RegistryError::Unavailable(format!("etcd delete: {e}")))?;
-            Ok(())
-        })
+        let instance = instance.clone();
+        Box::pin(async move { self.withdraw(&instance, "providers").await })
+    }
+
+    /// A key `<prefix>/{service}/consumers/{consumer://host/service?…}`, as Dubbo's etcd3
+    /// registry writes consumers.
+    fn register_consumer(&self, mut consumer: Instance) -> BoxFuture<'_, Result<(), RegistryError>> {
+        consumer.protocol = CONSUMER.into();
+        Box::pin(async move { self.keep(&consumer, "consumers").await })
+    }
+
+    fn deregister_consumer(&self, consumer: &Instance) -> BoxFuture<'_, Result<(), RegistryError>> {
+        let mut consumer = consumer.clone();
+        consumer.protocol = CONSUMER.into();
+        Box::pin(async move { self.withdraw(&consumer, "consumers").await })
     }
 
     fn subscribe(&self, service: &str) -> BoxFuture<'_, Result<InstanceStream, RegistryError>> {
         let prefix = self.service_prefix(service);
         let client = self.inner.client.clone();
+        let service = service.to_string();
         Box::pin(async move {
             let (sender, receiver) = mpsc::channel(16);
-            tokio::spawn(follow(client, prefix, sender));
+            tokio::spawn(follow(client, service, prefix, sender));
             Ok(Box::pin(tokio_stream::wrappers::ReceiverStream::new(receiver)) as InstanceStream)
         })
     }
 }
 
-/// Keeps `key` written under a live lease until stopped: grant, put, keep alive every third
-/// of the TTL; after any failure start over. On stop, the key is deleted and the lease revoked.
-async fn keep_registered(
-    inner: Arc<Inner>,
-    key: String,
-    value: Vec<u8>,
-    stop: CancellationToken,
-    written: watch::Sender<bool>,
-) {
+/// Keeps `key` written under a live lease (its value the lease id, as Dubbo writes it) until
+/// stopped: grant, put, keep alive every third of the TTL; after any failure start over. On
+/// stop, the key is deleted and the lease revoked.
+async fn keep_registered(inner: Arc<Inner>, key: String, stop: CancellationToken, written: watch::Sender<bool>) {
     let ttl_secs = inner.ttl.as_secs().max(1) as i64;
     let mut lease_id = None;
     loop {
@@ -120,7 +128,7 @@ async fn keep_registered(
             let mut client = inner.client.clone();
             let lease = client.lease_grant(ttl_secs, None).await?;
             lease_id = Some(lease.id());
-            client.put(key.as_str(), value.clone(), Some(PutOptions::new().with_lease(lease.id()))).await?;
+            client.put(key.as_str(), lease.id().to_string(), Some(PutOptions::new().with_lease(lease.id()))).await?;
             let _ = written.send(true);
             tracing::debug!(%key, lease = lease.id(), "registered in etcd");
             let (mut keeper, mut responses) = client.lease_keep_alive(lease.id()).await?;
@@ -156,10 +164,10 @@ async fn keep_registered(
 
 /// Sends the service's set at once and after every change, across broken watches and etcd
 /// restarts, until the receiver is dropped.
-async fn follow(mut client: Client, prefix: String, sender: mpsc::Sender<InstanceSet>) {
+async fn follow(mut client: Client, service: String, prefix: String, sender: mpsc::Sender<InstanceSet>) {
     let mut previous: Option<Vec<Instance>> = None;
     loop {
-        if let Err(e) = read_and_watch(&mut client, &prefix, &sender, &mut previous).await {
+        if let Err(e) = read_and_watch(&mut client, &service, &prefix, &sender, &mut previous).await {
             tracing::warn!(%prefix, error = %e, "etcd watch broken; keeping the last set and retrying");
         }
         if sender.is_closed() {
@@ -175,6 +183,7 @@ async fn follow(mut client: Client, prefix: String, sender: mpsc::Sender<Instanc
 /// One read of the prefix, then its watch from the revision after that read.
 async fn read_and_watch(
     client: &mut Client,
+    service: &str,
     prefix: &str,
     sender: &mpsc::Sender<InstanceSet>,
     previous: &mut Option<Vec<Instance>>,
@@ -182,7 +191,7 @@ async fn read_and_watch(
     let read = client.get(prefix, Some(GetOptions::new().with_prefix())).await?;
     let revision = read.header().map_or(0, |h| h.revision());
     let mut current: BTreeMap<Vec<u8>, Instance> =
-        read.kvs().iter().filter_map(|kv| parse(kv.value()).map(|i| (kv.key().to_vec(), i))).collect();
+        read.kvs().iter().filter_map(|kv| parse(service, prefix, kv.key()).map(|i| (kv.key().to_vec(), i))).collect();
     if !publish(sender, previous, &current).await {
         return Ok(());
     }
@@ -201,7 +210,7 @@ async fn read_and_watch(
             let Some(kv) = event.kv() else { continue };
             match event.event_type() {
                 EventType::Put => {
-                    if let Some(instance) = parse(kv.value()) {
+                    if let Some(instance) = parse(service, prefix, kv.key()) {
                         current.insert(kv.key().to_vec(), instance);
                     }
                 }
@@ -216,8 +225,18 @@ async fn read_and_watch(
     }
 }
 
-fn parse(value: &[u8]) -> Option<Instance> {
-    serde_json::from_slice(value).map_err(|e| tracing::debug!(error = %e, "skipping an unreadable etcd record")).ok()
+/// The instance a key directly under `prefix` names; keys further down, or unreadable, are
+/// skipped (as Dubbo's etcd3 registry lists only direct children).
+fn parse(service: &str, prefix: &str, key: &[u8]) -> Option<Instance> {
+    let node = std::str::from_utf8(key).ok()?.strip_prefix(prefix)?;
+    if node.contains('/') {
+        return None;
+    }
+    let instance = parse_node(service, node);
+    if instance.is_none() {
+        tracing::debug!(node, "skipping an unreadable etcd key");
+    }
+    instance
 }
 
 /// Sends `current` if it differs from what was sent last; false once nobody listens.

@@ -9,6 +9,11 @@
 
 #![warn(missing_docs)]
 
+mod application;
+#[cfg(feature = "zookeeper")]
+mod dubbo_metadata;
+#[cfg(any(feature = "etcd", feature = "zookeeper"))]
+mod dubbo_url;
 mod error;
 #[cfg(feature = "etcd")]
 pub(crate) mod etcd;
@@ -22,6 +27,7 @@ mod url;
 #[cfg(feature = "zookeeper")]
 pub(crate) mod zookeeper;
 
+pub use application::ApplicationInstance;
 pub use error::RegistryError;
 #[cfg(feature = "etcd")]
 pub use etcd::EtcdRegistry;

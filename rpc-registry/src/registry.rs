@@ -3,7 +3,7 @@ use std::pin::Pin;
 
 use futures_core::Stream;
 
-use crate::{Instance, InstanceSet, RegistryError};
+use crate::{ApplicationInstance, Instance, InstanceSet, RegistryError};
 
 /// A boxed `Send` future, as registry methods return.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -32,6 +32,22 @@ pub trait Registry: Send + Sync + 'static {
     /// Withdraws a consumer announced with [`register_consumer`](Self::register_consumer).
     fn deregister_consumer(&self, consumer: &Instance) -> BoxFuture<'_, Result<(), RegistryError>> {
         let _ = consumer;
+        Box::pin(std::future::ready(Ok(())))
+    }
+
+    /// Announces an application instance, for registries that keep Dubbo 3's
+    /// application-level discovery (ZooKeeper's `/services/{app}/{host:port}`, with the
+    /// interface→application mapping and the application's metadata); the others keep
+    /// nothing. Announcing it again (serving something else) replaces it.
+    fn register_application(&self, instance: ApplicationInstance) -> BoxFuture<'_, Result<(), RegistryError>> {
+        let _ = instance;
+        Box::pin(std::future::ready(Ok(())))
+    }
+
+    /// Withdraws an application instance announced with
+    /// [`register_application`](Self::register_application).
+    fn deregister_application(&self, instance: &ApplicationInstance) -> BoxFuture<'_, Result<(), RegistryError>> {
+        let _ = instance;
         Box::pin(std::future::ready(Ok(())))
     }
 }

@@ -8,7 +8,7 @@ use crate::{FileRegistry, MemoryRegistry, Registry, RegistryError, StaticRegistr
 /// | URL | registry |
 /// |---|---|
 /// | `file:///path?ttl=10s` (or `file://` for the default directory) | [`FileRegistry`], the embedded default |
-/// | `etcd://host:port[,host:port][?prefix=/rpc&ttl=10s]` | [`EtcdRegistry`](crate::EtcdRegistry) |
+/// | `etcd://host:port[,host:port][?prefix=/dubbo&ttl=10s]` | [`EtcdRegistry`](crate::EtcdRegistry) |
 /// | `zookeeper://host:port[,host:port][?session=10s]` | [`ZookeeperRegistry`](crate::ZookeeperRegistry) |
 /// | `memory://` | one [`MemoryRegistry`] shared by the whole process |
 /// | `static://host:port,host:port` | [`StaticRegistry`] |

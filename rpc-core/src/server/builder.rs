@@ -12,7 +12,7 @@ use tower::{BoxError, Layer, Service};
 use super::incoming::TcpIncoming;
 use super::listener::Listener;
 use super::registration::Registration;
-use super::{Connected, Router, RpcService, ServerConfig};
+use super::{Connected, RegisterMode, Router, RpcService, ServerConfig};
 use crate::protocol::Unaddressed;
 use crate::{Request, Response};
 use rpc_registry::Registry;
@@ -105,6 +105,13 @@ impl<L> ServerBuilder<L> {
     /// registry URLs; tag and condition routing key on it). The executable's name by default.
     pub fn application(mut self, name: impl Into<String>) -> Self {
         self.registration.application = Some(name.into());
+        self
+    }
+
+    /// What is written to the registry: interface-level registrations, the application
+    /// instance of Dubbo 3's application-level discovery, or both (the default, as in Dubbo).
+    pub fn register_mode(mut self, mode: RegisterMode) -> Self {
+        self.registration.mode = mode;
         self
     }
 

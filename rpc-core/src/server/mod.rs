@@ -18,9 +18,11 @@
 mod builder;
 mod incoming;
 mod listener;
+mod register_mode;
 mod registration;
 
 pub use crate::protocol::Connected;
 pub use crate::provider::{BinaryServerConfig, DubboServerConfig, GrpcServerConfig, Router, RpcService, ServerConfig};
 pub use builder::{BoundServer, Server, ServerBuilder};
 pub use incoming::TcpIncoming;
+pub use register_mode::RegisterMode;

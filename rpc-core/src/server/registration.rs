@@ -4,8 +4,9 @@ use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use rpc_codec::SerializationId;
-use rpc_registry::{Instance, Registry};
+use rpc_registry::{ApplicationInstance, Instance, Registry};
 
+use super::RegisterMode;
 use crate::provider::Router;
 use crate::{MethodKind, Protocol, ServiceDescriptor};
 
@@ -18,11 +19,19 @@ pub(crate) struct Registration {
     pub(crate) metadata: BTreeMap<String, String>,
     /// Dubbo's `application`; the executable's name when not set.
     pub(crate) application: Option<String>,
+    pub(crate) mode: RegisterMode,
 }
 
 impl Default for Registration {
     fn default() -> Self {
-        Registration { registry: None, advertise: None, weight: 100, metadata: BTreeMap::new(), application: None }
+        Registration {
+            registry: None,
+            advertise: None,
+            weight: 100,
+            metadata: BTreeMap::new(),
+            application: None,
+            mode: RegisterMode::default(),
+        }
     }
 }
 
@@ -30,6 +39,7 @@ impl Default for Registration {
 pub(crate) struct Registered {
     registry: Option<Arc<dyn Registry>>,
     instances: Vec<Instance>,
+    application: Option<ApplicationInstance>,
 }
 
 impl Registration {
@@ -38,12 +48,13 @@ impl Registration {
     /// keep retrying in the background.
     pub(crate) async fn register(&self, router: &Router, local: SocketAddr) -> Registered {
         let Some(registry) = self.registry.clone() else {
-            return Registered { registry: None, instances: Vec::new() };
+            return Registered { registry: None, instances: Vec::new(), application: None };
         };
         let address = self.advertise.clone().unwrap_or_else(|| advertised(local));
         let timestamp = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_millis().to_string();
         let application = self.application.clone().unwrap_or_else(crate::identity::default_application);
         let mut instances = Vec::new();
+        let mut application_instance = ApplicationInstance::new(application.clone(), address.clone());
         for (descriptor, group) in router.registrations() {
             let mut base = Instance::new(descriptor.name, address.clone())
                 .version(descriptor.version)
@@ -52,6 +63,12 @@ impl Registration {
             base.metadata = self.metadata.clone();
             base.metadata.insert("timestamp".into(), timestamp.clone());
             for instance in per_protocol(&base, descriptor, &application) {
+                if self.mode.application_level() {
+                    application_instance.services.push(instance.clone());
+                }
+                if !self.mode.interface_level() {
+                    continue;
+                }
                 match registry.register(instance.clone()).await {
                     Ok(()) => {
                         tracing::info!(service = %instance.service, protocol = %instance.protocol, %address, "registered")
@@ -61,7 +78,20 @@ impl Registration {
                 instances.push(instance);
             }
         }
-        Registered { registry: Some(registry), instances }
+        let application = if application_instance.services.is_empty() {
+            None
+        } else {
+            match registry.register_application(application_instance.clone()).await {
+                Ok(()) => {
+                    tracing::info!(application = %application_instance.application, %address, "registered the application instance")
+                }
+                Err(e) => {
+                    tracing::warn!(application = %application_instance.application, %address, error = %e, "application registration failed")
+                }
+            }
+            Some(application_instance)
+        };
+        Registered { registry: Some(registry), instances, application }
     }
 }
 
@@ -113,6 +143,14 @@ fn per_protocol(base: &Instance, descriptor: &ServiceDescriptor, application: &s
 impl Registered {
     pub(crate) async fn deregister(self) {
         let Some(registry) = self.registry else { return };
+        if let Some(application) = &self.application {
+            match registry.deregister_application(application).await {
+                Ok(()) => {
+                    tracing::info!(application = %application.application, "deregistered the application instance")
+                }
+                Err(e) => tracing::warn!(application = %application.application, error = %e, "deregistration failed"),
+            }
+        }
         for instance in &self.instances {
             match registry.deregister(instance).await {
                 Ok(()) => tracing::info!(service = %instance.service, address = %instance.address, "deregistered"),

@@ -1,0 +1,213 @@
+use std::collections::{BTreeSet, HashMap};
+use std::future::Future;
+use std::pin::Pin;
+
+use futures_util::future::select_all;
+use tokio::sync::{mpsc, watch};
+use zookeeper_client as zk;
+
+use super::{mapping_path, metadata_path, providers_path, Session, RETRY};
+use crate::dubbo_metadata::{InstanceRecord, MetadataInfo, SERVICES_ROOT};
+use crate::dubbo_url::parse_node;
+use crate::{Instance, InstanceSet};
+
+/// Sends the providers of `service` at once and after every change, re-reading in every new
+/// session, until the receiver is dropped. Both of Dubbo's layouts are read, as a Dubbo 3
+/// consumer's default (`APPLICATION_FIRST`) reads them: the interface-level providers, and
+/// the instances of every application the interface→application mapping names whose remote
+/// metadata serves `service`. A registration found in both counts once.
+pub(super) async fn follow(mut sessions: watch::Receiver<Session>, service: String, sender: mpsc::Sender<InstanceSet>) {
+    let mut reader = Reader { service, previous: None, metadata: HashMap::new(), unreadable: BTreeSet::new() };
+    loop {
+        let session = sessions.borrow_and_update().clone();
+        let outcome = match session {
+            Some((_, client)) => reader.watch(&client, &sender, &mut sessions).await,
+            None => Err(zk::Error::ConnectionLoss),
+        };
+        if sender.is_closed() {
+            return;
+        }
+        if let Err(e) = outcome {
+            tracing::debug!(service = %reader.service, error = %e, "zookeeper watch interrupted; keeping the last set");
+            tokio::select! {
+                () = sender.closed() => return,
+                () = tokio::time::sleep(RETRY) => {}
+            }
+        }
+    }
+}
+
+type Watch = Pin<Box<dyn Future<Output = zk::WatchedEvent> + Send>>;
+
+/// What one subscription knows across reads.
+struct Reader {
+    service: String,
+    previous: Option<Vec<Instance>>,
+    /// Application metadata by (application, revision): a revision names one content.
+    metadata: HashMap<(String, String), MetadataInfo>,
+    /// Instances already reported as unreadable here, so each is logged once.
+    unreadable: BTreeSet<String>,
+}
+
+impl Reader {
+    /// Reads and watches everything `service`'s providers depend on in one session, again
+    /// after any of it changes; returns when the session changes or fails.
+    async fn watch(
+        &mut self,
+        client: &zk::Client,
+        sender: &mpsc::Sender<InstanceSet>,
+        sessions: &mut watch::Receiver<Session>,
+    ) -> Result<(), zk::Error> {
+        let providers = providers_path(&self.service);
+        let persistent = zk::CreateMode::Persistent.with_acls(zk::Acls::anyone_all());
+        match client.mkdir(&providers, &persistent).await {
+            Ok(()) | Err(zk::Error::NodeExists) => {}
+            Err(e) => return Err(e),
+        }
+        loop {
+            let mut watches: Vec<Watch> = Vec::new();
+            let (children, watcher) = client.list_and_watch_children(&providers).await?;
+            watches.push(Box::pin(watcher.changed()));
+            let mut instances: Vec<Instance> = children.iter().filter_map(|c| parse_node(&self.service, c)).collect();
+            instances.sort();
+            let mut again = false;
+            for instance in self.application_level(client, &mut watches, &mut again).await? {
+                if !instances.iter().any(|known| known.same_registration(&instance)) {
+                    instances.push(instance);
+                }
+            }
+            instances.sort();
+            instances.dedup_by(|a, b| a.same_registration(b));
+            if self.previous.as_ref() != Some(&instances) {
+                let set = InstanceSet::diff(self.previous.as_deref().unwrap_or(&[]), instances.clone());
+                self.previous = Some(instances);
+                if sender.send(set).await.is_err() {
+                    return Ok(());
+                }
+            }
+            if again {
+                // Something appeared between a read and its watch: read once more.
+                tokio::time::sleep(RETRY).await;
+                continue;
+            }
+            tokio::select! {
+                () = sender.closed() => return Ok(()),
+                (event, _, _) = select_all(watches) => {
+                    if event.event_type == zk::EventType::Session {
+                        return Err(zk::Error::SessionExpired);
+                    }
+                }
+                _ = sessions.changed() => return Ok(()),
+            }
+        }
+    }
+
+    /// The providers of the service found through Dubbo 3's application-level layout:
+    /// `/dubbo/mapping/{service}` names applications, `/services/{app}/*` their instances,
+    /// each naming the revision of its metadata in `/dubbo/metadata/{app}/{revision}`.
+    /// Every node read is watched (a missing one for its creation).
+    async fn application_level(
+        &mut self,
+        client: &zk::Client,
+        watches: &mut Vec<Watch>,
+        again: &mut bool,
+    ) -> Result<Vec<Instance>, zk::Error> {
+        let mut found = Vec::new();
+        let Some(mapping) = read_watched(client, &mapping_path(&self.service), watches, again).await? else {
+            return Ok(found);
+        };
+        let mapping = String::from_utf8_lossy(&mapping).into_owned();
+        let applications: BTreeSet<&str> = mapping.split(',').map(str::trim).filter(|a| !a.is_empty()).collect();
+        for application in applications {
+            let dir = format!("{SERVICES_ROOT}/{application}");
+            let children = match client.list_and_watch_children(&dir).await {
+                Ok((children, watcher)) => {
+                    watches.push(Box::pin(watcher.changed()));
+                    children
+                }
+                Err(zk::Error::NoNode) => {
+                    watch_creation(client, &dir, watches, again).await?;
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
+            for child in children {
+                let path = format!("{dir}/{child}");
+                let Some(data) = read_watched(client, &path, watches, again).await? else { continue };
+                let Some(record) = InstanceRecord::parse(&data) else {
+                    self.unreadable_once(&path, "not a Curator service instance");
+                    continue;
+                };
+                if !record.metadata_is_remote() {
+                    self.unreadable_once(
+                        &path,
+                        "its metadata is local (served by its MetadataService, which is not read here); \
+                         it is found through interface-level registration only",
+                    );
+                    continue;
+                }
+                let Some(revision) = record.revision() else { continue };
+                let key = (application.to_string(), revision.to_string());
+                if !self.metadata.contains_key(&key) {
+                    let json = match client.get_data(&metadata_path(application, revision)).await {
+                        Ok((json, _)) => json,
+                        // Not written yet: the instance's next change (or a retry) reads it.
+                        Err(zk::Error::NoNode) => {
+                            *again = true;
+                            continue;
+                        }
+                        Err(e) => return Err(e),
+                    };
+                    let Some(metadata) = MetadataInfo::parse(&json) else {
+                        self.unreadable_once(&path, "its metadata is not Dubbo's MetadataInfo JSON");
+                        continue;
+                    };
+                    self.metadata.insert(key.clone(), metadata);
+                }
+                found.extend(record.instances(&self.service, &self.metadata[&key]));
+            }
+        }
+        Ok(found)
+    }
+
+    fn unreadable_once(&mut self, path: &str, why: &str) {
+        if self.unreadable.insert(path.to_string()) {
+            tracing::info!(%path, why, "skipping an application instance");
+        }
+    }
+}
+
+/// The data at `path`, watched; `None` (with a watch for its creation) when it is missing.
+async fn read_watched(
+    client: &zk::Client,
+    path: &str,
+    watches: &mut Vec<Watch>,
+    again: &mut bool,
+) -> Result<Option<Vec<u8>>, zk::Error> {
+    match client.get_and_watch_data(path).await {
+        Ok((data, _, watcher)) => {
+            watches.push(Box::pin(watcher.changed()));
+            Ok(Some(data))
+        }
+        Err(zk::Error::NoNode) => {
+            watch_creation(client, path, watches, again).await?;
+            Ok(None)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Watches for `path` to appear; if it appeared since it was found missing, asks for a reread.
+async fn watch_creation(
+    client: &zk::Client,
+    path: &str,
+    watches: &mut Vec<Watch>,
+    again: &mut bool,
+) -> Result<(), zk::Error> {
+    let (stat, watcher) = client.check_and_watch_stat(path).await?;
+    if stat.is_some() {
+        *again = true;
+    }
+    watches.push(Box::pin(watcher.changed()));
+    Ok(())
+}

@@ -1,0 +1,185 @@
+//! Dubbo 3's application-level discovery in a real ZooKeeper (started here), with Apache
+//! Curator's service discovery (Debian's libcurator-discovery-java, what Dubbo's
+//! `ZookeeperServiceDiscovery` is built on) as the Java peer: a small Java program
+//! (`tests/java/CuratorDiscovery.java`) reads our provider's instance the way a Java Dubbo
+//! 3.3 consumer does (mapping → instances → remote metadata), and registers a Java-style
+//! instance that our consumer finds and calls.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::Child;
+use std::time::Duration;
+
+use common::greetings::{Greetings, GreetingsServiceClient, GreetingsServiceServer, GREETINGS_SERVICE_DESCRIPTOR};
+use common::java::Program;
+use common::servers::Zookeeper;
+use rpc::server::RegisterMode;
+use rpc::{Channel, Protocol};
+use tokio::sync::oneshot;
+
+const SERVICE: &str = "org.apache.dubbo.samples.api.GreetingsService";
+
+const CURATOR_JARS: [&str; 10] = [
+    "curator-client.jar",
+    "curator-framework.jar",
+    "curator-x-discovery.jar",
+    "zookeeper.jar",
+    "zookeeper-jute.jar",
+    "guava.jar",
+    "jackson-core.jar",
+    "jackson-databind.jar",
+    "jackson-annotations.jar",
+    "slf4j-api.jar",
+];
+
+fn curator() -> Program {
+    Program::compile(
+        &["CuratorDiscovery.java", "org/apache/dubbo/registry/zookeeper/ZookeeperInstance.java"],
+        &CURATOR_JARS,
+    )
+}
+
+fn connect_string(zookeeper: &Zookeeper) -> String {
+    format!("127.0.0.1:{}", zookeeper.port)
+}
+
+/// A greetings provider registered in `zookeeper` with `mode` (none without a registry); it
+/// stops when the sender is dropped.
+async fn provider(zookeeper: Option<&Zookeeper>, mode: RegisterMode) -> (std::net::SocketAddr, oneshot::Sender<()>) {
+    let mut builder = rpc::Server::builder()
+        .add_service(GreetingsServiceServer::new(Greetings::default()))
+        .application("rust-greetings")
+        .register_mode(mode);
+    if let Some(zookeeper) = zookeeper {
+        builder = builder.registry(rpc::registry::connect(&zookeeper.url()).await.expect("reach ZooKeeper"));
+    }
+    let bound = builder.bind("127.0.0.1:0").await.expect("bind");
+    let addr = bound.local_addr().expect("addr");
+    let (stop, stopped) = oneshot::channel::<()>();
+    tokio::spawn(bound.serve_with_shutdown(async move {
+        let _ = stopped.await;
+    }));
+    (addr, stop)
+}
+
+/// The children of `path` once `wanted` holds of their number (within 10 s).
+async fn children(zookeeper: &Zookeeper, path: &str, wanted: impl Fn(usize) -> bool) -> Vec<String> {
+    let client = zookeeper_client::Client::connect(&connect_string(zookeeper)).await.unwrap();
+    let mut seen = Vec::new();
+    for _ in 0..200 {
+        seen = client.list_children(path).await.unwrap_or_default();
+        if wanted(seen.len()) {
+            return seen;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("{path} still has {seen:?} after 10 s");
+}
+
+async fn consumer(zookeeper: &Zookeeper, protocol: Option<Protocol>) -> Channel {
+    let registry = rpc::registry::connect(&zookeeper.url()).await.unwrap();
+    let mut builder =
+        Channel::builder().registry(registry, &GREETINGS_SERVICE_DESCRIPTOR).timeout(Duration::from_secs(5));
+    if let Some(protocol) = protocol {
+        builder = builder.protocol(protocol);
+    }
+    builder.build().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_instance_only_provider_is_found_by_curator_and_by_rpc_consumers() {
+    let zookeeper = Zookeeper::start();
+    let program = curator();
+    let (addr, stop) = provider(Some(&zookeeper), RegisterMode::Instance).await;
+    children(&zookeeper, "/services/rust-greetings", |n| n == 1).await;
+    let providers = children(&zookeeper, &format!("/dubbo/{SERVICE}/providers"), |_| true).await;
+    assert!(providers.is_empty(), "register-mode instance writes no interface-level nodes: {providers:?}");
+
+    // Java reads it as a Dubbo 3.3 consumer does.
+    let output =
+        program.command("CuratorDiscovery", &["query", &connect_string(&zookeeper), SERVICE]).output().unwrap();
+    assert!(output.status.success(), "curator query failed: {}", String::from_utf8_lossy(&output.stderr));
+    let lines: Vec<String> = String::from_utf8(output.stdout).unwrap().lines().map(str::to_string).collect();
+    let tail = format!("{addr}/{SERVICE}?serialization=hessian2&version=1.0.0&application=");
+    assert_eq!(
+        lines,
+        [
+            format!("instance {addr} rust-greetings org.apache.dubbo.registry.zookeeper.ZookeeperInstance"),
+            format!("dubbo://{tail}rust-greetings"),
+            // Our own protocol's registration carries no Dubbo parameters.
+            format!("rpc://{tail}"),
+            format!("tri://{tail}rust-greetings"),
+        ],
+    );
+
+    // Our consumers find it the same way, over the protocol they prefer or are told to use.
+    let channel = consumer(&zookeeper, None).await;
+    assert!(channel.directory().unwrap().wait_for(1, Duration::from_secs(10)).await, "found by application");
+    assert_eq!(channel.endpoints()[0].protocol, Protocol::Binary);
+    assert_eq!(GreetingsServiceClient::new(channel.clone()).add(2, 3).await.unwrap(), 5);
+    let dubbo = consumer(&zookeeper, Some(Protocol::Dubbo)).await;
+    assert!(dubbo.directory().unwrap().wait_for(1, Duration::from_secs(10)).await);
+    assert_eq!(dubbo.endpoints()[0].protocol, Protocol::Dubbo);
+    assert_eq!(GreetingsServiceClient::new(dubbo).say_hi("app".into()).await.unwrap(), "Hi, app");
+
+    // Stopping the provider withdraws its instance, and the consumer sees it go.
+    drop(stop);
+    assert!(channel.directory().unwrap().wait_for(0, Duration::from_secs(10)).await, "the instance is withdrawn");
+    children(&zookeeper, "/services/rust-greetings", |n| n == 0).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn both_layouts_by_default_and_found_once() {
+    let zookeeper = Zookeeper::start();
+    let (_addr, _stop) = provider(Some(&zookeeper), RegisterMode::default()).await;
+    children(&zookeeper, "/services/rust-greetings", |n| n == 1).await;
+    children(&zookeeper, &format!("/dubbo/{SERVICE}/providers"), |n| n == 3).await;
+    let client = zookeeper_client::Client::connect(&connect_string(&zookeeper)).await.unwrap();
+    let (mapping, _) = client.get_data(&format!("/dubbo/mapping/{SERVICE}")).await.unwrap();
+    assert_eq!(mapping, b"rust-greetings");
+    let revisions = children(&zookeeper, "/dubbo/metadata/rust-greetings", |n| n == 1).await;
+    assert_eq!(revisions[0].len(), 32, "an MD5 revision: {revisions:?}");
+    let channel = consumer(&zookeeper, None).await;
+    assert!(channel.directory().unwrap().wait_for(1, Duration::from_secs(10)).await, "one endpoint, not two");
+    assert_eq!(GreetingsServiceClient::new(channel).add(1, 1).await.unwrap(), 2);
+}
+
+/// A Java process keeping an application instance registered until dropped.
+struct JavaInstance(Child);
+
+impl Drop for JavaInstance {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_rpc_consumer_calls_a_provider_curator_registered_by_application() {
+    let zookeeper = Zookeeper::start();
+    let program = curator();
+    // The provider itself registers nothing: the Java process announces it, as a Java
+    // provider with `register-mode=instance` and remote metadata would announce itself.
+    let (addr, _stop) = provider(None, RegisterMode::Interface).await;
+    let port = addr.port().to_string();
+    let args = ["register", &connect_string(&zookeeper), SERVICE, "java-greetings", "127.0.0.1", &port, "dubbo"];
+    let mut java = JavaInstance(program.command("CuratorDiscovery", &args).spawn().expect("run java"));
+    let mut stdout = BufReader::new(java.0.stdout.take().unwrap());
+    let mut line = String::new();
+    stdout.read_line(&mut line).unwrap();
+    assert_eq!(line.trim(), "registered", "curator registration");
+
+    let channel = consumer(&zookeeper, None).await;
+    assert!(channel.directory().unwrap().wait_for(1, Duration::from_secs(10)).await, "found by application");
+    let endpoint = &channel.endpoints()[0];
+    assert_eq!((endpoint.protocol, endpoint.address.as_str()), (Protocol::Dubbo, addr.to_string().as_str()));
+    let reply = GreetingsServiceClient::new(channel.clone()).say_hi("curator".into()).await.unwrap();
+    assert_eq!(reply, "Hi, curator");
+
+    // The Java process unregisters when its stdin closes; the consumer follows.
+    let mut stdin = java.0.stdin.take().unwrap();
+    stdin.flush().unwrap();
+    drop(stdin);
+    assert!(channel.directory().unwrap().wait_for(0, Duration::from_secs(10)).await, "the instance is withdrawn");
+}
