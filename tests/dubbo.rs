@@ -215,3 +215,45 @@ async fn shutdown_sends_dubbos_readonly_event() {
     drop(stream);
     tokio::time::timeout(Duration::from_secs(10), server).await.expect("stops").unwrap().unwrap();
 }
+
+/// A separate dubbo2 port, as Dubbo's `dubbo.protocol.port`: a real dubbo2 client (Python)
+/// calls it there, and the `dubbo://` registration names it while the others name the main port.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_separate_dubbo_port_serves_dubbo2_and_is_registered() {
+    let registry: std::sync::Arc<dyn rpc::registry::Registry> =
+        std::sync::Arc::new(rpc::registry::MemoryRegistry::new());
+    let bound = rpc::Server::builder()
+        .add_service(GreetingsServiceServer::new(Greetings::default()))
+        .registry(registry.clone())
+        .dubbo_port(0)
+        .bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let (main, dubbo) = (bound.local_addr().unwrap(), bound.dubbo_addr().expect("a dubbo port"));
+    assert_ne!(main.port(), dubbo.port());
+    let (_stop, stopped) = oneshot::channel::<()>();
+    tokio::spawn(bound.serve_with_shutdown(async move {
+        let _ = stopped.await;
+    }));
+
+    let cases =
+        common::python::run_cases("dubbo2_client.py", &["direct", &dubbo.to_string()], Duration::from_secs(60)).await;
+    assert_eq!(cases["hello"]["ok"], "Hi, python", "{}", cases["hello"]);
+
+    let mut subscription = registry.subscribe(common::greetings::GREETINGS_SERVICE_DESCRIPTOR.name).await.unwrap();
+    let set = tokio::time::timeout(Duration::from_secs(10), futures_util::StreamExt::next(&mut subscription))
+        .await
+        .expect("a set")
+        .expect("a set");
+    let mut registered: Vec<(String, String)> =
+        set.instances.iter().map(|i| (i.protocol.clone(), i.address.clone())).collect();
+    registered.sort();
+    assert_eq!(
+        registered,
+        [
+            ("dubbo".to_string(), dubbo.to_string()),
+            ("rpc".to_string(), main.to_string()),
+            ("tri".to_string(), main.to_string())
+        ]
+    );
+}

@@ -385,3 +385,54 @@ async fn registry_urls_pick_their_backend_and_bad_ones_say_why() {
     let again = rpc::registry::connect("memory://").await.unwrap();
     assert_eq!(again.subscribe("mem.UrlTest").await.unwrap().next().await.unwrap().instances.len(), 1);
 }
+
+/// The keys under `prefix` in `etcd`, read through etcd's JSON gateway (as `etcdctl get
+/// --prefix --keys-only` would list them).
+#[cfg(feature = "etcd")]
+fn etcd_keys(etcd: &Etcd, prefix: &str) -> Vec<String> {
+    use base64::Engine;
+    let engine = base64::engine::general_purpose::STANDARD;
+    let mut end = prefix.as_bytes().to_vec();
+    *end.last_mut().unwrap() += 1;
+    let body = serde_json::json!({"key": engine.encode(prefix), "range_end": engine.encode(&end), "keys_only": true});
+    let output = std::process::Command::new("curl")
+        .args(["-sS", "-X", "POST", "-d", &body.to_string()])
+        .arg(format!("http://127.0.0.1:{}/v3/kv/range", etcd.client_port))
+        .output()
+        .expect("run curl");
+    assert!(output.status.success(), "curl: {}", String::from_utf8_lossy(&output.stderr));
+    let reply: serde_json::Value = serde_json::from_slice(&output.stdout).expect("etcd answers JSON");
+    let kvs = reply["kvs"].as_array().cloned().unwrap_or_default();
+    kvs.iter().map(|kv| String::from_utf8(engine.decode(kv["key"].as_str().unwrap()).unwrap()).unwrap()).collect()
+}
+
+#[cfg(feature = "etcd")] // needs protoc to build; the test command enables it
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn etcd_keys_use_dubbos_etcd3_layout() {
+    let etcd = Etcd::start();
+    let registry = rpc::registry::connect(&etcd.url()).await.unwrap();
+    let instance = Instance::new("demo.Greeter", "127.0.0.1:20880").version("1.0.0").weight(150);
+    registry.register(instance.clone()).await.unwrap();
+    registry.register_consumer(Instance::new("demo.Greeter", "127.0.0.1")).await.unwrap();
+    let keys = etcd_keys(&etcd, "/dubbo/");
+    assert_eq!(keys.len(), 2, "{keys:?}");
+    let consumer = keys.iter().find(|k| k.starts_with("/dubbo/demo.Greeter/consumers/")).expect("a consumer key");
+    assert!(consumer.contains("consumer%3A%2F%2F127.0.0.1"), "{consumer}");
+    let provider = keys.iter().find_map(|k| k.strip_prefix("/dubbo/demo.Greeter/providers/")).expect("a provider key");
+    assert!(!provider.contains('/'), "one path segment, as Dubbo's etcd3 registry lists children: {provider}");
+    let url = percent_encoding::percent_decode_str(provider).decode_utf8().unwrap().to_string();
+    assert!(url.starts_with("rpc://127.0.0.1:20880/demo.Greeter?"), "{url}");
+    assert!(url.contains("version=1.0.0") && url.contains("weight=150") && url.contains("side=provider"), "{url}");
+    // The key is read back as the instance it was written from, and withdrawn with it.
+    let mut subscription = registry.subscribe("demo.Greeter").await.unwrap();
+    let first = tokio_stream_next(&mut subscription).await;
+    assert_eq!(first.instances, [instance.clone()]);
+    registry.deregister(&instance).await.unwrap();
+    assert!(tokio_stream_next(&mut subscription).await.instances.is_empty());
+    assert_eq!(etcd_keys(&etcd, "/dubbo/demo.Greeter/providers/").len(), 0);
+}
+
+#[cfg(feature = "etcd")]
+async fn tokio_stream_next(stream: &mut rpc::registry::InstanceStream) -> rpc::registry::InstanceSet {
+    tokio::time::timeout(Duration::from_secs(10), stream.next()).await.expect("a set within 10 s").expect("a set")
+}

@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures_util::stream;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, ToSocketAddrs};
 use tower::layer::util::{Identity, Stack};
@@ -40,6 +41,7 @@ impl Server {
             layer: Identity::new(),
             config: ServerConfig::default(),
             registration: Registration::default(),
+            dubbo_port: None,
         }
     }
 }
@@ -51,6 +53,7 @@ pub struct ServerBuilder<L> {
     layer: L,
     config: ServerConfig,
     registration: Registration,
+    dubbo_port: Option<u16>,
 }
 
 impl<L> ServerBuilder<L> {
@@ -78,6 +81,7 @@ impl<L> ServerBuilder<L> {
             layer: Stack::new(self.layer, layer),
             config: self.config,
             registration: self.registration,
+            dubbo_port: self.dubbo_port,
         }
     }
 
@@ -105,6 +109,25 @@ impl<L> ServerBuilder<L> {
     /// registry URLs; tag and condition routing key on it). The executable's name by default.
     pub fn application(mut self, name: impl Into<String>) -> Self {
         self.registration.application = Some(name.into());
+        self
+    }
+
+    /// Also listens on `port` (Dubbo's default is 20880; 0 picks a free one) at the address
+    /// [`bind`](Self::bind) is given, as a Dubbo provider with its own `dubbo.protocol.port`
+    /// does. The main port keeps serving every protocol, dubbo2 included; `dubbo://`
+    /// registrations name this port. (A consumer that does not pin a protocol then sees the
+    /// provider at both ports, as a Dubbo consumer sees a provider's two protocols.)
+    ///
+    /// ```no_run
+    /// # mod rpc { pub use rpc_core::*; }
+    /// # async fn run(greeter: impl rpc::RpcService) -> std::io::Result<()> {
+    /// let bound = rpc::Server::builder().add_service(greeter).dubbo_port(20880).bind("0.0.0.0:50051").await?;
+    /// assert_eq!(bound.dubbo_addr().map(|a| a.port()), Some(20880));
+    /// bound.serve().await
+    /// # }
+    /// ```
+    pub fn dubbo_port(mut self, port: u16) -> Self {
+        self.dubbo_port = Some(port);
         self
     }
 
@@ -158,12 +181,22 @@ impl<L> ServerBuilder<L> {
     /// Listens on `addr` (port 0 picks a free port); serving starts with
     /// [`BoundServer::serve`] or [`BoundServer::serve_with_shutdown`].
     pub async fn bind(self, addr: impl ToSocketAddrs) -> io::Result<BoundServer<L>> {
-        Ok(self.bind_listener(TcpListener::bind(addr).await?))
+        let listener = TcpListener::bind(addr).await?;
+        let dubbo = match self.dubbo_port {
+            Some(port) => {
+                let mut dubbo_addr = listener.local_addr()?;
+                dubbo_addr.set_port(port);
+                Some(TcpListener::bind(dubbo_addr).await?)
+            }
+            None => None,
+        };
+        Ok(BoundServer { listener, dubbo, builder: self })
     }
 
-    /// Serves on a listener bound elsewhere (inherited sockets, tests, benchmarks).
+    /// Serves on a listener bound elsewhere (inherited sockets, tests, benchmarks). A
+    /// [`dubbo_port`](Self::dubbo_port) is not bound: this listener serves dubbo2 too.
     pub fn bind_listener(self, listener: TcpListener) -> BoundServer<L> {
-        BoundServer { listener, builder: self }
+        BoundServer { listener, dubbo: None, builder: self }
     }
 
     /// Serves one already-open byte stream (an in-memory duplex in tests and benchmarks, a
@@ -238,6 +271,8 @@ impl<L> ServerBuilder<L> {
 /// A server whose listener is bound; its address is known before it serves.
 pub struct BoundServer<L> {
     listener: TcpListener,
+    /// The separate dubbo2 port, if one was asked for.
+    dubbo: Option<TcpListener>,
     builder: ServerBuilder<L>,
 }
 
@@ -253,6 +288,11 @@ where
         self.listener.local_addr()
     }
 
+    /// The separate dubbo2 port's address, when [`ServerBuilder::dubbo_port`] asked for one.
+    pub fn dubbo_addr(&self) -> Option<SocketAddr> {
+        self.dubbo.as_ref().and_then(|l| l.local_addr().ok())
+    }
+
     /// Serves until the process ends; see [`serve_with_shutdown`](Self::serve_with_shutdown) to stop.
     pub async fn serve(self) -> io::Result<()> {
         self.serve_with_shutdown(std::future::pending()).await
@@ -262,13 +302,18 @@ where
     /// away (clients stop sending; requests already on the wire are answered `Unavailable`
     /// without running), lets in-flight calls finish within the grace period, and closes.
     pub async fn serve_with_shutdown(self, signal: impl Future<Output = ()>) -> io::Result<()> {
-        let BoundServer { listener, builder } = self;
+        let BoundServer { listener, dubbo, builder } = self;
         let local = listener.local_addr()?;
-        let registered = builder.registration.register(&builder.router, local).await;
+        let dubbo_local = dubbo.as_ref().map(TcpListener::local_addr).transpose()?;
+        let registered = builder.registration.register(&builder.router, local, dubbo_local).await;
         let mut connections =
             Listener::new(builder.layer.layer(builder.router.clone()), builder.router, builder.config);
-        tracing::info!(%local, "serving");
-        connections.accept_until(TcpIncoming::new(listener), signal).await;
+        tracing::info!(%local, dubbo = ?dubbo_local, "serving");
+        let incoming = TcpIncoming::new(listener);
+        match dubbo {
+            Some(dubbo) => connections.accept_until(stream::select(incoming, TcpIncoming::new(dubbo)), signal).await,
+            None => connections.accept_until(incoming, signal).await,
+        }
         // Leave the registry first, so consumers stop choosing this provider.
         registered.deregister().await;
         connections.drain().await;

@@ -46,11 +46,13 @@ impl Registration {
     /// Registers every hosted service at `local` (or the advertised address). A registry that
     /// cannot take it now is logged, not fatal: the provider serves anyway, and remote backends
     /// keep retrying in the background.
-    pub(crate) async fn register(&self, router: &Router, local: SocketAddr) -> Registered {
+    pub(crate) async fn register(&self, router: &Router, local: SocketAddr, dubbo: Option<SocketAddr>) -> Registered {
         let Some(registry) = self.registry.clone() else {
             return Registered { registry: None, instances: Vec::new(), application: None };
         };
         let address = self.advertise.clone().unwrap_or_else(|| advertised(local));
+        // A separate dubbo2 port is registered at the advertised host.
+        let dubbo_address = dubbo.map(|dubbo| with_port(&address, dubbo.port()));
         let timestamp = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_millis().to_string();
         let application = self.application.clone().unwrap_or_else(crate::identity::default_application);
         let mut instances = Vec::new();
@@ -62,7 +64,12 @@ impl Registration {
                 .weight(self.weight);
             base.metadata = self.metadata.clone();
             base.metadata.insert("timestamp".into(), timestamp.clone());
-            for instance in per_protocol(&base, descriptor, &application) {
+            for mut instance in per_protocol(&base, descriptor, &application) {
+                if let (Some(dubbo_address), true) =
+                    (&dubbo_address, instance.protocol == Protocol::Dubbo.registry_name())
+                {
+                    instance.address = dubbo_address.clone();
+                }
                 if self.mode.application_level() {
                     application_instance.services.push(instance.clone());
                 }
@@ -158,6 +165,12 @@ impl Registered {
             }
         }
     }
+}
+
+/// `address` (`host:port`) with another port.
+fn with_port(address: &str, port: u16) -> String {
+    let host = address.rsplit_once(':').map_or(address, |(host, _)| host);
+    format!("{host}:{port}")
 }
 
 /// The address to register for a listener: its own, with an unspecified IP made loopback.
