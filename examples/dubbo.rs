@@ -15,6 +15,7 @@
 use std::time::Duration;
 
 use clap::{Parser, Subcommand, ValueEnum};
+use rpc::server::RegisterMode;
 use rpc::{Protocol, Status};
 
 #[rpc::service(name = "org.apache.dubbo.samples.api.GreetingsService", version = "1.0.0", serialization = "hessian2")]
@@ -63,6 +64,10 @@ enum Command {
         /// Address to listen on; Dubbo's default port is 20880.
         #[arg(long, default_value = "127.0.0.1:20880")]
         addr: String,
+        /// What to register, as Dubbo's register-mode: all (both layouts, Dubbo's default),
+        /// interface (Dubbo 2's nodes) or instance (Dubbo 3's application-level discovery).
+        #[arg(long, default_value = "all")]
+        register_mode: RegisterMode,
     },
     /// Find GreetingsService in the registry and call it.
     Consumer {
@@ -101,9 +106,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args = Args::parse();
     let registry = rpc::registry::connect(&args.registry).await?;
     match args.command {
-        Command::Provider { addr } => {
+        Command::Provider { addr, register_mode } => {
             let server = rpc::Server::builder()
                 .registry(registry)
+                .register_mode(register_mode)
                 .application("rust-greetings-provider")
                 .add_service(GreetingsServiceServer::new(Greetings))
                 .bind(&addr)

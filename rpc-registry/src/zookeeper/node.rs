@@ -74,7 +74,7 @@ pub(super) async fn keep_node(
     }
     let session = sessions.borrow().clone();
     if let Some((_, client)) = session {
-        let _ = client.delete(&path, None).await;
+        let _ = client.delete(path, None).await;
     }
 }
 
