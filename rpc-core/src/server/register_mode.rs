@@ -11,6 +11,7 @@ use std::str::FromStr;
 /// interface-level registrations, whatever the mode.
 ///
 /// ```
+/// # mod rpc { pub use rpc_core::*; }
 /// use rpc::server::RegisterMode;
 /// assert_eq!("instance".parse::<RegisterMode>().unwrap(), RegisterMode::Instance);
 /// assert_eq!(RegisterMode::default(), RegisterMode::All);
