@@ -111,8 +111,44 @@ async fn an_rpc_consumer_speaks_triple_in_javas_wrapper() {
     let user =
         User { name: "w".into(), age: 2, tags: vec!["a".into()], score: 9.5, admin: true, id: 1, nickname: None };
     assert_eq!(client.greet_user(user).await.unwrap().tags, ["a", "greeted"]);
+    // A failure comes back as a Java business exception, and its code with it.
     let failed = client.fail("wrapped".into()).await.unwrap_err();
     assert_eq!((failed.code(), failed.message()), (Code::FailedPrecondition, "wrapped"));
+}
+
+/// A Protobuf field of wire type 2 at the front of `message`: its tag, contents and the rest.
+fn length_delimited(message: &[u8]) -> (u8, &[u8], &[u8]) {
+    let (tag, len) = (message[0], message[1] as usize);
+    (tag, &message[2..2 + len], &message[2 + len..])
+}
+
+/// What a Java Triple consumer sees of a business error: `tri-exception-code: 3` in the
+/// headers, `grpc-status: 0`, and the response wrapper holding a serialized
+/// `java.lang.RuntimeException` under the method's declared return type.
+#[tokio::test]
+async fn a_wrapped_call_that_fails_is_answered_with_javas_business_exception() {
+    let (addr, _handle, _server) = provider(Greetings::default()).await;
+    // TripleRequestWrapper { serializeType: "hessian4", args: ["java"], argTypes: ["java.lang.String"] }.
+    let mut wrapper = vec![0x0a, 8];
+    wrapper.extend_from_slice(b"hessian4");
+    wrapper.extend_from_slice(&[0x12, 5, 0x04]);
+    wrapper.extend_from_slice(b"java");
+    wrapper.extend_from_slice(&[0x1a, 16]);
+    wrapper.extend_from_slice(b"java.lang.String");
+    let headers = [("content-type", "application/grpc+proto"), ("te", "trailers"), ("tri-service-version", "1.0.0")];
+    let path = "/org.apache.dubbo.samples.api.GreetingsService/fail";
+    let reply = common::h2::raw_call(addr, path, &headers, common::h2::framed(&wrapper).into()).await;
+    assert_eq!(reply.status, http::StatusCode::OK);
+    assert_eq!(reply.headers.get("tri-exception-code").map(|v| v.to_str().unwrap()), Some("3"));
+    assert_eq!(reply.grpc_status(), Some("0"));
+    let (tag, serialize_type, rest) = length_delimited(&reply.body[5..]);
+    assert_eq!((tag, serialize_type), (0x0a, &b"hessian4"[..]));
+    let (tag, data, rest) = length_delimited(rest);
+    assert_eq!(tag, 0x12);
+    let exception = rpc::codec::dubbo::decode_exception(data).expect("a Hessian exception");
+    assert_eq!((exception.class.as_str(), exception.message.as_deref()), ("java.lang.RuntimeException", Some("java")));
+    let (tag, return_type, rest) = length_delimited(rest);
+    assert_eq!((tag, return_type, rest), (0x1a, &b"java.lang.String"[..], &b""[..]));
 }
 
 async fn send(stream: &mut TcpStream, header: DubboHeader, body: &[u8]) {

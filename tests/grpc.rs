@@ -8,11 +8,9 @@ use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
 use common::greeter::{GreeterClient, GreeterImpl, GreeterServer, HelloReply, HelloRequest, FAILURE};
+use common::h2::{framed, raw_call};
 use common::{TestServer, User};
-use http_body_util::{BodyExt, Full};
-use hyper_util::rt::{TokioExecutor, TokioIo};
 use rpc::{CallOptions, Code, Protocol, SerializationId, Status};
 use tonic::codegen::http;
 use tonic_prost::ProstCodec;
@@ -133,44 +131,6 @@ async fn grpc_errors_carry_precise_codes() {
     assert_eq!(reply.message, "Hello again");
     tokio::time::sleep(Duration::from_millis(1_100)).await;
     assert_eq!(greeter.finished.load(Ordering::SeqCst), 1, "only the last call ran to the end");
-}
-
-/// A raw HTTP/2 exchange: status, headers, body and trailers as the server sent them.
-struct RawReply {
-    status: http::StatusCode,
-    headers: http::HeaderMap,
-    body: Bytes,
-    trailers: http::HeaderMap,
-}
-
-impl RawReply {
-    /// `grpc-status` from the trailers, or from the headers of a trailers-only reply.
-    fn grpc_status(&self) -> Option<&str> {
-        self.trailers.get("grpc-status").or(self.headers.get("grpc-status")).and_then(|v| v.to_str().ok())
-    }
-}
-
-async fn raw_call(addr: SocketAddr, path: &str, headers: &[(&str, &str)], body: Bytes) -> RawReply {
-    let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let (mut sender, connection) =
-        hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(stream)).await.unwrap();
-    tokio::spawn(connection);
-    let mut request = http::Request::post(format!("http://{addr}{path}"));
-    for (name, value) in headers {
-        request = request.header(*name, *value);
-    }
-    let reply = sender.send_request(request.body(Full::new(body)).unwrap()).await.unwrap();
-    let (parts, body) = reply.into_parts();
-    let collected = body.collect().await.unwrap();
-    let trailers = collected.trailers().cloned().unwrap_or_default();
-    RawReply { status: parts.status, headers: parts.headers, body: collected.to_bytes(), trailers }
-}
-
-fn framed(message: &[u8]) -> Vec<u8> {
-    let mut out = vec![0];
-    out.extend_from_slice(&(message.len() as u32).to_be_bytes());
-    out.extend_from_slice(message);
-    out
 }
 
 #[tokio::test]

@@ -13,6 +13,11 @@ pub(crate) const URL_ENCODED: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(
 /// The protocol of a consumer's registration (Dubbo's `consumer://` URLs).
 pub(crate) const CONSUMER: &str = "consumer";
 
+/// `consumer` as the registration of a consumer (`consumer://` URLs).
+pub(crate) fn as_consumer(consumer: &Instance) -> Instance {
+    Instance { protocol: CONSUMER.into(), ..consumer.clone() }
+}
+
 /// `s` encoded as Java's `URLEncoder` does it (one path component).
 pub(crate) fn encode(s: &str) -> String {
     utf8_percent_encode(s, URL_ENCODED).to_string()

@@ -6,7 +6,7 @@ use etcd_client::{Client, ConnectOptions, EventType, GetOptions, PutOptions, Wat
 use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
-use crate::dubbo_url::{category_path, node_path, parse_node, CONSUMER};
+use crate::dubbo_url::{as_consumer, category_path, node_path, parse_node};
 use crate::registrations::{first_write, Registrations};
 use crate::{BoxFuture, Instance, InstanceSet, InstanceStream, Registry, RegistryError};
 
@@ -94,14 +94,13 @@ impl Registry for EtcdRegistry {
 
     /// A key `<prefix>/{service}/consumers/{consumer://host/service?…}`, as Dubbo's etcd3
     /// registry writes consumers.
-    fn register_consumer(&self, mut consumer: Instance) -> BoxFuture<'_, Result<(), RegistryError>> {
-        consumer.protocol = CONSUMER.into();
+    fn register_consumer(&self, consumer: Instance) -> BoxFuture<'_, Result<(), RegistryError>> {
+        let consumer = as_consumer(&consumer);
         Box::pin(async move { self.keep(&consumer, "consumers").await })
     }
 
     fn deregister_consumer(&self, consumer: &Instance) -> BoxFuture<'_, Result<(), RegistryError>> {
-        let mut consumer = consumer.clone();
-        consumer.protocol = CONSUMER.into();
+        let consumer = as_consumer(consumer);
         Box::pin(async move { self.withdraw(&consumer, "consumers").await })
     }
 

@@ -13,6 +13,7 @@ use tokio::task::JoinHandle;
 
 pub mod greeter;
 pub mod greetings;
+pub mod h2;
 pub mod java;
 pub mod numbers;
 pub mod python;

@@ -218,6 +218,14 @@ impl DubboResponse {
     }
 }
 
+/// A `java.lang.RuntimeException` with `message`, encoded on its own, as Triple's wrapper
+/// carries a business exception.
+pub fn encode_exception(message: &str, dst: &mut BytesMut) {
+    let mut enc = Encoder::new(std::mem::take(dst));
+    write_exception(&mut enc, message);
+    *dst = enc.into_inner();
+}
+
 /// A Java exception encoded on its own (Triple's wrapper carries one so).
 pub fn decode_exception(bytes: &[u8]) -> Result<JavaException, Error> {
     let mut de = Decoder::new(bytes);
@@ -373,7 +381,10 @@ mod tests {
         let mut body = BytesMut::new();
         DubboResponse { result: DubboResult::Exception(exception.clone()), attachments: vec![] }
             .encode(false, &mut body);
-        assert_eq!(DubboResponse::decode(&body.freeze()).unwrap().result, DubboResult::Exception(exception));
+        assert_eq!(DubboResponse::decode(&body.freeze()).unwrap().result, DubboResult::Exception(exception.clone()));
+        let mut alone = BytesMut::new();
+        encode_exception("boom", &mut alone);
+        assert_eq!(decode_exception(&alone).unwrap(), exception);
         // Java's own RuntimeException("boom"), whose cause refers to itself, after kind 0.
         let mut java = vec![0x90];
         java.extend_from_slice(&crate::serialization::hessian::tests::java_runtime_exception());

@@ -8,7 +8,7 @@ mod descriptor;
 mod header;
 
 pub use body::{
-    decode_error_message, decode_exception, encode_call, encode_error_message, encode_event,
+    decode_error_message, decode_exception, encode_call, encode_error_message, encode_event, encode_exception,
     supports_response_attachments, CallParts, DubboRequest, DubboResponse, DubboResult, JavaException, DUBBO_VERSION,
     EXCEPTION_CLASS,
 };

@@ -7,7 +7,7 @@ use zookeeper_client as zk;
 // Links the tokio spawner zookeeper-client finds through `spawns`.
 use spawns as _;
 
-use crate::dubbo_url::{category_path, node_path, parse_node, CONSUMER};
+use crate::dubbo_url::{as_consumer, category_path, node_path, parse_node};
 use crate::registrations::{first_write, Registrations};
 use crate::{ApplicationInstance, BoxFuture, Instance, InstanceStream, Registry, RegistryError};
 
@@ -147,14 +147,13 @@ impl Registry for ZookeeperRegistry {
 
     /// A node `/dubbo/{service}/consumers/{consumer://host/service?…}`, as Java consumers
     /// write theirs (`category=consumers`, `side=consumer`).
-    fn register_consumer(&self, mut consumer: Instance) -> BoxFuture<'_, Result<(), RegistryError>> {
-        consumer.protocol = CONSUMER.into();
+    fn register_consumer(&self, consumer: Instance) -> BoxFuture<'_, Result<(), RegistryError>> {
+        let consumer = as_consumer(&consumer);
         Box::pin(async move { self.keep(&consumer, "consumers").await })
     }
 
     fn deregister_consumer(&self, consumer: &Instance) -> BoxFuture<'_, Result<(), RegistryError>> {
-        let mut consumer = consumer.clone();
-        consumer.protocol = CONSUMER.into();
+        let consumer = as_consumer(consumer);
         // Stopping the keeper deletes the node.
         self.inner.registrations.remove(&node_key(&consumer));
         Box::pin(std::future::ready(Ok(())))

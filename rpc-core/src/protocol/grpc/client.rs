@@ -22,7 +22,7 @@ use super::message;
 use super::reader::MessageReader;
 use super::wrapper;
 use crate::protocol::{ConnectionConfig, ProtocolConnection};
-use crate::{BoxFuture, MessageStream, Protocol, Request, Response, Status};
+use crate::{BoxFuture, Code, MessageStream, Protocol, Request, Response, Status};
 
 /// A client's HTTP/2 connection to one provider. Cheap to clone; clones share the connection.
 #[derive(Clone)]
@@ -254,7 +254,14 @@ async fn exchange(
     };
     // Java's provider sends a business exception as an OK reply marked so.
     let exception =
-        parts.headers.get("tri-exception-code").and_then(|v| v.to_str().ok()).filter(|v| *v != "0").is_some();
+        parts.headers.get(headers::EXCEPTION_CODE).and_then(|v| v.to_str().ok()).filter(|v| *v != "0").is_some();
+    let exception_status = parts
+        .headers
+        .get(headers::RPC_STATUS)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u8>().ok())
+        .map(Code::from_u8)
+        .filter(|code| *code != Code::Ok);
     let limit = shared.max_message.saturating_add(2 * message::PREFIX_LEN);
     let collected = Limited::new(body, limit).collect().await.map_err(|e| {
         if e.is::<http_body_util::LengthLimitError>() {
@@ -279,7 +286,11 @@ async fn exchange(
         if exception {
             let thrown = rpc_codec::dubbo::decode_exception(&data)
                 .map_err(|e| Status::internal(format!("an exception that does not decode: {e}")))?;
-            return Err(Status::unknown(format!("{}: {}", thrown.class, thrown.message.unwrap_or_default())));
+            let message = thrown.message.unwrap_or_default();
+            return Err(match exception_status {
+                Some(code) => Status::new(code, message),
+                None => Status::unknown(format!("{}: {message}", thrown.class)),
+            });
         }
         body = data;
     }

@@ -18,6 +18,13 @@ pub(crate) const SERVICE_VERSION: &str = "tri-service-version";
 pub(crate) const SERVICE_GROUP: &str = "tri-service-group";
 /// Dubbo 3 Triple's name for the calling application.
 pub(crate) const CONSUMER_APPNAME: &str = "tri-consumer-appname";
+/// Marks a reply whose message is a business exception (Java's `RpcException.BIZ_EXCEPTION`,
+/// 3), in the first HEADERS frame, as Java's Triple provider sends one.
+pub(crate) const EXCEPTION_CODE: &str = "tri-exception-code";
+pub(crate) const BIZ_EXCEPTION: &str = "3";
+/// Our own code of a status sent as a business exception, so an `rpc` consumer gets the
+/// status back exactly (Java ignores it).
+pub(crate) const RPC_STATUS: &str = "rpc-status";
 
 /// What a request's content type asks for.
 #[derive(Debug, PartialEq, Eq)]

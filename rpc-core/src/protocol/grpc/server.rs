@@ -24,7 +24,7 @@ use crate::protocol::{service_and_method, Annotator, ConnectionContext};
 use crate::provider::call::call;
 use crate::provider::Router;
 use crate::provider::ServiceStack;
-use crate::{BoxFuture, Request, Response, Status};
+use crate::{BoxFuture, Code, Request, Response, Status};
 
 /// Serves one HTTP/2 connection (prior knowledge: the preface that detection read is put back
 /// in front of `io`) until the client closes it or the server shuts down: on shutdown it sends
@@ -121,10 +121,34 @@ where
             }
             Err(status) => {
                 tracing::debug!(code = %status.code(), message = status.message(), "call failed");
-                trailers_only(serialization, &status)
+                match wrapped {
+                    Some(wrapped) if is_business_error(&status) => exception_reply(serialization, &wrapped, &status),
+                    _ => trailers_only(serialization, &status),
+                }
             }
         }
     }
+}
+
+/// Whether a failed wrapped call goes back as Java's Triple provider sends an exception its
+/// service threw; the others (the call timed out, was cancelled, or was not run for want of
+/// capacity or while shutting down) are `grpc-status` errors, as Java sends them too.
+fn is_business_error(status: &Status) -> bool {
+    !matches!(status.code(), Code::DeadlineExceeded | Code::Cancelled | Code::Unavailable | Code::ResourceExhausted)
+}
+
+/// A business exception as Java's Triple provider sends one: `tri-exception-code: 3` in the
+/// headers, the wrapper holding a serialized `java.lang.RuntimeException` (its type the
+/// method's declared return type, as Java writes it), and `grpc-status: 0`.
+fn exception_reply(serialization: SerializationId, wrapped: &Wrapped, status: &Status) -> http::Response<GrpcBody> {
+    let mut exception = bytes::BytesMut::new();
+    rpc_codec::dubbo::encode_exception(status.message(), &mut exception);
+    let body = wrapper::encode_response(&wrapped.serialize_type, Some(&exception), &wrapped.return_type);
+    let mut reply = reply(serialization, Response::new(serialization, body));
+    let headers = reply.headers_mut();
+    headers.insert(headers::EXCEPTION_CODE, HeaderValue::from_static(headers::BIZ_EXCEPTION));
+    headers.insert(headers::RPC_STATUS, HeaderValue::from(u16::from(status.code() as u8)));
+    reply
 }
 
 /// A streaming call: the request body becomes the handler's inbound messages as they arrive,
