@@ -111,3 +111,39 @@ async fn an_oversized_rest_body_is_refused_and_the_connection_kept() {
     assert_eq!((code, refused["code"].as_str()), (429, Some("RESOURCE_EXHAUSTED")));
     assert_eq!(curl(&["-H", "content-type: application/json", "-d", r#""ok""#, &url]).await, (200, "Hi, ok".into()));
 }
+
+/// A caller's own HTTP headers reach the handler as attachments, as on HTTP/2; HTTP's and
+/// Triple's own headers do not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rest_headers_are_attachments() {
+    let bound = rpc::Server::builder()
+        .add_service(common::EchoServer::new(common::EchoImpl::default()))
+        .bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = bound.local_addr().expect("addr");
+    tokio::spawn(bound.serve());
+    let url = format!("http://{addr}/test.Echo/attachment");
+    let call = |key: &'static str| {
+        let url = url.clone();
+        async move {
+            let body = format!("[\"{key}\"]");
+            let headers = [
+                "content-type: application/json",
+                "tri-service-version: 1.0.0",
+                "Trace-Id: abc-123",
+                "tri-consumer-appname: shop",
+            ];
+            let mut args = Vec::new();
+            for header in headers {
+                args.extend(["-H", header]);
+            }
+            args.extend(["-d", &body, &url]);
+            curl(&args).await
+        }
+    };
+    assert_eq!(call("trace-id").await, (200, serde_json::json!(["abc-123", false])));
+    assert_eq!(call("remote.application").await, (200, serde_json::json!(["shop", false])));
+    assert_eq!(call("user-agent").await, (200, serde_json::json!([null, false])));
+    assert_eq!(call("tri-service-version").await, (200, serde_json::json!([null, false])));
+}

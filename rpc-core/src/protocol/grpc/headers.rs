@@ -106,10 +106,25 @@ pub(crate) fn format_timeout(timeout: Duration) -> String {
 }
 
 /// Headers that are part of the protocol, not the caller's metadata.
+/// Headers that are the protocol's own (gRPC's, Triple's, HTTP's), not a caller's metadata.
 fn is_reserved(name: &str) -> bool {
     name.starts_with("grpc-")
         || name.starts_with("tri-")
-        || matches!(name, "content-type" | "te" | "user-agent" | "host" | "content-length" | "accept-encoding")
+        || name.starts_with("rest-")
+        || matches!(
+            name,
+            "content-type"
+                | "te"
+                | "user-agent"
+                | "host"
+                | "content-length"
+                | "accept"
+                | "accept-encoding"
+                | "connection"
+                | "keep-alive"
+                | "transfer-encoding"
+                | "expect"
+        )
 }
 
 /// The caller's custom metadata as attachments; `-bin` values are base64 (padded or not)

@@ -13,7 +13,7 @@
 
 mod body;
 pub(crate) mod client;
-mod headers;
+pub(crate) mod headers;
 mod message;
 mod reader;
 pub(crate) mod server;

@@ -17,6 +17,7 @@ use tracing::Instrument;
 
 use super::arguments;
 use crate::protocol::graceful::serve_until_shutdown;
+use crate::protocol::grpc::headers;
 use crate::protocol::{service_and_method, Annotator, ConnectionContext};
 use crate::provider::call::call;
 use crate::provider::ServiceStack;
@@ -106,6 +107,11 @@ where
         let mut metadata = Metadata::call(service.to_string(), method.to_string());
         metadata.version = version.into();
         metadata.group = group.into();
+        // The caller's other headers are its attachments, as on HTTP/2.
+        metadata.attachments = headers::attachments_from(&parts.headers)?;
+        if let Some(application) = first_header(&parts.headers, &[headers::CONSUMER_APPNAME]) {
+            metadata.attachments.insert("remote.application", application);
+        }
         let mut request = Request::from_parts(metadata, SerializationId::Json, false, arguments, deadline);
         self.annotator.annotate(&mut request);
         let response = call(self.service, request).await?;
