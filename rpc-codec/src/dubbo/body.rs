@@ -36,24 +36,33 @@ impl DubboRequest {
     /// `body`'s memory where they are ASCII (they usually are), and the arguments are a slice
     /// of it.
     pub fn decode(body: &Bytes) -> Result<DubboRequest, Error> {
+        Self::decode_with(body, None)
+    }
+
+    /// [`decode`](Self::decode), remembering in `cache` (one per connection) what the body
+    /// began and ended with, so the next body with the same head or attachments reads them
+    /// without parsing.
+    pub fn decode_cached(body: &Bytes, cache: &mut RequestCache) -> Result<DubboRequest, Error> {
+        Self::decode_with(body, Some(cache))
+    }
+
+    fn decode_with(body: &Bytes, mut cache: Option<&mut RequestCache>) -> Result<DubboRequest, Error> {
         let mut de = Decoder::new(body);
-        let dubbo_version = de.read_optional_bytestring(body)?.unwrap_or_default();
-        let path = de.read_optional_bytestring(body)?.unwrap_or_default();
-        let version = de.read_optional_bytestring(body)?;
-        let method = de.read_optional_bytestring(body)?.unwrap_or_default();
-        let parameter_types = de.read_optional_bytestring(body)?.unwrap_or_default();
-        let count = super::parameter_count(&parameter_types)
-            .ok_or_else(|| Error::new(format!("malformed parameter types {:?}", &*parameter_types)))?;
+        let head = match cache.as_deref_mut() {
+            Some(cache) => cache.head(&mut de, body)?,
+            None => RequestHead::read(&mut de, body)?,
+        };
         let start = de.position();
-        for _ in 0..count {
+        for _ in 0..head.count {
             de.skip_value()?;
         }
         let arguments = body.slice(start..de.position());
-        let attachments = if de.is_at_end() {
-            Vec::new()
-        } else {
-            read_attachments(&mut de, body, &["path", "interface", "version"])?
+        let attachments = match cache {
+            _ if de.is_at_end() => Vec::new(),
+            Some(cache) => cache.attachments(&mut de, body)?,
+            None => read_attachments(&mut de, body, ADDRESSING)?,
         };
+        let RequestHead { dubbo_version, path, version, method, parameter_types, .. } = head;
         Ok(DubboRequest { dubbo_version, path, version, method, parameter_types, arguments, attachments })
     }
 
@@ -71,6 +80,99 @@ impl DubboRequest {
     /// The value of attachment `key`.
     pub fn attachment(&self, key: &str) -> Option<&str> {
         self.attachments.iter().find(|(k, _)| k == key).map(|(_, v)| &**v)
+    }
+}
+
+/// The attachments that repeat a request's own fields: left out when reading.
+const ADDRESSING: &[&str] = &["path", "interface", "version"];
+
+/// The fields of a request body before its arguments, and how many arguments follow.
+#[derive(Debug, Clone)]
+struct RequestHead {
+    dubbo_version: ByteString,
+    path: ByteString,
+    version: Option<ByteString>,
+    method: ByteString,
+    parameter_types: ByteString,
+    count: usize,
+}
+
+impl RequestHead {
+    fn read(de: &mut Decoder<'_>, body: &Bytes) -> Result<RequestHead, Error> {
+        let dubbo_version = de.read_optional_bytestring(body)?.unwrap_or_default();
+        let path = de.read_optional_bytestring(body)?.unwrap_or_default();
+        let version = de.read_optional_bytestring(body)?;
+        let method = de.read_optional_bytestring(body)?.unwrap_or_default();
+        let parameter_types = de.read_optional_bytestring(body)?.unwrap_or_default();
+        let count = super::parameter_count(&parameter_types)
+            .ok_or_else(|| Error::new(format!("malformed parameter types {:?}", &*parameter_types)))?;
+        Ok(RequestHead { dubbo_version, path, version, method, parameter_types, count })
+    }
+
+    /// The same head in memory of its own, so keeping it does not keep a read buffer.
+    fn to_owned(&self) -> RequestHead {
+        RequestHead {
+            dubbo_version: owned(&self.dubbo_version),
+            path: owned(&self.path),
+            version: self.version.as_ref().map(owned),
+            method: owned(&self.method),
+            parameter_types: owned(&self.parameter_types),
+            count: self.count,
+        }
+    }
+}
+
+fn owned(s: &ByteString) -> ByteString {
+    ByteString::from(&**s)
+}
+
+/// What a connection's last request began and ended with. A consumer sends the same head
+/// (protocol version, service, version, method, parameter types) with every call of a method,
+/// and usually the same attachments; bytes that begin or end a body the same way read the
+/// same way (a Hessian string carries its own length and defines no reference), so they are
+/// compared instead of parsed. It holds copies, never a read buffer.
+#[derive(Debug, Default)]
+pub struct RequestCache {
+    head_bytes: Vec<u8>,
+    head: Option<RequestHead>,
+    tail_bytes: Vec<u8>,
+    tail: Vec<(ByteString, ByteString)>,
+}
+
+/// Longest head or attachments kept: a longer one is read every time.
+const CACHED_MAX: usize = 1024;
+
+impl RequestCache {
+    fn head(&mut self, de: &mut Decoder<'_>, body: &Bytes) -> Result<RequestHead, Error> {
+        if let Some(head) = &self.head {
+            if body.starts_with(&self.head_bytes) {
+                de.pass(self.head_bytes.len());
+                return Ok(head.clone());
+            }
+        }
+        let head = RequestHead::read(de, body)?;
+        let end = de.position();
+        if end <= CACHED_MAX {
+            self.head_bytes.clear();
+            self.head_bytes.extend_from_slice(&body[..end]);
+            self.head = Some(head.to_owned());
+        }
+        Ok(head)
+    }
+
+    fn attachments(&mut self, de: &mut Decoder<'_>, body: &Bytes) -> Result<Vec<(ByteString, ByteString)>, Error> {
+        let start = de.position();
+        if !self.tail_bytes.is_empty() && body[start..] == self.tail_bytes[..] {
+            de.pass(body.len() - start);
+            return Ok(self.tail.clone());
+        }
+        let attachments = read_attachments(de, body, ADDRESSING)?;
+        if de.is_at_end() && body.len() - start <= CACHED_MAX {
+            self.tail_bytes.clear();
+            self.tail_bytes.extend_from_slice(&body[start..]);
+            self.tail = attachments.iter().map(|(k, v)| (owned(k), owned(v))).collect();
+        }
+        Ok(attachments)
     }
 }
 
@@ -106,6 +208,13 @@ pub fn encode_call<'a>(
             + 96,
     );
     let mut enc = Encoder::new(std::mem::take(dst));
+    write_head(&mut enc, dubbo_version, call);
+    enc.write_raw(arguments);
+    write_map(&mut enc, attachments);
+    *dst = enc.into_inner();
+}
+
+fn write_head(enc: &mut Encoder, dubbo_version: &str, call: CallParts<'_>) {
     enc.write_string(dubbo_version);
     enc.write_string(call.path);
     match call.version {
@@ -114,9 +223,50 @@ pub fn encode_call<'a>(
     }
     enc.write_string(call.method);
     enc.write_string(call.parameter_types);
-    enc.write_raw(arguments);
-    write_map(&mut enc, attachments);
-    *dst = enc.into_inner();
+}
+
+/// A call's head and first attachments, encoded once: a consumer calls a method many times
+/// with the same ones, so its per-call body is then these bytes, the arguments and the call's
+/// own attachments (what [`encode_call`] writes, byte for byte).
+#[derive(Debug, Clone)]
+pub struct CallTemplate {
+    head: Bytes,
+    /// The attachments map's opening and its fixed entries.
+    fixed: Bytes,
+}
+
+impl CallTemplate {
+    /// The template of calls to `call` whose attachments begin with `fixed`.
+    pub fn new<'a>(
+        dubbo_version: &str,
+        call: CallParts<'_>,
+        fixed: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> CallTemplate {
+        let mut enc = Encoder::new(BytesMut::new());
+        write_head(&mut enc, dubbo_version, call);
+        let head = enc.into_inner().freeze();
+        let mut enc = Encoder::new(BytesMut::new());
+        enc.begin_map();
+        write_entries(&mut enc, fixed);
+        CallTemplate { head, fixed: enc.into_inner().freeze() }
+    }
+
+    /// Appends a body: the head, `arguments`, and the attachments, the fixed ones first.
+    pub fn encode<'a>(
+        &self,
+        arguments: &[u8],
+        attachments: impl IntoIterator<Item = (&'a str, &'a str)>,
+        dst: &mut BytesMut,
+    ) {
+        dst.reserve(self.head.len() + arguments.len() + self.fixed.len() + 64);
+        dst.extend_from_slice(&self.head);
+        dst.extend_from_slice(arguments);
+        dst.extend_from_slice(&self.fixed);
+        let mut enc = Encoder::new(std::mem::take(dst));
+        write_entries(&mut enc, attachments);
+        enc.end();
+        *dst = enc.into_inner();
+    }
 }
 
 /// A Java exception, as much of it as travels into a [`crate::Attachments`]-level error.
@@ -273,11 +423,15 @@ fn write_exception(enc: &mut Encoder, message: &str) {
 
 fn write_map<'a>(enc: &mut Encoder, entries: impl IntoIterator<Item = (&'a str, &'a str)>) {
     enc.begin_map();
+    write_entries(enc, entries);
+    enc.end();
+}
+
+fn write_entries<'a>(enc: &mut Encoder, entries: impl IntoIterator<Item = (&'a str, &'a str)>) {
     for (key, value) in entries {
         enc.write_string(key);
         enc.write_string(value);
     }
-    enc.end();
 }
 
 /// The attachments map: string keys and values kept (sharing `body` where ASCII), entries
@@ -361,6 +515,59 @@ mod tests {
         assert_eq!(DubboRequest::decode(&again).unwrap(), request);
         // What we write starts as Java's does; the attachments add `interface` and `version`.
         assert_eq!(again[..body.len() - 55], body[..body.len() - 55]);
+    }
+
+    #[test]
+    fn a_call_template_writes_what_encode_call_writes() {
+        let call = CallParts {
+            path: "demo.Greeter",
+            version: Some("1.0.0"),
+            method: "sayHi",
+            parameter_types: "Ljava/lang/String;",
+        };
+        let fixed = [("path", "demo.Greeter"), ("interface", "demo.Greeter")];
+        let template = CallTemplate::new(DUBBO_VERSION, call, fixed);
+        for extra in [&[][..], &[("timeout", "250"), ("trace", "t-1")][..]] {
+            let mut expected = BytesMut::new();
+            encode_call(DUBBO_VERSION, call, b"\x02hi", fixed.into_iter().chain(extra.iter().copied()), &mut expected);
+            let mut ours = BytesMut::new();
+            template.encode(b"\x02hi", extra.iter().copied(), &mut ours);
+            assert_eq!(ours, expected);
+        }
+    }
+
+    #[test]
+    fn a_connections_cache_reads_every_body_as_a_fresh_decode_does() {
+        let request = |method: &str, argument: &str, timeout: &str| {
+            let mut body = BytesMut::new();
+            DubboRequest {
+                dubbo_version: DUBBO_VERSION.into(),
+                path: "demo.Greeter".into(),
+                version: Some("1.0.0".into()),
+                method: method.into(),
+                parameter_types: "Ljava/lang/String;".into(),
+                // A short ASCII string: its length, then its bytes.
+                arguments: text(&[&[argument.len() as u8], argument.as_bytes()]),
+                attachments: vec![("timeout".into(), timeout.into())],
+            }
+            .encode(&mut body);
+            body.freeze()
+        };
+        let mut cache = RequestCache::default();
+        let bodies = [
+            request("sayHi", "a", "3000"),
+            request("sayHi", "bb", "3000"), // the same head and attachments
+            request("sayHi", "c", "200"),   // other attachments
+            request("sayBye", "c", "200"),  // another head
+            request("sayHi", "a", "3000"),
+        ];
+        for body in &bodies {
+            assert_eq!(DubboRequest::decode_cached(body, &mut cache).unwrap(), DubboRequest::decode(body).unwrap());
+        }
+        // A body that starts as the cached head but is cut short is still an error.
+        let cut = bodies[0].slice(..bodies[0].len() - 12);
+        assert_eq!(DubboRequest::decode_cached(&cut, &mut cache).is_err(), DubboRequest::decode(&cut).is_err());
+        assert!(DubboRequest::decode_cached(&bodies[0].slice(..40), &mut cache).is_err());
     }
 
     #[test]

@@ -9,8 +9,8 @@ mod header;
 
 pub use body::{
     decode_error_message, decode_exception, encode_call, encode_error_message, encode_event, encode_exception,
-    supports_response_attachments, CallParts, DubboRequest, DubboResponse, DubboResult, JavaException, DUBBO_VERSION,
-    EXCEPTION_CLASS,
+    supports_response_attachments, CallParts, CallTemplate, DubboRequest, DubboResponse, DubboResult, JavaException,
+    RequestCache, DUBBO_VERSION, EXCEPTION_CLASS,
 };
 pub use codec::{DubboCodec, DubboFrame, DubboInbound};
 pub use descriptor::{class_name, parameter_count, parameter_types};

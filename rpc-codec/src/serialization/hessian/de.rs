@@ -293,6 +293,12 @@ impl<'a> Decoder<'a> {
         self.pos == self.input.len()
     }
 
+    /// Moves past `n` bytes known to hold values that define no class and no reference
+    /// (strings read before), as if they had been read again.
+    pub(crate) fn pass(&mut self, n: usize) {
+        self.pos = self.pos.saturating_add(n).min(self.input.len());
+    }
+
     /// The class of the object that comes next, reading its definition if one precedes it,
     /// without consuming the object; `None` if the next value is not an object.
     pub(crate) fn peek_class(&mut self) -> Result<Option<&ClassDef<'a>>, Error> {

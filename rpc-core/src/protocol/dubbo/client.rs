@@ -33,6 +33,50 @@ pub(crate) struct DubboConnection {
     pending: Arc<Pending<DubboFrame>>,
     oneway_ids: Arc<AtomicU64>,
     payload: usize,
+    /// The encoded heads of the calls made here, one per method and version.
+    templates: Arc<CallTemplates>,
+}
+
+/// A connection's [`dubbo::CallTemplate`]s by (service, method, version): a consumer calls a
+/// few methods many times, and each call's head and addressing attachments are then copied,
+/// not encoded again. Bounded: when full it starts over.
+#[derive(Default)]
+struct CallTemplates(std::sync::Mutex<Vec<KnownCall>>);
+
+/// A call's service, method and version, and its template.
+struct KnownCall {
+    path: String,
+    method: String,
+    version: String,
+    template: Arc<dubbo::CallTemplate>,
+}
+
+/// Templates a connection keeps at most.
+const TEMPLATES_MAX: usize = 64;
+
+impl CallTemplates {
+    fn get(&self, call: dubbo::CallParts<'_>) -> Arc<dubbo::CallTemplate> {
+        let version = call.version.unwrap_or_default();
+        let mut templates = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let known = templates.iter().find(|known| {
+            (known.path.as_str(), known.method.as_str(), known.version.as_str()) == (call.path, call.method, version)
+        });
+        if let Some(known) = known {
+            return known.template.clone();
+        }
+        let addressing = [("path", call.path), ("interface", call.path), ("version", version)];
+        let template = Arc::new(dubbo::CallTemplate::new(dubbo::DUBBO_VERSION, call, addressing));
+        if templates.len() >= TEMPLATES_MAX {
+            templates.clear();
+        }
+        templates.push(KnownCall {
+            path: call.path.to_string(),
+            method: call.method.to_string(),
+            version: version.to_string(),
+            template: template.clone(),
+        });
+        template
+    }
 }
 
 impl DubboConnection {
@@ -94,6 +138,7 @@ impl DubboConnection {
             pending,
             oneway_ids: Arc::new(AtomicU64::new(STREAM_ID_BASE)),
             payload: codec.payload(),
+            templates: Arc::default(),
         }
     }
 
@@ -131,19 +176,11 @@ impl DubboConnection {
         let path = request.service();
         let timeout = deadline.map(|d| d.saturating_duration_since(Instant::now()).as_millis().max(1).to_string());
         let group = Some(request.group()).filter(|g| !g.is_empty());
-        let addressing = [("path", path), ("interface", path), ("version", version)]
-            .into_iter()
-            .chain(group.map(|g| ("group", g)))
-            .chain(timeout.as_deref().map(|ms| ("timeout", ms)));
         let call = dubbo::CallParts { path, version: Some(version), method: request.method(), parameter_types };
+        // The template writes the addressing attachments (`path`, `interface`, `version`).
+        let own = group.map(|g| ("group", g)).into_iter().chain(timeout.as_deref().map(|ms| ("timeout", ms)));
         let mut body = BytesMut::new();
-        dubbo::encode_call(
-            dubbo::DUBBO_VERSION,
-            call,
-            &arguments,
-            addressing.chain(request.attachments().iter()),
-            &mut body,
-        );
+        self.templates.get(call).encode(&arguments, own.chain(request.attachments().iter()), &mut body);
         if body.len() > self.payload {
             return Err(Status::resource_exhausted(format!(
                 "request not sent: Data length too large: {}, max payload: {}",

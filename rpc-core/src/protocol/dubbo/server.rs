@@ -8,8 +8,8 @@ use bytes::BytesMut;
 use bytestring::ByteString;
 use futures_util::FutureExt;
 use rpc_codec::dubbo::{
-    self, status, DubboCodec, DubboFrame, DubboHeader, DubboInbound, DubboRequest, FLAG_EVENT, FLAG_REQUEST,
-    HESSIAN2_SERIALIZATION,
+    self, status, DubboCodec, DubboFrame, DubboHeader, DubboInbound, DubboRequest, RequestCache, FLAG_EVENT,
+    FLAG_REQUEST, HESSIAN2_SERIALIZATION,
 };
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::mpsc;
@@ -36,6 +36,7 @@ where
         codec: DubboCodec::new(config.dubbo.payload),
         write_queue: config.dubbo.write_queue,
         checked: None,
+        requests: RequestCache::default(),
     };
     mux::server::serve(server, read, write, &config, &lifecycle).await
 }
@@ -48,6 +49,8 @@ struct DubboServer<S> {
     /// The last call address found hosted (path, version, group, method, arity): a
     /// connection mostly calls one method, which then needs no lookup.
     checked: Option<(ByteString, ByteString, ByteString, ByteString, usize)>,
+    /// The last request's head and attachments, which the next call mostly repeats.
+    requests: RequestCache,
 }
 
 impl<S> MuxServer for DubboServer<S>
@@ -117,7 +120,7 @@ where
             );
             return refuse(status::BAD_REQUEST, &message);
         }
-        let request = match DubboRequest::decode(&frame.body) {
+        let request = match DubboRequest::decode_cached(&frame.body, &mut self.requests) {
             Ok(request) => request,
             Err(e) => return refuse(status::BAD_REQUEST, &format!("Fail to decode request due to: {e}")),
         };
