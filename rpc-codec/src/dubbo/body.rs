@@ -227,12 +227,14 @@ fn write_head(enc: &mut Encoder, dubbo_version: &str, call: CallParts<'_>) {
 
 /// A call's head and first attachments, encoded once: a consumer calls a method many times
 /// with the same ones, so its per-call body is then these bytes, the arguments and the call's
-/// own attachments (what [`encode_call`] writes, byte for byte).
+/// own attachments (what [`encode_call`] writes, byte for byte), in parts.
 #[derive(Debug, Clone)]
 pub struct CallTemplate {
     head: Bytes,
     /// The attachments map's opening and its fixed entries.
     fixed: Bytes,
+    /// The same, and the map's end: the attachments of a call that adds none.
+    closed: Bytes,
 }
 
 impl CallTemplate {
@@ -248,24 +250,27 @@ impl CallTemplate {
         let mut enc = Encoder::new(BytesMut::new());
         enc.begin_map();
         write_entries(&mut enc, fixed);
-        CallTemplate { head, fixed: enc.into_inner().freeze() }
+        let fixed = enc.into_inner().freeze();
+        let mut closed = BytesMut::from(&fixed[..]);
+        closed.extend_from_slice(b"Z");
+        CallTemplate { head, fixed, closed: closed.freeze() }
     }
 
-    /// Appends a body: the head, `arguments`, and the attachments, the fixed ones first.
-    pub fn encode<'a>(
-        &self,
-        arguments: &[u8],
-        attachments: impl IntoIterator<Item = (&'a str, &'a str)>,
-        dst: &mut BytesMut,
-    ) {
-        dst.reserve(self.head.len() + arguments.len() + self.fixed.len() + 64);
-        dst.extend_from_slice(&self.head);
-        dst.extend_from_slice(arguments);
-        dst.extend_from_slice(&self.fixed);
-        let mut enc = Encoder::new(std::mem::take(dst));
-        write_entries(&mut enc, attachments);
-        enc.end();
-        *dst = enc.into_inner();
+    /// The body as parts (for [`super::DubboFrame::from_parts`]): the head, `arguments`
+    /// as they are, and the attachments, the fixed ones first.
+    pub fn parts<'a>(&self, arguments: Bytes, attachments: impl IntoIterator<Item = (&'a str, &'a str)>) -> [Bytes; 3] {
+        let mut attachments = attachments.into_iter().peekable();
+        let tail = if attachments.peek().is_none() {
+            self.closed.clone()
+        } else {
+            let mut tail = BytesMut::with_capacity(self.fixed.len() + 64);
+            tail.extend_from_slice(&self.fixed);
+            let mut enc = Encoder::new(tail);
+            write_entries(&mut enc, attachments);
+            enc.end();
+            enc.into_inner().freeze()
+        };
+        [self.head.clone(), arguments, tail]
     }
 }
 
@@ -343,6 +348,30 @@ impl DubboResponse {
             write_map(&mut enc, ours.chain(version));
         }
         *dst = enc.into_inner();
+    }
+
+    /// A value's response body as parts (for [`super::DubboFrame::from_parts`]): its kind,
+    /// the value as encoded, and the attachments if the caller reads them (`attachments`,
+    /// then the `dubbo` version). Writes what [`encode`](Self::encode) writes for a value.
+    pub fn value_parts(value: Bytes, with_attachments: bool, attachments: &[(ByteString, ByteString)]) -> [Bytes; 3] {
+        /// The kinds as Hessian's one-byte ints, and the attachments of a response that has none
+        /// of its own.
+        const VALUE_KIND: &[u8] = &[0x90 + VALUE as u8];
+        const VALUE_WITH_ATTACHMENTS_KIND: &[u8] = &[0x90 + (VALUE + WITH_ATTACHMENTS) as u8];
+        const ONLY_VERSION: &[u8] = b"H\x05dubbo\x052.0.2Z";
+        if !with_attachments {
+            return [Bytes::from_static(VALUE_KIND), value, Bytes::new()];
+        }
+        let tail = if attachments.is_empty() {
+            Bytes::from_static(ONLY_VERSION)
+        } else {
+            let mut enc = Encoder::new(BytesMut::with_capacity(64));
+            let ours = attachments.iter().map(|(k, v)| (&**k, &**v));
+            let version = (!attachments.iter().any(|(k, _)| k == "dubbo")).then_some(("dubbo", DUBBO_VERSION));
+            write_map(&mut enc, ours.chain(version));
+            enc.into_inner().freeze()
+        };
+        [Bytes::from_static(VALUE_WITH_ATTACHMENTS_KIND), value, tail]
     }
 
     /// Reads a response body. Total: a malformed body is an error.
@@ -530,9 +559,23 @@ mod tests {
         for extra in [&[][..], &[("timeout", "250"), ("trace", "t-1")][..]] {
             let mut expected = BytesMut::new();
             encode_call(DUBBO_VERSION, call, b"\x02hi", fixed.into_iter().chain(extra.iter().copied()), &mut expected);
-            let mut ours = BytesMut::new();
-            template.encode(b"\x02hi", extra.iter().copied(), &mut ours);
-            assert_eq!(ours, expected);
+            let ours = template.parts(Bytes::from_static(b"\x02hi"), extra.iter().copied()).concat();
+            assert_eq!(ours, expected.to_vec());
+        }
+    }
+
+    #[test]
+    fn response_parts_write_what_encode_writes() {
+        let value = Bytes::from_static(b"\x05hello");
+        for attachments in [vec![], vec![("trace".into(), "t".into())]] {
+            for with_attachments in [false, true] {
+                let response =
+                    DubboResponse { result: DubboResult::Value(value.clone()), attachments: attachments.clone() };
+                let mut whole = BytesMut::new();
+                response.encode(with_attachments, &mut whole);
+                let parts = DubboResponse::value_parts(value.clone(), with_attachments, &attachments);
+                assert_eq!(parts.concat(), whole.to_vec(), "{attachments:?} {with_attachments}");
+            }
         }
     }
 

@@ -6,13 +6,37 @@ use tokio_util::codec::{Decoder, Encoder};
 use super::header::{DubboHeader, DEFAULT_PAYLOAD, DUBBO_HEADER_LEN};
 use crate::CodecError;
 
-/// One dubbo2 frame: its header (the body length is taken from `body` when written) and body.
+/// One dubbo2 frame: its header (the body length is taken from the body when written) and
+/// body. A body to be written may come in parts (`body`, then `tail`), so a value encoded
+/// elsewhere (a call's arguments, a handler's result) is copied once, into the write buffer,
+/// not first into a body of its own; a frame read has its whole body in `body`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DubboFrame {
     /// Flags, status and id.
     pub header: DubboHeader,
-    /// The body: one Hessian stream for calls and results, a string for errors and events.
+    /// The body (or its first part): one Hessian stream for calls and results, a string for
+    /// errors and events.
     pub body: Bytes,
+    /// The body's other parts, written after `body`; empty in a frame read.
+    pub tail: [Bytes; 2],
+}
+
+impl DubboFrame {
+    /// A frame of one body.
+    pub fn new(header: DubboHeader, body: Bytes) -> DubboFrame {
+        DubboFrame { header, body, tail: [Bytes::new(), Bytes::new()] }
+    }
+
+    /// A frame whose body is `parts` one after the other.
+    pub fn from_parts(header: DubboHeader, parts: [Bytes; 3]) -> DubboFrame {
+        let [body, second, third] = parts;
+        DubboFrame { header, body, tail: [second, third] }
+    }
+
+    /// The length of the whole body.
+    pub fn body_len(&self) -> usize {
+        self.body.len() + self.tail[0].len() + self.tail[1].len()
+    }
 }
 
 /// What the decoder yields.
@@ -80,7 +104,7 @@ impl Decoder for DubboCodec {
         }
         src.advance(DUBBO_HEADER_LEN);
         let body = src.split_to(len).freeze();
-        Ok(Some(DubboInbound::Frame(DubboFrame { header, body })))
+        Ok(Some(DubboInbound::Frame(DubboFrame::new(header, body))))
     }
 }
 
@@ -88,14 +112,18 @@ impl Encoder<DubboFrame> for DubboCodec {
     type Error = CodecError;
 
     fn encode(&mut self, frame: DubboFrame, dst: &mut BytesMut) -> Result<(), CodecError> {
-        if frame.body.len() > self.payload {
-            let size = (DUBBO_HEADER_LEN + frame.body.len()) as u64;
+        let body_len = frame.body_len();
+        if body_len > self.payload {
+            let size = (DUBBO_HEADER_LEN + body_len) as u64;
             return Err(CodecError::FrameTooLarge { size, max: self.payload + DUBBO_HEADER_LEN });
         }
-        let header = DubboHeader { body_len: frame.body.len() as u32, ..frame.header };
-        dst.reserve(DUBBO_HEADER_LEN + frame.body.len());
+        let header = DubboHeader { body_len: body_len as u32, ..frame.header };
+        dst.reserve(DUBBO_HEADER_LEN + body_len);
         dst.put_slice(&header.to_bytes());
         dst.put_slice(&frame.body);
+        for part in &frame.tail {
+            dst.put_slice(part);
+        }
         Ok(())
     }
 }
@@ -108,10 +136,10 @@ mod tests {
     #[test]
     fn frames_round_trip_and_oversized_bodies_are_skipped() {
         let mut codec = DubboCodec::new(4);
-        let frame = DubboFrame {
-            header: DubboHeader { flags: FLAG_REQUEST | 2, status: 0, id: -5, body_len: 0 },
-            body: Bytes::from_static(b"N"),
-        };
+        let frame = DubboFrame::new(
+            DubboHeader { flags: FLAG_REQUEST | 2, status: 0, id: -5, body_len: 0 },
+            Bytes::from_static(b"N"),
+        );
         let mut wire = BytesMut::new();
         codec.encode(frame.clone(), &mut wire).unwrap();
         // A 2 GiB body claimed, then a good frame after the 10 bytes that did arrive.
@@ -129,7 +157,15 @@ mod tests {
         assert_eq!(codec.decode(&mut wire).unwrap(), None);
         let mut garbage = BytesMut::from(&[0xda, 0xbc, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0][..]);
         assert!(matches!(codec.decode(&mut garbage), Err(CodecError::DubboBadMagic { found: 0xdabc })));
-        let too_big = DubboFrame { body: Bytes::from_static(b"12345"), ..frame };
+        let too_big = DubboFrame { body: Bytes::from_static(b"12345"), ..frame.clone() };
         assert!(codec.encode(too_big, &mut BytesMut::new()).is_err());
+        // A body in parts is written as one, and its length counts them all.
+        let parts = [Bytes::from_static(b"\x91"), Bytes::from_static(b"\x01"), Bytes::from_static(b"")];
+        let mut wire = BytesMut::new();
+        DubboCodec::new(8).encode(DubboFrame::from_parts(frame.header, parts), &mut wire).unwrap();
+        let read = DubboCodec::new(8).decode(&mut wire).unwrap();
+        assert!(matches!(read, Some(DubboInbound::Frame(f)) if &f.body[..] == b"\x91\x01" && f.header.body_len == 2));
+        let over = [Bytes::from_static(b"1234"), Bytes::from_static(b"5678"), Bytes::from_static(b"9")];
+        assert!(DubboCodec::new(8).encode(DubboFrame::from_parts(frame.header, over), &mut BytesMut::new()).is_err());
     }
 }

@@ -61,10 +61,7 @@ pub(crate) fn request_from_dubbo(call: DubboRequest, oneway: bool) -> Request {
 pub(crate) fn error_frame(id: i64, code: u8, message: &str) -> DubboFrame {
     let mut body = BytesMut::new();
     dubbo::encode_error_message(message, &mut body);
-    DubboFrame {
-        header: DubboHeader { flags: HESSIAN2_SERIALIZATION, status: code, id, body_len: 0 },
-        body: body.freeze(),
-    }
+    DubboFrame::new(DubboHeader { flags: HESSIAN2_SERIALIZATION, status: code, id, body_len: 0 }, body.freeze())
 }
 
 /// The answer to a heartbeat: an event response with a null body.
@@ -72,7 +69,7 @@ pub(crate) fn heartbeat_reply(id: i64, serialization: u8) -> DubboFrame {
     let mut body = BytesMut::new();
     dubbo::encode_event(None, &mut body);
     let header = DubboHeader { flags: FLAG_EVENT | serialization, status: status::OK, id, body_len: 0 };
-    DubboFrame { header, body: body.freeze() }
+    DubboFrame::new(header, body.freeze())
 }
 
 /// The reply to a call that ran: its value, null, or the exception its error becomes. A
@@ -80,12 +77,16 @@ pub(crate) fn heartbeat_reply(id: i64, serialization: u8) -> DubboFrame {
 /// full thread pool does, so the caller knows it did not run. `attachments`: whether the
 /// caller reads response attachments (its dubbo version).
 pub(crate) fn reply_frame(id: i64, result: Result<Response, Status>, attachments: bool, payload: usize) -> DubboFrame {
+    let header = DubboHeader { flags: HESSIAN2_SERIALIZATION, status: status::OK, id, body_len: 0 };
     let response = match result {
+        // A value goes out as it was encoded: the frame's body is in parts.
+        Ok(response) if !matches!(&response.body[..], b"" | b"N") => {
+            let extra: Vec<_> = response.attachments.iter().map(|(k, v)| (k.into(), v.into())).collect();
+            let frame = DubboFrame::from_parts(header, DubboResponse::value_parts(response.body, attachments, &extra));
+            return checked_size(frame, payload);
+        }
         Ok(response) => DubboResponse {
-            result: match &response.body[..] {
-                b"" | b"N" => DubboResult::Null,
-                _ => DubboResult::Value(response.body),
-            },
+            result: DubboResult::Null,
             attachments: response.attachments.iter().map(|(k, v)| (k.into(), v.into())).collect(),
         },
         Err(status) if status.code() == Code::ResourceExhausted => {
@@ -102,12 +103,16 @@ pub(crate) fn reply_frame(id: i64, result: Result<Response, Status>, attachments
     };
     let mut body = BytesMut::new();
     response.encode(attachments, &mut body);
-    if body.len() > payload {
-        let message = format!("Data length too large: {}, max payload: {payload}", body.len());
-        return error_frame(id, status::SERIALIZATION_ERROR, &message);
+    checked_size(DubboFrame::new(header, body.freeze()), payload)
+}
+
+/// `frame`, or Dubbo's serialization error if its body is over the payload limit.
+fn checked_size(frame: DubboFrame, payload: usize) -> DubboFrame {
+    if frame.body_len() > payload {
+        let message = format!("Data length too large: {}, max payload: {payload}", frame.body_len());
+        return error_frame(frame.header.id, status::SERIALIZATION_ERROR, &message);
     }
-    let header = DubboHeader { flags: HESSIAN2_SERIALIZATION, status: status::OK, id, body_len: 0 };
-    DubboFrame { header, body: body.freeze() }
+    frame
 }
 
 /// The caller's result from a reply frame (status and body), as [`Status`] codes go: Dubbo's

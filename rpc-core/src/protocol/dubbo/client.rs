@@ -179,20 +179,18 @@ impl DubboConnection {
         let call = dubbo::CallParts { path, version: Some(version), method: request.method(), parameter_types };
         // The template writes the addressing attachments (`path`, `interface`, `version`).
         let own = group.map(|g| ("group", g)).into_iter().chain(timeout.as_deref().map(|ms| ("timeout", ms)));
-        let mut body = BytesMut::new();
-        self.templates.get(call).encode(&arguments, own.chain(request.attachments().iter()), &mut body);
-        if body.len() > self.payload {
+        let parts = self.templates.get(call).parts(arguments, own.chain(request.attachments().iter()));
+        let flags = if request.oneway { FLAG_REQUEST } else { FLAG_REQUEST | FLAG_TWOWAY };
+        let header = DubboHeader { flags: flags | HESSIAN2_SERIALIZATION, status: 0, id, body_len: 0 };
+        let frame = DubboFrame::from_parts(header, parts);
+        if frame.body_len() > self.payload {
             return Err(Status::resource_exhausted(format!(
                 "request not sent: Data length too large: {}, max payload: {}",
-                body.len(),
+                frame.body_len(),
                 self.payload
             )));
         }
-        let flags = if request.oneway { FLAG_REQUEST } else { FLAG_REQUEST | FLAG_TWOWAY };
-        Ok(DubboFrame {
-            header: DubboHeader { flags: flags | HESSIAN2_SERIALIZATION, status: 0, id, body_len: 0 },
-            body: body.freeze(),
-        })
+        Ok(frame)
     }
 }
 
@@ -307,7 +305,7 @@ fn heartbeat_request() -> DubboFrame {
     let mut body = BytesMut::new();
     dubbo::encode_event(None, &mut body);
     let flags = FLAG_REQUEST | FLAG_TWOWAY | FLAG_EVENT | HESSIAN2_SERIALIZATION;
-    DubboFrame { header: DubboHeader { flags, status: 0, id: 0, body_len: 0 }, body: body.freeze() }
+    DubboFrame::new(DubboHeader { flags, status: 0, id: 0, body_len: 0 }, body.freeze())
 }
 
 /// Whether an event body is Dubbo's readonly event, the string `"R"`.

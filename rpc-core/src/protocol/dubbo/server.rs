@@ -75,7 +75,7 @@ where
         dubbo::encode_event(Some("R"), &mut body);
         let header =
             DubboHeader { flags: FLAG_REQUEST | FLAG_EVENT | HESSIAN2_SERIALIZATION, status: 0, id: 0, body_len: 0 };
-        Some(DubboFrame { header, body: body.freeze() })
+        Some(DubboFrame::new(header, body.freeze()))
     }
 
     fn on_inbound(
@@ -137,7 +137,7 @@ where
             let mut body = BytesMut::new();
             reply.encode(dubbo::supports_response_attachments(&request.dubbo_version), &mut body);
             let header = DubboHeader { flags: HESSIAN2_SERIALIZATION, status: status::OK, id: header.id, body_len: 0 };
-            return refuse_or(twoway, DubboFrame { header, body: body.freeze() });
+            return refuse_or(twoway, DubboFrame::new(header, body.freeze()));
         }
         let attachments = dubbo::supports_response_attachments(&request.dubbo_version);
         let mut request = request_from_dubbo(request, !twoway);
