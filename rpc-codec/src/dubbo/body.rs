@@ -54,7 +54,7 @@ impl DubboRequest {
         };
         let start = de.position();
         for _ in 0..head.count {
-            de.skip_value()?;
+            de.skip_framed_value()?;
         }
         let arguments = body.slice(start..de.position());
         let attachments = match cache {
@@ -82,6 +82,9 @@ impl DubboRequest {
         self.attachments.iter().find(|(k, _)| k == key).map(|(_, v)| &**v)
     }
 }
+
+/// The attachments of a response that has none but the protocol version.
+const ONLY_VERSION: &[u8] = b"H\x05dubbo\x052.0.2Z";
 
 /// The attachments that repeat a request's own fields: left out when reading.
 const ADDRESSING: &[&str] = &["path", "interface", "version"];
@@ -358,7 +361,6 @@ impl DubboResponse {
         /// of its own.
         const VALUE_KIND: &[u8] = &[0x90 + VALUE as u8];
         const VALUE_WITH_ATTACHMENTS_KIND: &[u8] = &[0x90 + (VALUE + WITH_ATTACHMENTS) as u8];
-        const ONLY_VERSION: &[u8] = b"H\x05dubbo\x052.0.2Z";
         if !with_attachments {
             return [Bytes::from_static(VALUE_KIND), value, Bytes::new()];
         }
@@ -386,13 +388,20 @@ impl DubboResponse {
             }
             VALUE => {
                 let start = de.position();
-                de.skip_value()?;
+                de.skip_framed_value()?;
                 DubboResult::Value(body.slice(start..de.position()))
             }
             NULL_VALUE => DubboResult::Null,
             _ => DubboResult::Exception(read_exception(&mut de)?),
         };
-        let attachments = if kind >= WITH_ATTACHMENTS { read_attachments(&mut de, body, &[])? } else { Vec::new() };
+        let attachments = if kind < WITH_ATTACHMENTS {
+            Vec::new()
+        } else if body[de.position()..] == *ONLY_VERSION {
+            // What every reply of ours (and of Java's, without attachments) ends with.
+            vec![(ByteString::from_static("dubbo"), ByteString::from_static(DUBBO_VERSION))]
+        } else {
+            read_attachments(&mut de, body, &[])?
+        };
         Ok(DubboResponse { result, attachments })
     }
 }

@@ -41,6 +41,8 @@ pub(crate) struct Decoder<'a> {
     /// Values still allowed to be decoded; references may repeat work, this bounds it.
     budget: usize,
     top: bool,
+    /// Whether class definitions keep their names: not while only finding where values end.
+    names: bool,
 }
 
 impl<'a> Decoder<'a> {
@@ -56,6 +58,7 @@ impl<'a> Decoder<'a> {
             depth: 0,
             budget: input.len().saturating_mul(16).saturating_add(1024),
             top: false,
+            names: true,
         }
     }
 
@@ -88,6 +91,17 @@ impl<'a> Decoder<'a> {
     pub(crate) fn skip_value(&mut self) -> Result<(), Error> {
         self.top = false;
         self.skip()
+    }
+
+    /// [`skip_value`](Self::skip_value) for a decoder that only frames values (finds where
+    /// the arguments of a call or the value of a reply end) and never decodes an object
+    /// into a struct afterwards: the class definitions met keep their field counts but not
+    /// their names, which then need no reading.
+    pub(crate) fn skip_framed_value(&mut self) -> Result<(), Error> {
+        self.names = false;
+        let skipped = self.skip_value();
+        self.names = true;
+        skipped
     }
 
     fn skip(&mut self) -> Result<(), Error> {
@@ -509,6 +523,21 @@ impl<'a> Decoder<'a> {
     }
 
     fn read_class_def(&mut self) -> Result<(), Error> {
+        if !self.names {
+            let t = self.byte()?;
+            self.skip_string(t)?;
+            let count = self.read_count()?;
+            let mut fields = SmallVec::with_capacity(count.min(64));
+            for _ in 0..count {
+                let t = self.byte()?;
+                self.skip_string(t)?;
+                fields.push(Cow::Borrowed(""));
+            }
+            if self.replaying == 0 {
+                self.classes.push(ClassDef { name: Cow::Borrowed(""), fields });
+            }
+            return Ok(());
+        }
         let name = self.read_name()?;
         let count = self.read_count()?;
         let mut fields = SmallVec::with_capacity(count.min(64));
