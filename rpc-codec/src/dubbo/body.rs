@@ -318,6 +318,10 @@ pub const EXCEPTION_CLASS: &str = "java.lang.RuntimeException";
 /// Whether a caller that sent `dubbo_version` reads response attachments: Dubbo sends the
 /// kinds with attachments to 2.0.2 ..= 2.0.99 only (`Version.isSupportResponseAttachment`).
 pub fn supports_response_attachments(dubbo_version: &str) -> bool {
+    // What every Dubbo 2.7 and 3 consumer sends.
+    if dubbo_version == DUBBO_VERSION {
+        return true;
+    }
     let mut parts = dubbo_version.split('.').map(|p| p.parse::<u32>());
     matches!((parts.next(), parts.next(), parts.next(), parts.next()),
         (Some(Ok(2)), Some(Ok(0)), Some(Ok(patch)), None) if (2..=99).contains(&patch))

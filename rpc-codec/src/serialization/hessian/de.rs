@@ -683,6 +683,40 @@ impl<'de> de::Deserializer<'de> for &mut Decoder<'de> {
         self.spend()?;
         let start = self.pos;
         let t = self.byte()?;
+        // Structures first (objects are what calls mostly carry), then scalars; the tags of
+        // each kind are disjoint, so the order changes nothing but the time to find it.
+        match t {
+            tag::CLASS_DEF => {
+                self.read_class_def()?;
+                return self.deserialize_any(visitor);
+            }
+            tag::OBJECT_SHORT..=0x6f | tag::OBJECT => return self.object(start, t, visitor),
+            tag::LIST_TYPED_VAR
+            | tag::LIST_TYPED_FIXED
+            | tag::LIST_UNTYPED_VAR
+            | tag::LIST_UNTYPED_FIXED
+            | 0x70..=0x7f => return self.list(start, t, visitor),
+            tag::MAP_UNTYPED | tag::MAP_TYPED => return self.map(start, t, visitor),
+            tag::NULL => return visitor.visit_unit(),
+            tag::TRUE => return visitor.visit_bool(true),
+            tag::FALSE => return visitor.visit_bool(false),
+            tag::DATE_MILLIS => return visitor.visit_i64(i64::from_be_bytes(self.array()?)),
+            tag::DATE_MINUTES => return visitor.visit_i64(i64::from(i32::from_be_bytes(self.array()?)) * 60_000),
+            tag::REF => {
+                let (target, cyclic) = self.reference()?;
+                if cyclic {
+                    return Err(self.error("a reference to a value that contains it (a cycle)"));
+                }
+                return self.replay(target, |de| de.deserialize_any(visitor));
+            }
+            _ => {}
+        }
+        if let Some(v) = self.binary_of(t)? {
+            return visitor.visit_byte_buf(v);
+        }
+        if let Some(v) = self.string_of(t)? {
+            return visitor.visit_string(v);
+        }
         if let Some(v) = self.int_of(t)? {
             return visitor.visit_i32(v);
         }
@@ -692,38 +726,7 @@ impl<'de> de::Deserializer<'de> for &mut Decoder<'de> {
         if let Some(v) = self.double_of(t)? {
             return visitor.visit_f64(v);
         }
-        if let Some(v) = self.string_of(t)? {
-            return visitor.visit_string(v);
-        }
-        if let Some(v) = self.binary_of(t)? {
-            return visitor.visit_byte_buf(v);
-        }
-        match t {
-            tag::NULL => visitor.visit_unit(),
-            tag::TRUE => visitor.visit_bool(true),
-            tag::FALSE => visitor.visit_bool(false),
-            tag::DATE_MILLIS => visitor.visit_i64(i64::from_be_bytes(self.array()?)),
-            tag::DATE_MINUTES => visitor.visit_i64(i64::from(i32::from_be_bytes(self.array()?)) * 60_000),
-            tag::LIST_TYPED_VAR
-            | tag::LIST_TYPED_FIXED
-            | tag::LIST_UNTYPED_VAR
-            | tag::LIST_UNTYPED_FIXED
-            | 0x70..=0x7f => self.list(start, t, visitor),
-            tag::MAP_UNTYPED | tag::MAP_TYPED => self.map(start, t, visitor),
-            tag::CLASS_DEF => {
-                self.read_class_def()?;
-                self.deserialize_any(visitor)
-            }
-            tag::OBJECT_SHORT..=0x6f | tag::OBJECT => self.object(start, t, visitor),
-            tag::REF => {
-                let (target, cyclic) = self.reference()?;
-                if cyclic {
-                    return Err(self.error("a reference to a value that contains it (a cycle)"));
-                }
-                self.replay(target, |de| de.deserialize_any(visitor))
-            }
-            other => Err(Error::at(format!("unknown tag 0x{other:02x}"), start)),
-        }
+        Err(Error::at(format!("unknown tag 0x{t:02x}"), start))
     }
 
     fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
