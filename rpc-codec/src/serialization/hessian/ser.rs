@@ -16,29 +16,54 @@ struct ClassDef {
 }
 
 thread_local! {
-    /// The field list each struct was last written with, by class name: with it a struct's
-    /// definition is written before its fields, which then go straight to the output (a body
-    /// of its own for each call would otherwise buffer every struct). Field lists are interned,
-    /// one allocation per distinct list per thread for the life of the thread.
-    static FIELD_LISTS: std::cell::RefCell<Vec<(&'static str, &'static [&'static str])>> =
-        const { std::cell::RefCell::new(Vec::new()) };
+    /// The field list each struct was last written with, by class name, and its class
+    /// definition as encoded: with them a struct's definition is copied before its fields,
+    /// which then go straight to the output (a body of its own for each call would otherwise
+    /// buffer every struct). Field lists are interned, one allocation per distinct list per
+    /// thread for the life of the thread.
+    static FIELD_LISTS: std::cell::RefCell<Vec<KnownStruct>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// A struct written before on this thread.
+struct KnownStruct {
+    name: &'static str,
+    fields: &'static [&'static str],
+    /// `C`, the name, the field count and the field names, as [`Encoder::write_class_def`] writes them.
+    definition: Vec<u8>,
+}
+
+/// Whether `a` is `b`, cheaply when both are the same `'static` name (serde's derive hands
+/// out one string per type).
+fn same_name(a: &'static str, b: &'static str) -> bool {
+    (a.as_ptr() == b.as_ptr() && a.len() == b.len()) || a == b
 }
 
 /// The field list `name` was last written with on this thread.
 fn known_fields(name: &'static str) -> Option<&'static [&'static str]> {
-    FIELD_LISTS.with(|lists| lists.borrow().iter().rev().find(|(n, _)| *n == name).map(|(_, fields)| *fields))
+    FIELD_LISTS.with(|lists| lists.borrow().iter().rev().find(|k| same_name(k.name, name)).map(|k| k.fields))
 }
 
-/// Remembers `fields` as `name`'s list, interned.
+/// Appends `name`'s known definition with `fields` to `out`; false if it has none.
+fn copy_definition(name: &'static str, fields: &'static [&'static str], out: &mut BytesMut) -> bool {
+    FIELD_LISTS.with(|lists| {
+        let lists = lists.borrow();
+        let known = lists.iter().rev().find(|k| same_name(k.name, name) && std::ptr::eq(k.fields, fields));
+        known.map(|k| out.extend_from_slice(&k.definition)).is_some()
+    })
+}
+
+/// Remembers `fields` as `name`'s list, interned, with its encoded definition.
 fn remember_fields(name: &'static str, fields: &[&'static str]) -> &'static [&'static str] {
     FIELD_LISTS.with(|lists| {
         let mut lists = lists.borrow_mut();
-        let interned = match lists.iter().find(|(_, known)| *known == fields) {
-            Some((_, known)) => *known,
+        let interned = match lists.iter().find(|k| k.fields == fields) {
+            Some(known) => known.fields,
             None => Box::leak(fields.to_vec().into_boxed_slice()),
         };
-        lists.retain(|(n, _)| *n != name);
-        lists.push((name, interned));
+        let mut definition = Encoder::new(BytesMut::new());
+        definition.write_class_def(name, interned);
+        lists.retain(|k| !same_name(k.name, name));
+        lists.push(KnownStruct { name, fields: interned, definition: definition.out.to_vec() });
         interned
     })
 }
@@ -241,7 +266,9 @@ impl Encoder {
             None => known_fields(name).filter(|fields| fits(fields)).map(|expected| {
                 let index = self.classes.len();
                 self.classes.push(ClassDef { name, fields: Some(expected) });
-                self.write_class_def(name, expected);
+                if !copy_definition(name, expected, &mut self.out) {
+                    self.write_class_def(name, expected);
+                }
                 (index, expected)
             }),
         };
