@@ -65,10 +65,10 @@ impl Registration {
             base.metadata = self.metadata.clone();
             base.metadata.insert("timestamp".into(), timestamp.clone());
             for mut instance in per_protocol(&base, descriptor, &application) {
-                if let (Some(dubbo_address), true) =
-                    (&dubbo_address, instance.protocol == Protocol::Dubbo.registry_name())
-                {
-                    instance.address = dubbo_address.clone();
+                if instance.protocol == Protocol::Dubbo.registry_name() {
+                    if let Some(dubbo_address) = &dubbo_address {
+                        instance.address = dubbo_address.clone();
+                    }
                 }
                 if self.mode.application_level() {
                     application_instance.services.push(instance.clone());
@@ -78,9 +78,11 @@ impl Registration {
                 }
                 match registry.register(instance.clone()).await {
                     Ok(()) => {
-                        tracing::info!(service = %instance.service, protocol = %instance.protocol, %address, "registered")
+                        tracing::info!(service = %instance.service, protocol = %instance.protocol, address = %instance.address, "registered")
                     }
-                    Err(e) => tracing::warn!(service = %instance.service, %address, error = %e, "registration failed"),
+                    Err(e) => {
+                        tracing::warn!(service = %instance.service, address = %instance.address, error = %e, "registration failed")
+                    }
                 }
                 instances.push(instance);
             }

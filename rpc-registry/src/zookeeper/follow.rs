@@ -113,7 +113,10 @@ impl Reader {
         again: &mut bool,
     ) -> Result<Vec<Instance>, zk::Error> {
         let mut found = Vec::new();
+        // Metadata of revisions no instance names any more is dropped after this read.
+        let mut named = BTreeSet::new();
         let Some(mapping) = read_watched(client, &mapping_path(&self.service), watches, again).await? else {
+            self.metadata.clear();
             return Ok(found);
         };
         let mapping = String::from_utf8_lossy(&mapping).into_owned();
@@ -148,6 +151,7 @@ impl Reader {
                 }
                 let Some(revision) = record.revision() else { continue };
                 let key = (application.to_string(), revision.to_string());
+                named.insert(key.clone());
                 if !self.metadata.contains_key(&key) {
                     let json = match client.get_data(&metadata_path(application, revision)).await {
                         Ok((json, _)) => json,
@@ -167,6 +171,7 @@ impl Reader {
                 found.extend(record.instances(&self.service, &self.metadata[&key]));
             }
         }
+        self.metadata.retain(|key, _| named.contains(key));
         Ok(found)
     }
 
