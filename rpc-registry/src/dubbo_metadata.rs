@@ -195,16 +195,15 @@ impl InstanceRecord {
     pub(crate) fn of(instance: &ApplicationInstance, revision: &str, now_ms: u64) -> InstanceRecord {
         let host = host_of(&instance.address).to_string();
         let port = port_of(&instance.address);
-        let mut protocols: Vec<&str> = instance.services.iter().map(|s| s.protocol.as_str()).collect();
-        protocols.sort_unstable();
-        protocols.dedup();
-        let endpoints: Vec<Endpoint> = protocols
-            .iter()
-            .filter_map(|protocol| {
-                let port = instance.services.iter().find(|s| s.protocol == *protocol).and_then(|s| port_of(&s.address));
-                Some(Endpoint { port: port?, protocol: protocol.to_string() })
-            })
-            .collect();
+        // One endpoint per protocol, in name order, at the port its first registration names.
+        let mut ports = BTreeMap::new();
+        for service in &instance.services {
+            if let Some(port) = port_of(&service.address) {
+                ports.entry(service.protocol.as_str()).or_insert(port);
+            }
+        }
+        let endpoints: Vec<Endpoint> =
+            ports.into_iter().map(|(protocol, port)| Endpoint { port, protocol: protocol.to_string() }).collect();
         let metadata = BTreeMap::from([
             (ENDPOINTS.to_string(), serde_json::to_string(&endpoints).unwrap_or_default()),
             (REVISION.to_string(), revision.to_string()),
