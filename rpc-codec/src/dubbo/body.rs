@@ -54,7 +54,7 @@ impl DubboRequest {
         };
         let start = de.position();
         for _ in 0..head.count {
-            de.skip_framed_value()?;
+            de.skip_value()?;
         }
         let arguments = body.slice(start..de.position());
         let attachments = match cache {
@@ -392,7 +392,7 @@ impl DubboResponse {
             }
             VALUE => {
                 let start = de.position();
-                de.skip_framed_value()?;
+                de.skip_value()?;
                 DubboResult::Value(body.slice(start..de.position()))
             }
             NULL_VALUE => DubboResult::Null,

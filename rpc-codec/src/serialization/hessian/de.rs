@@ -4,11 +4,13 @@
 //! beyond its size, recurse without bound, or run for longer than linear time.
 
 use std::borrow::Cow;
+use std::rc::Rc;
 
 use smallvec::SmallVec;
 
 use serde::de::{self, DeserializeSeed, Visitor};
 
+use super::class_cache::{self, ClassDef};
 use super::string::{finish, read_units, skip_units, StringError};
 use super::tag;
 use super::Error;
@@ -16,19 +18,13 @@ use super::Error;
 /// Deepest nesting of lists, maps, objects and replayed references.
 pub(crate) const MAX_DEPTH: u32 = 100;
 
-/// A class definition read from the stream; its names borrow the input where they are ASCII.
-#[derive(Debug)]
-pub(crate) struct ClassDef<'a> {
-    pub(crate) name: Cow<'a, str>,
-    pub(crate) fields: SmallVec<[Cow<'a, str>; 8]>,
-}
-
 /// Reads values from one Hessian stream. Class definitions, type names and references are
 /// shared by every value read through the same decoder.
 pub(crate) struct Decoder<'a> {
     input: &'a [u8],
     pos: usize,
-    classes: SmallVec<[ClassDef<'a>; 4]>,
+    /// The class definitions met, shared with this thread's [`class_cache`].
+    classes: SmallVec<[Rc<ClassDef>; 4]>,
     types: Vec<String>,
     /// Where each referable value (list, map, object) starts, by reference number.
     refs: SmallVec<[usize; 16]>,
@@ -41,8 +37,6 @@ pub(crate) struct Decoder<'a> {
     /// Values still allowed to be decoded; references may repeat work, this bounds it.
     budget: usize,
     top: bool,
-    /// Whether class definitions keep their names: not while only finding where values end.
-    names: bool,
 }
 
 impl<'a> Decoder<'a> {
@@ -58,7 +52,6 @@ impl<'a> Decoder<'a> {
             depth: 0,
             budget: input.len().saturating_mul(16).saturating_add(1024),
             top: false,
-            names: true,
         }
     }
 
@@ -91,17 +84,6 @@ impl<'a> Decoder<'a> {
     pub(crate) fn skip_value(&mut self) -> Result<(), Error> {
         self.top = false;
         self.skip()
-    }
-
-    /// [`skip_value`](Self::skip_value) for a decoder that only frames values (finds where
-    /// the arguments of a call or the value of a reply end) and never decodes an object
-    /// into a struct afterwards: the class definitions met keep their field counts but not
-    /// their names, which then need no reading.
-    pub(crate) fn skip_framed_value(&mut self) -> Result<(), Error> {
-        self.names = false;
-        let skipped = self.skip_value();
-        self.names = true;
-        skipped
     }
 
     fn skip(&mut self) -> Result<(), Error> {
@@ -315,7 +297,7 @@ impl<'a> Decoder<'a> {
 
     /// The class of the object that comes next, reading its definition if one precedes it,
     /// without consuming the object; `None` if the next value is not an object.
-    pub(crate) fn peek_class(&mut self) -> Result<Option<&ClassDef<'a>>, Error> {
+    pub(crate) fn peek_class(&mut self) -> Result<Option<&ClassDef>, Error> {
         while self.peek() == Some(tag::CLASS_DEF) {
             self.pos += 1;
             self.read_class_def()?;
@@ -329,7 +311,7 @@ impl<'a> Decoder<'a> {
             _ => None,
         };
         self.pos = start;
-        Ok(class.map(|index| &self.classes[index]))
+        Ok(class.map(|index| &*self.classes[index]))
     }
 
     fn error(&self, reason: impl Into<std::borrow::Cow<'static, str>>) -> Error {
@@ -522,30 +504,29 @@ impl<'a> Decoder<'a> {
         self.read_string().map(Cow::Owned)
     }
 
+    /// After a `C`: a class definition, taken from this thread's cache when its bytes were
+    /// seen before, else read (and remembered).
     fn read_class_def(&mut self) -> Result<(), Error> {
-        if !self.names {
-            let t = self.byte()?;
-            self.skip_string(t)?;
-            let count = self.read_count()?;
-            let mut fields = SmallVec::with_capacity(count.min(64));
-            for _ in 0..count {
-                let t = self.byte()?;
-                self.skip_string(t)?;
-                fields.push(Cow::Borrowed(""));
+        let start = self.pos;
+        let class = match class_cache::find(&self.input[start..]) {
+            Some(class) => {
+                self.pos += class.encoded_len();
+                class
             }
-            if self.replaying == 0 {
-                self.classes.push(ClassDef { name: Cow::Borrowed(""), fields });
+            None => {
+                let name = self.read_name()?.into();
+                let count = self.read_count()?;
+                let mut fields = Vec::with_capacity(count.min(64));
+                for _ in 0..count {
+                    fields.push(self.read_name()?.into());
+                }
+                let class = Rc::new(ClassDef::new(&self.input[start..self.pos], name, fields.into()));
+                class_cache::remember(&class);
+                class
             }
-            return Ok(());
-        }
-        let name = self.read_name()?;
-        let count = self.read_count()?;
-        let mut fields = SmallVec::with_capacity(count.min(64));
-        for _ in 0..count {
-            fields.push(self.read_name()?);
-        }
+        };
         if self.replaying == 0 {
-            self.classes.push(ClassDef { name, fields });
+            self.classes.push(class);
         }
         Ok(())
     }
@@ -662,7 +643,7 @@ impl<'a> Decoder<'a> {
         self.enter(start, true)?;
         let mut name = None;
         for field in 0..self.classes[class].fields.len() {
-            if self.classes[class].fields[field] == "name" {
+            if &*self.classes[class].fields[field] == "name" {
                 name = Some(self.read_value::<String>()?);
             } else {
                 self.skip_value()?;

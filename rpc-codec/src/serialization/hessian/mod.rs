@@ -49,6 +49,7 @@
 //! assert_eq!(back, User { name: "bob".into(), age: 3 });
 //! ```
 
+mod class_cache;
 mod de;
 mod ser;
 mod string;

@@ -236,7 +236,7 @@ fn a_java_exception_whose_cause_is_itself_reads() {
     assert_eq!(exception.stack_trace[0].line_number, 7);
     let bytes = java_runtime_exception();
     let mut de = Decoder::new(&bytes);
-    assert_eq!(de.peek_class().unwrap().unwrap().name, "java.lang.RuntimeException");
+    assert_eq!(de.peek_class().unwrap().unwrap().name.as_ref(), "java.lang.RuntimeException");
     de.skip_value().unwrap();
     assert!(de.is_at_end());
 }

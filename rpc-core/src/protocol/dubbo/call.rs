@@ -135,7 +135,10 @@ pub(crate) fn response_from_reply(frame: DubboFrame, serialization: Serializatio
         .map_err(|e| Status::internal(format!("dubbo response does not decode: {e}")))?;
     let mut attachments = rpc_codec::Attachments::new();
     for (key, value) in response.attachments {
-        attachments.insert(key, value);
+        // The provider's protocol version, which every reply carries: not the call's.
+        if &*key != "dubbo" {
+            attachments.insert(key, value);
+        }
     }
     let body = match response.result {
         DubboResult::Value(value) => value,
