@@ -38,17 +38,17 @@ fn same_name(a: &'static str, b: &'static str) -> bool {
     (a.as_ptr() == b.as_ptr() && a.len() == b.len()) || a == b
 }
 
-/// The field list `name` was last written with on this thread.
-fn known_fields(name: &'static str) -> Option<&'static [&'static str]> {
-    FIELD_LISTS.with(|lists| lists.borrow().iter().rev().find(|k| same_name(k.name, name)).map(|k| k.fields))
-}
-
-/// Appends `name`'s known definition with `fields` to `out`; false if it has none.
-fn copy_definition(name: &'static str, fields: &'static [&'static str], out: &mut BytesMut) -> bool {
+/// The field list `name` was last written with on this thread, if it has `len` fields; its
+/// definition is then appended to `out`.
+fn copy_known_definition(name: &'static str, len: usize, out: &mut BytesMut) -> Option<&'static [&'static str]> {
     FIELD_LISTS.with(|lists| {
         let lists = lists.borrow();
-        let known = lists.iter().rev().find(|k| same_name(k.name, name) && std::ptr::eq(k.fields, fields));
-        known.map(|k| out.extend_from_slice(&k.definition)).is_some()
+        let known = lists.iter().rev().find(|k| same_name(k.name, name))?;
+        if known.fields.len() != len {
+            return None;
+        }
+        out.extend_from_slice(&known.definition);
+        Some(known.fields)
     })
 }
 
@@ -72,7 +72,7 @@ fn remember_fields(name: &'static str, fields: &[&'static str]) -> &'static [&'s
 /// same encoder, as they are across the fields of one dubbo body.
 pub(crate) struct Encoder {
     pub(super) out: BytesMut,
-    classes: Vec<ClassDef>,
+    classes: SmallVec<[ClassDef; 4]>,
     /// Spare buffers for struct bodies, so nested structs don't allocate per value.
     spare: Vec<BytesMut>,
     /// The next value is the whole body: a tuple there is a list of arguments, written one
@@ -82,7 +82,7 @@ pub(crate) struct Encoder {
 
 impl Encoder {
     pub(crate) fn new(out: BytesMut) -> Encoder {
-        Encoder { out, classes: Vec::new(), spare: Vec::new(), top: false }
+        Encoder { out, classes: SmallVec::new(), spare: Vec::new(), top: false }
     }
 
     /// Writes `value` as a whole body (see [`super::Hessian2`] for what the top level means).
@@ -263,13 +263,9 @@ impl Encoder {
             // Defined in this stream with as many fields: its instance refers to the definition.
             Some(index) => self.classes[index].fields.map(|expected| (index, expected)),
             // Written before on this thread with as many fields: the definition goes first.
-            None => known_fields(name).filter(|fields| fits(fields)).map(|expected| {
-                let index = self.classes.len();
+            None => copy_known_definition(name, len, &mut self.out).map(|expected| {
                 self.classes.push(ClassDef { name, fields: Some(expected) });
-                if !copy_definition(name, expected, &mut self.out) {
-                    self.write_class_def(name, expected);
-                }
-                (index, expected)
+                (self.classes.len() - 1, expected)
             }),
         };
         let mode = match streaming {
