@@ -3,7 +3,9 @@
 //! `ZookeeperServiceDiscovery` is built on) as the Java peer: a small Java program
 //! (`tests/java/CuratorDiscovery.java`) reads our provider's instance the way a Java Dubbo
 //! 3.3 consumer does (mapping → instances → remote metadata), and registers a Java-style
-//! instance that our consumer finds and calls.
+//! instance that our consumer finds and calls. In a real etcd, the instance as Dubbo's
+//! `EtcdServiceDiscovery` keeps it, its metadata answered by our `MetadataService` to
+//! dubbo-ssl-python (a real dubbo2 + Hessian2 client) as a Java consumer asks it.
 
 mod common;
 
@@ -47,12 +49,18 @@ fn connect_string(zookeeper: &Zookeeper) -> String {
 /// A greetings provider registered in `zookeeper` with `mode` (none without a registry); it
 /// stops when the sender is dropped.
 async fn provider(zookeeper: Option<&Zookeeper>, mode: RegisterMode) -> (std::net::SocketAddr, oneshot::Sender<()>) {
+    provider_at(zookeeper.map(Zookeeper::url).as_deref(), mode).await
+}
+
+/// A greetings provider registered at `registry_url` with `mode` (none without one); it
+/// stops when the sender is dropped.
+async fn provider_at(registry_url: Option<&str>, mode: RegisterMode) -> (std::net::SocketAddr, oneshot::Sender<()>) {
     let mut builder = rpc::Server::builder()
         .add_service(GreetingsServiceServer::new(Greetings::default()))
         .application("rust-greetings")
         .register_mode(mode);
-    if let Some(zookeeper) = zookeeper {
-        builder = builder.registry(rpc::registry::connect(&zookeeper.url()).await.expect("reach ZooKeeper"));
+    if let Some(url) = registry_url {
+        builder = builder.registry(rpc::registry::connect(url).await.expect("reach the registry"));
     }
     let bound = builder.bind("127.0.0.1:0").await.expect("bind");
     let addr = bound.local_addr().expect("addr");
@@ -182,4 +190,56 @@ async fn an_rpc_consumer_calls_a_provider_curator_registered_by_application() {
     stdin.flush().unwrap();
     drop(stdin);
     assert!(channel.directory().unwrap().wait_for(0, Duration::from_secs(10)).await, "the instance is withdrawn");
+}
+
+#[cfg(feature = "etcd")] // needs protoc to build; the test command enables it
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_etcd_the_instance_is_dubbos_and_its_metadata_service_answers_a_dubbo2_client() {
+    let etcd = common::servers::Etcd::start();
+    let (addr, stop) = provider_at(Some(&format!("{}?ttl=2s", etcd.url())), RegisterMode::Instance).await;
+    let key = format!("/services/rust-greetings/{addr}");
+    let record = etcd.value(&key).unwrap_or_else(|| panic!("{key} is written before serving: {:?}", etcd.keys("/")));
+    assert!(etcd.keys("/dubbo/").is_empty(), "instance mode writes no interface-level keys");
+    let record: serde_json::Value = serde_json::from_slice(&record).expect("JSON");
+    assert_eq!(record["serviceName"], "rust-greetings");
+    assert_eq!((record["host"].as_str(), record["port"].as_u64()), (Some("127.0.0.1"), Some(u64::from(addr.port()))));
+    assert_eq!((record["enabled"].as_bool(), record["healthy"].as_bool()), (Some(true), Some(true)));
+    let metadata = &record["metadata"];
+    assert_eq!(metadata["dubbo.metadata.storage-type"], "local", "Dubbo's etcd keeps no application metadata");
+    let params: serde_json::Value =
+        serde_json::from_str(metadata["dubbo.metadata-service.url-params"].as_str().expect("url params")).unwrap();
+    assert_eq!(params["port"], addr.port().to_string());
+    assert_eq!((params["protocol"].as_str(), params["version"].as_str()), (Some("dubbo"), Some("1.0.0")));
+    let revision = metadata["dubbo.metadata.revision"].as_str().expect("a revision").to_string();
+    assert_eq!(revision.len(), 32, "an MD5 revision: {revision}");
+
+    // A real dubbo2 + Hessian2 client asks the MetadataService for that revision.
+    let cases = common::python::run_cases(
+        "dubbo2_client.py",
+        &["metadata", &addr.to_string(), "rust-greetings", &revision],
+        Duration::from_secs(60),
+    )
+    .await;
+    let info = &cases["metadata"]["ok"];
+    assert_eq!((info["app"].as_str(), info["revision"].as_str()), (Some("rust-greetings"), Some(revision.as_str())));
+    let services = info["services"].as_object().unwrap_or_else(|| panic!("services: {:?}", cases["metadata"]));
+    let mut keys: Vec<&str> = services.keys().map(String::as_str).collect();
+    keys.sort_unstable();
+    let key_of = |protocol: &str| format!("{SERVICE}:1.0.0:{protocol}");
+    assert_eq!(keys, [key_of("dubbo"), key_of("rpc"), key_of("tri")]);
+    let dubbo = &services[&key_of("dubbo")];
+    assert_eq!((dubbo["name"].as_str(), dubbo["protocol"].as_str()), (Some(SERVICE), Some("dubbo")));
+    assert_eq!(dubbo["port"].as_u64(), Some(u64::from(addr.port())));
+    assert_eq!(dubbo["params"]["serialization"], "hessian2");
+    assert_eq!(cases["other_revision"]["ok"], serde_json::Value::Null, "{:?}", cases["other_revision"]);
+
+    // Stopping the provider withdraws its instance.
+    drop(stop);
+    for _ in 0..200 {
+        if etcd.value(&key).is_none() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("{key} is still there 10 s after the provider stopped");
 }

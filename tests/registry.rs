@@ -386,26 +386,6 @@ async fn registry_urls_pick_their_backend_and_bad_ones_say_why() {
     assert_eq!(again.subscribe("mem.UrlTest").await.unwrap().next().await.unwrap().instances.len(), 1);
 }
 
-/// The keys under `prefix` in `etcd`, read through etcd's JSON gateway (as `etcdctl get
-/// --prefix --keys-only` would list them).
-#[cfg(feature = "etcd")]
-fn etcd_keys(etcd: &Etcd, prefix: &str) -> Vec<String> {
-    use base64::Engine;
-    let engine = base64::engine::general_purpose::STANDARD;
-    let mut end = prefix.as_bytes().to_vec();
-    *end.last_mut().unwrap() += 1;
-    let body = serde_json::json!({"key": engine.encode(prefix), "range_end": engine.encode(&end), "keys_only": true});
-    let output = std::process::Command::new("curl")
-        .args(["-sS", "-X", "POST", "-d", &body.to_string()])
-        .arg(format!("http://127.0.0.1:{}/v3/kv/range", etcd.client_port))
-        .output()
-        .expect("run curl");
-    assert!(output.status.success(), "curl: {}", String::from_utf8_lossy(&output.stderr));
-    let reply: serde_json::Value = serde_json::from_slice(&output.stdout).expect("etcd answers JSON");
-    let kvs = reply["kvs"].as_array().cloned().unwrap_or_default();
-    kvs.iter().map(|kv| String::from_utf8(engine.decode(kv["key"].as_str().unwrap()).unwrap()).unwrap()).collect()
-}
-
 #[cfg(feature = "etcd")] // needs protoc to build; the test command enables it
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn etcd_keys_use_dubbos_etcd3_layout() {
@@ -414,7 +394,7 @@ async fn etcd_keys_use_dubbos_etcd3_layout() {
     let instance = Instance::new("demo.Greeter", "127.0.0.1:20880").version("1.0.0").weight(150);
     registry.register(instance.clone()).await.unwrap();
     registry.register_consumer(Instance::new("demo.Greeter", "127.0.0.1")).await.unwrap();
-    let keys = etcd_keys(&etcd, "/dubbo/");
+    let keys = etcd.keys("/dubbo/");
     assert_eq!(keys.len(), 2, "{keys:?}");
     let consumer = keys.iter().find(|k| k.starts_with("/dubbo/demo.Greeter/consumers/")).expect("a consumer key");
     assert!(consumer.contains("consumer%3A%2F%2F127.0.0.1"), "{consumer}");
@@ -429,7 +409,7 @@ async fn etcd_keys_use_dubbos_etcd3_layout() {
     assert_eq!(first.instances.as_slice(), std::slice::from_ref(&instance));
     registry.deregister(&instance).await.unwrap();
     assert!(tokio_stream_next(&mut subscription).await.instances.is_empty());
-    assert_eq!(etcd_keys(&etcd, "/dubbo/demo.Greeter/providers/").len(), 0);
+    assert_eq!(etcd.keys("/dubbo/demo.Greeter/providers/").len(), 0);
 }
 
 #[cfg(feature = "etcd")]

@@ -4,9 +4,10 @@ use crate::Instance;
 /// it: the application's name, the address it serves at, and every registration it serves
 /// there (one per service and protocol).
 ///
-/// Registries that keep Dubbo's application-level layout (ZooKeeper) write it as an instance
-/// node under `/services/{application}/`, with the interface→application mapping and the
-/// application's metadata beside it; the others keep nothing.
+/// Registries that keep Dubbo's application-level layout write it as an instance record
+/// under `/services/{application}/`: ZooKeeper with the interface→application mapping and the
+/// application's metadata beside it, etcd alone (as Dubbo's etcd discovery keeps it); the
+/// others keep nothing.
 ///
 /// ```
 /// # mod rpc { pub mod registry { pub use rpc_registry::*; } }

@@ -1,6 +1,9 @@
 //! Dubbo's provider URLs as registry keys: what ZooKeeper node names and etcd keys hold in
 //! Dubbo's layout, `/dubbo/{interface}/{category}/{URL-encoded provider URL}`.
 
+// Without a remote backend only the URL parameters are used (by the application metadata).
+#![cfg_attr(not(any(feature = "etcd", feature = "zookeeper")), allow(dead_code))]
+
 use std::collections::BTreeMap;
 
 use percent_encoding::{percent_decode_str, utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};

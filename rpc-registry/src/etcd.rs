@@ -1,14 +1,16 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use etcd_client::{Client, ConnectOptions, EventType, GetOptions, PutOptions, WatchOptions};
 use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
+use crate::dubbo_instance::{record_path, DubboInstanceRecord};
+use crate::dubbo_metadata::MetadataInfo;
 use crate::dubbo_url::{as_consumer, category_path, node_path, parse_node};
 use crate::registrations::{first_write, Registrations};
-use crate::{BoxFuture, Instance, InstanceSet, InstanceStream, Registry, RegistryError};
+use crate::{ApplicationInstance, BoxFuture, Instance, InstanceSet, InstanceStream, Registry, RegistryError};
 
 /// Key prefix under which registrations live, unless configured: Dubbo's root.
 pub const DEFAULT_PREFIX: &str = "/dubbo";
@@ -22,8 +24,12 @@ const RETRY: Duration = Duration::from_millis(500);
 /// instance is a key `<prefix>/<service>/providers/<URL-encoded provider URL>` (the URL as in
 /// ZooKeeper, parameters sorted) holding its lease id, attached to that lease, which the
 /// provider keeps alive, so a provider that dies disappears when its lease expires. Consumers
-/// are written under `<prefix>/<service>/consumers/` the same way. If etcd is lost, the provider re-grants a lease and rewrites its
-/// key once it is back. Subscribers read the prefix and watch it from the revision they read:
+/// are written under `<prefix>/<service>/consumers/` the same way. With
+/// [`Registry::register_application`], an application instance is kept as Dubbo's
+/// `EtcdServiceDiscovery` keeps it: a key `/services/{app}/{host:port}` on its own lease
+/// holding Dubbo's `DefaultServiceInstance` JSON, its metadata stored `local` (Dubbo's etcd
+/// keeps no application metadata, so consumers ask the provider's `MetadataService`). If etcd
+/// is lost, the provider re-grants a lease and rewrites its keys once it is back. Subscribers read the prefix and watch it from the revision they read:
 /// after a broken watch they read again and watch from the new revision, so no change is missed.
 #[derive(Clone)]
 pub struct EtcdRegistry {
@@ -64,17 +70,26 @@ impl EtcdRegistry {
 
     /// Keeps `instance` written under its service's `category` until withdrawn.
     async fn keep(&self, instance: &Instance, category: &str) -> Result<(), RegistryError> {
-        let key = node_path(&self.inner.prefix, instance, category);
+        self.keep_key(node_path(&self.inner.prefix, instance, category), None).await
+    }
+
+    /// Keeps `key` written under a live lease until withdrawn, holding `value` (the lease id
+    /// when none, as Dubbo's etcd3 registry writes its keys).
+    async fn keep_key(&self, key: String, value: Option<String>) -> Result<(), RegistryError> {
         let stop = CancellationToken::new();
         let (written, first) = watch::channel(false);
-        tokio::spawn(keep_registered(self.inner.clone(), key.clone(), stop.clone(), written));
+        tokio::spawn(keep_registered(self.inner.clone(), key.clone(), value, stop.clone(), written));
         self.inner.registrations.insert(key, stop);
         first_write(first, "etcd").await
     }
 
     /// Stops keeping `instance` and deletes its key.
     async fn withdraw(&self, instance: &Instance, category: &str) -> Result<(), RegistryError> {
-        let key = node_path(&self.inner.prefix, instance, category);
+        self.withdraw_key(node_path(&self.inner.prefix, instance, category)).await
+    }
+
+    /// Stops keeping `key` and deletes it.
+    async fn withdraw_key(&self, key: String) -> Result<(), RegistryError> {
         self.inner.registrations.remove(&key);
         let mut client = self.inner.client.clone();
         client.delete(key.as_str(), None).await.map_err(|e| RegistryError::Unavailable(format!("etcd delete: {e}")))?;
@@ -104,6 +119,19 @@ impl Registry for EtcdRegistry {
         Box::pin(async move { self.withdraw(&consumer, "consumers").await })
     }
 
+    /// Dubbo 3's application-level registration in etcd (see [`EtcdRegistry`]).
+    fn register_application(&self, instance: ApplicationInstance) -> BoxFuture<'_, Result<(), RegistryError>> {
+        let revision = MetadataInfo::of(&instance).revision;
+        let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_millis() as u64;
+        let record = DubboInstanceRecord::of(&instance, &revision, now).to_json();
+        Box::pin(async move { self.keep_key(record_path(&instance), Some(record)).await })
+    }
+
+    fn deregister_application(&self, instance: &ApplicationInstance) -> BoxFuture<'_, Result<(), RegistryError>> {
+        let key = record_path(instance);
+        Box::pin(async move { self.withdraw_key(key).await })
+    }
+
     fn subscribe(&self, service: &str) -> BoxFuture<'_, Result<InstanceStream, RegistryError>> {
         let prefix = self.service_prefix(service);
         let client = self.inner.client.clone();
@@ -116,10 +144,16 @@ impl Registry for EtcdRegistry {
     }
 }
 
-/// Keeps `key` written under a live lease (its value the lease id, as Dubbo writes it) until
-/// stopped: grant, put, keep alive every third of the TTL; after any failure start over. On
-/// stop, the key is deleted and the lease revoked.
-async fn keep_registered(inner: Arc<Inner>, key: String, stop: CancellationToken, written: watch::Sender<bool>) {
+/// Keeps `key` written under a live lease (holding `value`, else the lease id, as Dubbo writes
+/// it) until stopped: grant, put, keep alive every third of the TTL; after any failure start
+/// over. On stop, the key is deleted and the lease revoked.
+async fn keep_registered(
+    inner: Arc<Inner>,
+    key: String,
+    value: Option<String>,
+    stop: CancellationToken,
+    written: watch::Sender<bool>,
+) {
     let ttl_secs = inner.ttl.as_secs().max(1) as i64;
     let mut lease_id = None;
     loop {
@@ -127,7 +161,8 @@ async fn keep_registered(inner: Arc<Inner>, key: String, stop: CancellationToken
             let mut client = inner.client.clone();
             let lease = client.lease_grant(ttl_secs, None).await?;
             lease_id = Some(lease.id());
-            client.put(key.as_str(), lease.id().to_string(), Some(PutOptions::new().with_lease(lease.id()))).await?;
+            let data = value.clone().unwrap_or_else(|| lease.id().to_string());
+            client.put(key.as_str(), data, Some(PutOptions::new().with_lease(lease.id()))).await?;
             let _ = written.send(true);
             tracing::debug!(%key, lease = lease.id(), "registered in etcd");
             let (mut keeper, mut responses) = client.lease_keep_alive(lease.id()).await?;

@@ -10,9 +10,9 @@
 #![warn(missing_docs)]
 
 mod application;
-#[cfg(feature = "zookeeper")]
-mod dubbo_metadata;
 #[cfg(any(feature = "etcd", feature = "zookeeper"))]
+mod dubbo_instance;
+mod dubbo_metadata;
 mod dubbo_url;
 mod error;
 #[cfg(feature = "etcd")]
@@ -28,6 +28,7 @@ mod url;
 pub(crate) mod zookeeper;
 
 pub use application::ApplicationInstance;
+pub use dubbo_metadata::{MetadataInfo, ServiceInfo};
 pub use error::RegistryError;
 #[cfg(feature = "etcd")]
 pub use etcd::EtcdRegistry;

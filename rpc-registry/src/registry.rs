@@ -36,9 +36,9 @@ pub trait Registry: Send + Sync + 'static {
     }
 
     /// Announces an application instance, for registries that keep Dubbo 3's
-    /// application-level discovery (ZooKeeper's `/services/{app}/{host:port}`, with the
-    /// interface→application mapping and the application's metadata); the others keep
-    /// nothing. Announcing it again (serving something else) replaces it.
+    /// application-level discovery (`/services/{app}/{host:port}` in ZooKeeper, with the
+    /// interface→application mapping and the application's metadata, and in etcd); the
+    /// others keep nothing. Announcing it again (serving something else) replaces it.
     fn register_application(&self, instance: ApplicationInstance) -> BoxFuture<'_, Result<(), RegistryError>> {
         let _ = instance;
         Box::pin(std::future::ready(Ok(())))

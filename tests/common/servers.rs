@@ -197,6 +197,46 @@ impl Etcd {
     pub fn restart(&mut self) {
         self.daemon.restart();
     }
+
+    /// The keys under `prefix`, as `etcdctl get --prefix --keys-only` lists them.
+    pub fn keys(&self, prefix: &str) -> Vec<String> {
+        let mut end = prefix.as_bytes().to_vec();
+        *end.last_mut().expect("a prefix") += 1;
+        self.range(
+            serde_json::json!({"key": base64_of(prefix.as_bytes()), "range_end": base64_of(&end), "keys_only": true}),
+        )
+        .into_iter()
+        .map(|(key, _)| key)
+        .collect()
+    }
+
+    /// The value at `key`, if it is there.
+    pub fn value(&self, key: &str) -> Option<Vec<u8>> {
+        self.range(serde_json::json!({"key": base64_of(key.as_bytes())})).into_iter().next().map(|(_, value)| value)
+    }
+
+    /// A read through etcd's JSON gateway (`/v3/kv/range`, keys and values in base64).
+    fn range(&self, body: serde_json::Value) -> Vec<(String, Vec<u8>)> {
+        use base64::Engine;
+        let engine = base64::engine::general_purpose::STANDARD;
+        let output = Command::new("curl")
+            .args(["-sS", "-X", "POST", "-d", &body.to_string()])
+            .arg(format!("http://127.0.0.1:{}/v3/kv/range", self.client_port))
+            .output()
+            .expect("run curl");
+        assert!(output.status.success(), "curl: {}", String::from_utf8_lossy(&output.stderr));
+        let reply: serde_json::Value = serde_json::from_slice(&output.stdout).expect("etcd answers JSON");
+        let decode = |field: &serde_json::Value| engine.decode(field.as_str().unwrap_or_default()).expect("base64");
+        let kvs = reply["kvs"].as_array().cloned().unwrap_or_default();
+        kvs.iter()
+            .map(|kv| (String::from_utf8(decode(&kv["key"])).expect("a UTF-8 key"), decode(&kv["value"])))
+            .collect()
+    }
+}
+
+fn base64_of(bytes: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
 /// A standalone ZooKeeper server on loopback, with a short tick so sessions expire fast.

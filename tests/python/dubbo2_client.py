@@ -1,7 +1,10 @@
 """Calls an rpc provider with dubbo-ssl-python (PyPI: dubbo2 + Hessian2), directly or found in
 ZooKeeper, and prints one JSON object per case: {"case", "ok"} or {"case", "error", "type"}.
 
-usage: dubbo2_client.py direct HOST:PORT | zookeeper ZK_HOST:PORT
+usage: dubbo2_client.py direct HOST:PORT | zookeeper ZK_HOST:PORT | metadata HOST:PORT APP REVISION
+
+`metadata` asks the provider's MetadataService (group APP) for REVISION, as a Java Dubbo
+consumer does for an application instance whose metadata is stored `local`.
 """
 
 import json
@@ -33,6 +36,12 @@ def run(case, call):
 
 def main():
     mode, where = sys.argv[1], sys.argv[2]
+    if mode == "metadata":
+        app, revision = sys.argv[3], sys.argv[4]
+        metadata = DubboClient("org.apache.dubbo.metadata.MetadataService", app, version="1.0.0", host=where)
+        run("metadata", lambda: metadata.call("getMetadataInfo", [revision]))
+        run("other_revision", lambda: metadata.call("getMetadataInfo", ["0"]))
+        return
     if mode == "direct":
         client = DubboClient(SERVICE, None, version="1.0.0", host=where)
         missing = DubboClient("org.apache.dubbo.samples.api.Missing", None, version="1.0.0", host=where)

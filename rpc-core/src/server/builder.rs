@@ -12,6 +12,7 @@ use tower::{BoxError, Layer, Service};
 
 use super::incoming::TcpIncoming;
 use super::listener::Listener;
+use super::metadata_service::MetadataService;
 use super::registration::Registration;
 use super::{Connected, RegisterMode, Router, RpcService, ServerConfig};
 use crate::protocol::Unaddressed;
@@ -302,10 +303,16 @@ where
     /// away (clients stop sending; requests already on the wire are answered `Unavailable`
     /// without running), lets in-flight calls finish within the grace period, and closes.
     pub async fn serve_with_shutdown(self, signal: impl Future<Output = ()>) -> io::Result<()> {
-        let BoundServer { listener, dubbo, builder } = self;
+        let BoundServer { listener, dubbo, mut builder } = self;
         let local = listener.local_addr()?;
         let dubbo_local = dubbo.as_ref().map(TcpListener::local_addr).transpose()?;
         let registered = builder.registration.register(&builder.router, local, dubbo_local).await;
+        if let Some(application) = registered.application() {
+            // What Java consumers ask for an application instance's services, unregistered
+            // as Dubbo keeps it.
+            let metadata = rpc_registry::MetadataInfo::of(application);
+            builder.router.add_service(application.application.clone(), MetadataService::new(&metadata));
+        }
         let mut connections =
             Listener::new(builder.layer.layer(builder.router.clone()), builder.router, builder.config);
         tracing::info!(%local, dubbo = ?dubbo_local, "serving");

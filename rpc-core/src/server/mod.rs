@@ -18,6 +18,7 @@
 mod builder;
 mod incoming;
 mod listener;
+mod metadata_service;
 mod register_mode;
 mod registration;
 

@@ -7,8 +7,10 @@ use std::str::FromStr;
 /// protocol, what Dubbo 2 consumers and our own read) and application-level instances (one per
 /// process, with the services in the application's metadata). A Java Dubbo 3.3 consumer reads
 /// both by default and uses either; one set to `FORCE_APPLICATION` reads only the second.
-/// Registries without an application-level layout (file, etcd, memory, static) keep only the
-/// interface-level registrations, whatever the mode.
+/// Registries without an application-level layout (file, memory, static) keep only the
+/// interface-level registrations, whatever the mode. A provider whose application instance is
+/// registered also serves Dubbo's `MetadataService` (group: the application), which Java
+/// consumers ask for the services of an instance whose metadata is stored `local`.
 ///
 /// ```
 /// # mod rpc { pub use rpc_core::*; }

@@ -150,6 +150,11 @@ fn per_protocol(base: &Instance, descriptor: &ServiceDescriptor, application: &s
 }
 
 impl Registered {
+    /// The application instance registered, if any.
+    pub(crate) fn application(&self) -> Option<&ApplicationInstance> {
+        self.application.as_ref()
+    }
+
     pub(crate) async fn deregister(self) {
         let Some(registry) = self.registry else { return };
         if let Some(application) = &self.application {

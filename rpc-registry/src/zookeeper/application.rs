@@ -7,7 +7,8 @@ use zookeeper_client as zk;
 
 use super::node::{keep_node, Node, Prepare};
 use super::{mapping_path, metadata_path, ZookeeperRegistry};
-use crate::dubbo_metadata::{InstanceRecord, MetadataInfo, SERVICES_ROOT};
+use crate::dubbo_instance::{record_path, InstanceRecord};
+use crate::dubbo_metadata::MetadataInfo;
 use crate::registrations::first_write;
 use crate::{ApplicationInstance, RegistryError};
 
@@ -42,11 +43,7 @@ impl ZookeeperRegistry {
                 Ok(())
             })
         });
-        let node = Node {
-            path: format!("{SERVICES_ROOT}/{}/{}", instance.application, instance.address),
-            data: record.to_json(),
-            prepare: Some(prepare),
-        };
+        let node = Node { path: record_path(instance), data: record.to_json(), prepare: Some(prepare) };
         let stop = CancellationToken::new();
         let (written, first) = watch::channel(false);
         tokio::spawn(keep_node(self.inner.session.clone(), node, stop.clone(), written));

@@ -7,7 +7,8 @@ use tokio::sync::{mpsc, watch};
 use zookeeper_client as zk;
 
 use super::{mapping_path, metadata_path, providers_path, Session, RETRY};
-use crate::dubbo_metadata::{InstanceRecord, MetadataInfo, SERVICES_ROOT};
+use crate::dubbo_instance::{InstanceRecord, SERVICES_ROOT};
+use crate::dubbo_metadata::MetadataInfo;
 use crate::dubbo_url::parse_node;
 use crate::{Instance, InstanceSet};
 
