@@ -16,6 +16,7 @@ use std::time::Duration;
 use common::greetings::{Greetings, GreetingsServiceClient, GreetingsServiceServer, GREETINGS_SERVICE_DESCRIPTOR};
 use common::java::Program;
 use common::servers::Zookeeper;
+use rpc::registry::MetadataStorage;
 use rpc::server::RegisterMode;
 use rpc::{Channel, Protocol};
 use tokio::sync::oneshot;
@@ -49,16 +50,21 @@ fn connect_string(zookeeper: &Zookeeper) -> String {
 /// A greetings provider registered in `zookeeper` with `mode` (none without a registry); it
 /// stops when the sender is dropped.
 async fn provider(zookeeper: Option<&Zookeeper>, mode: RegisterMode) -> (std::net::SocketAddr, oneshot::Sender<()>) {
-    provider_at(zookeeper.map(Zookeeper::url).as_deref(), mode).await
+    provider_at(zookeeper.map(Zookeeper::url).as_deref(), mode, MetadataStorage::default()).await
 }
 
-/// A greetings provider registered at `registry_url` with `mode` (none without one); it
-/// stops when the sender is dropped.
-async fn provider_at(registry_url: Option<&str>, mode: RegisterMode) -> (std::net::SocketAddr, oneshot::Sender<()>) {
+/// A greetings provider registered at `registry_url` with `mode` and its metadata stored in
+/// `storage` (none without a registry); it stops when the sender is dropped.
+async fn provider_at(
+    registry_url: Option<&str>,
+    mode: RegisterMode,
+    storage: MetadataStorage,
+) -> (std::net::SocketAddr, oneshot::Sender<()>) {
     let mut builder = rpc::Server::builder()
         .add_service(GreetingsServiceServer::new(Greetings::default()))
         .application("rust-greetings")
-        .register_mode(mode);
+        .register_mode(mode)
+        .metadata_storage(storage);
     if let Some(url) = registry_url {
         builder = builder.registry(rpc::registry::connect(url).await.expect("reach the registry"));
     }
@@ -153,6 +159,33 @@ async fn both_layouts_by_default_and_found_once() {
     assert_eq!(GreetingsServiceClient::new(channel).add(1, 1).await.unwrap(), 2);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_instance_with_local_metadata_is_found_through_its_metadata_service() {
+    let zookeeper = Zookeeper::start();
+    // As a Java provider with Dubbo's default `metadata-type=local` registers: the instance
+    // and the mapping, no metadata report.
+    let (addr, stop) = provider_at(Some(&zookeeper.url()), RegisterMode::Instance, MetadataStorage::Local).await;
+    let instances = children(&zookeeper, "/services/rust-greetings", |n| n == 1).await;
+    assert_eq!(instances, [addr.to_string()]);
+    let client = zookeeper_client::Client::connect(&connect_string(&zookeeper)).await.unwrap();
+    let (record, _) = client.get_data(&format!("/services/rust-greetings/{addr}")).await.unwrap();
+    let record: serde_json::Value = serde_json::from_slice(&record).unwrap();
+    assert_eq!(record["payload"]["metadata"]["dubbo.metadata.storage-type"], "local");
+    assert!(client.list_children("/dubbo/metadata/rust-greetings").await.unwrap_or_default().is_empty());
+    assert!(client.list_children(&format!("/dubbo/{SERVICE}/providers")).await.unwrap_or_default().is_empty());
+
+    // Our consumer asks the instance's MetadataService what it serves, then calls it.
+    let channel = consumer(&zookeeper, None).await;
+    assert!(channel.directory().unwrap().wait_for(1, Duration::from_secs(10)).await, "found through its metadata");
+    assert_eq!(channel.endpoints()[0].address, addr.to_string());
+    assert_eq!(GreetingsServiceClient::new(channel.clone()).add(20, 22).await.unwrap(), 42);
+    let dubbo = consumer(&zookeeper, Some(Protocol::Dubbo)).await;
+    assert!(dubbo.directory().unwrap().wait_for(1, Duration::from_secs(10)).await);
+    assert_eq!(GreetingsServiceClient::new(dubbo).say_hi("local".into()).await.unwrap(), "Hi, local");
+    drop(stop);
+    assert!(channel.directory().unwrap().wait_for(0, Duration::from_secs(10)).await, "the instance is withdrawn");
+}
+
 /// A Java process keeping an application instance registered until dropped.
 struct JavaInstance(Child);
 
@@ -196,7 +229,8 @@ async fn an_rpc_consumer_calls_a_provider_curator_registered_by_application() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn in_etcd_the_instance_is_dubbos_and_its_metadata_service_answers_a_dubbo2_client() {
     let etcd = common::servers::Etcd::start();
-    let (addr, stop) = provider_at(Some(&format!("{}?ttl=2s", etcd.url())), RegisterMode::Instance).await;
+    let etcd_url = format!("{}?ttl=2s", etcd.url());
+    let (addr, stop) = provider_at(Some(&etcd_url), RegisterMode::Instance, MetadataStorage::default()).await;
     let key = format!("/services/rust-greetings/{addr}");
     let record = etcd.value(&key).unwrap_or_else(|| panic!("{key} is written before serving: {:?}", etcd.keys("/")));
     assert!(etcd.keys("/dubbo/").is_empty(), "instance mode writes no interface-level keys");

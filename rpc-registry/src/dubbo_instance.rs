@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::dubbo_metadata::{port_of, MetadataInfo};
 use crate::dubbo_url::from_params;
-use crate::{ApplicationInstance, Instance};
+use crate::{ApplicationInstance, Instance, MetadataRequest, MetadataStorage};
 
 /// Where Dubbo's service discoveries keep application instances (ZooKeeper and etcd alike).
 pub(crate) const SERVICES_ROOT: &str = "/services";
@@ -29,24 +29,6 @@ const METADATA_SERVICE_VERSION_KEY: &str = "meta-v";
 /// (its group is the application's name).
 const METADATA_SERVICE_VERSION: &str = "1.0.0";
 const METADATA_SERVICE_PROTOCOL: &str = "dubbo";
-
-/// Where a consumer reads an instance's metadata from (`dubbo.metadata.storage-type`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum MetadataStorage {
-    /// The metadata report (ZooKeeper's `/dubbo/metadata/{app}/{revision}`).
-    Remote,
-    /// The provider's `MetadataService` (Dubbo's default; the only one Dubbo's etcd offers).
-    Local,
-}
-
-impl MetadataStorage {
-    fn name(self) -> &'static str {
-        match self {
-            MetadataStorage::Remote => "remote",
-            MetadataStorage::Local => "local",
-        }
-    }
-}
 
 /// Curator's `ServiceInstance<ZookeeperInstance>` JSON, as `JsonInstanceSerializer` writes it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -144,11 +126,12 @@ pub(crate) fn record_path(instance: &ApplicationInstance) -> String {
 }
 
 impl InstanceRecord {
-    /// The record of `instance`, whose metadata has `revision` and is stored remotely.
+    /// The record of `instance`, whose metadata has `revision` and is stored where the
+    /// instance says.
     pub(crate) fn of(instance: &ApplicationInstance, revision: &str, now_ms: u64) -> InstanceRecord {
         let host = host_of(&instance.address).to_string();
         let port = port_of(&instance.address);
-        let metadata = record_metadata(instance, revision, MetadataStorage::Remote, now_ms);
+        let metadata = record_metadata(instance, revision, instance.metadata_storage, now_ms);
         InstanceRecord {
             name: instance.application.clone(),
             id: instance.address.clone(),
@@ -189,6 +172,27 @@ impl InstanceRecord {
         self.metadata(STORAGE_TYPE) == Some(MetadataStorage::Remote.name())
     }
 
+    /// Where its `MetadataService` answers `revision`: the host of the record at the port and
+    /// protocol of `dubbo.metadata-service.url-params`, else the record's port over dubbo2
+    /// (as a Java consumer falls back when the parameters are missing).
+    pub(crate) fn metadata_service(&self, revision: &str) -> Option<MetadataRequest> {
+        let params: BTreeMap<String, String> =
+            self.metadata(METADATA_SERVICE_PARAMS).and_then(|json| serde_json::from_str(json).ok()).unwrap_or_default();
+        let port = params.get("port").and_then(|p| p.parse::<u16>().ok()).or(self.port)?;
+        let protocol = params.get("protocol").cloned().unwrap_or_else(|| METADATA_SERVICE_PROTOCOL.to_string());
+        let address = self.address_at(port);
+        Some(MetadataRequest { application: self.name.clone(), address, protocol, revision: revision.to_string() })
+    }
+
+    /// `host:port` of the record's host (an IPv6 one bracketed).
+    fn address_at(&self, port: u16) -> String {
+        if self.address.contains(':') {
+            format!("[{}]:{port}", self.address)
+        } else {
+            format!("{}:{port}", self.address)
+        }
+    }
+
     /// The instances of `service` this record serves, per `metadata`: one per protocol, at
     /// the port its endpoints give that protocol (else the service's, else the record's).
     pub(crate) fn instances(&self, service: &str, metadata: &MetadataInfo) -> Vec<Instance> {
@@ -206,11 +210,7 @@ impl InstanceRecord {
                     .map(|e| e.port)
                     .or_else(|| u16::try_from(info.port).ok().filter(|p| *p > 0))
                     .or(self.port)?;
-                let address = if self.address.contains(':') {
-                    format!("[{}]:{port}", self.address)
-                } else {
-                    format!("{}:{port}", self.address)
-                };
+                let address = self.address_at(port);
                 let mut params = info.params.clone();
                 if let Some(version) = &info.version {
                     params.insert("version".into(), version.clone());

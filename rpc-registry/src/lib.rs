@@ -20,6 +20,7 @@ pub(crate) mod etcd;
 pub(crate) mod file;
 mod instance;
 mod memory;
+mod metadata_client;
 mod registrations;
 mod registry;
 mod static_list;
@@ -27,7 +28,7 @@ mod url;
 #[cfg(feature = "zookeeper")]
 pub(crate) mod zookeeper;
 
-pub use application::ApplicationInstance;
+pub use application::{ApplicationInstance, MetadataStorage};
 pub use dubbo_metadata::{MetadataInfo, ServiceInfo};
 pub use error::RegistryError;
 #[cfg(feature = "etcd")]
@@ -35,6 +36,7 @@ pub use etcd::EtcdRegistry;
 pub use file::FileRegistry;
 pub use instance::{Instance, InstanceSet};
 pub use memory::MemoryRegistry;
+pub use metadata_client::{MetadataClient, MetadataRequest};
 pub use registry::{BoxFuture, InstanceStream, Registry};
 pub use static_list::StaticRegistry;
 pub use url::connect;

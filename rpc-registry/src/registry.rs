@@ -3,7 +3,9 @@ use std::pin::Pin;
 
 use futures_core::Stream;
 
-use crate::{ApplicationInstance, Instance, InstanceSet, RegistryError};
+use std::sync::Arc;
+
+use crate::{ApplicationInstance, Instance, InstanceSet, MetadataClient, RegistryError};
 
 /// A boxed `Send` future, as registry methods return.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -49,5 +51,12 @@ pub trait Registry: Send + Sync + 'static {
     fn deregister_application(&self, instance: &ApplicationInstance) -> BoxFuture<'_, Result<(), RegistryError>> {
         let _ = instance;
         Box::pin(std::future::ready(Ok(())))
+    }
+
+    /// How subscriptions learn the services of application instances whose metadata is
+    /// stored `local` (see [`MetadataClient`]); registries without application-level
+    /// discovery ignore it. A consumer's channel hands one over before it subscribes.
+    fn use_metadata_client(&self, client: Arc<dyn MetadataClient>) {
+        let _ = client;
     }
 }

@@ -230,6 +230,8 @@ impl ChannelBuilder {
         self.source = Some(format!("the registry's {name:?}"));
         self.discovers = Some(name.clone());
         self.consumer_registry = Some(registry.clone());
+        // Application instances that keep their metadata `local` are asked for it.
+        registry.use_metadata_client(Arc::new(super::metadata_client::MetadataServiceClient));
         self.discover(discover::from_registry(registry, name))
     }
     /// Cluster: the application this consumer belongs to, as it registers itself (Dubbo's

@@ -2,6 +2,7 @@
 
 mod channel;
 mod consumer_registration;
+mod metadata_client;
 mod service_check;
 
 pub use channel::{Channel, ChannelBuilder, ChannelFuture, RegistryService};

@@ -17,7 +17,7 @@ use super::registration::Registration;
 use super::{Connected, RegisterMode, Router, RpcService, ServerConfig};
 use crate::protocol::Unaddressed;
 use crate::{Request, Response};
-use rpc_registry::Registry;
+use rpc_registry::{MetadataStorage, Registry};
 
 /// Entry point of the provider side.
 ///
@@ -136,6 +136,22 @@ impl<L> ServerBuilder<L> {
     /// instance of Dubbo 3's application-level discovery, or both (the default, as in Dubbo).
     pub fn register_mode(mut self, mode: RegisterMode) -> Self {
         self.registration.mode = mode;
+        self
+    }
+
+    /// Where consumers read the application instance's metadata from, as Dubbo's
+    /// `metadata-type` chooses it: the registry's metadata report as well as this provider's
+    /// `MetadataService` (`Remote`, the default here) or only the `MetadataService` (`Local`,
+    /// Dubbo's default). Registries without a metadata report (etcd) store it `Local`.
+    ///
+    /// ```
+    /// # mod rpc { pub use rpc_core::*; pub mod registry { pub use rpc_registry::*; } }
+    /// use rpc::registry::MetadataStorage;
+    /// let builder = rpc::Server::builder().application("greeter-app").metadata_storage(MetadataStorage::Local);
+    /// # drop(builder);
+    /// ```
+    pub fn metadata_storage(mut self, storage: MetadataStorage) -> Self {
+        self.registration.metadata_storage = storage;
         self
     }
 

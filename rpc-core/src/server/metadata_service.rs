@@ -16,12 +16,12 @@ use serde::{Deserialize, Serialize};
 use crate::provider::RpcService;
 use crate::{CallFuture, MethodDescriptor, MethodKind, Request, Response, ServiceDescriptor, Status};
 
-/// The interface Java consumers call, and its version.
+/// The interface Java consumers call, its version and its one method they call.
 pub(crate) const METADATA_SERVICE: &str = "org.apache.dubbo.metadata.MetadataService";
 const METADATA_SERVICE_VERSION: &str = "1.0.0";
-const GET_METADATA_INFO: &str = "getMetadataInfo";
+pub(crate) const GET_METADATA_INFO: &str = "getMetadataInfo";
 
-static DESCRIPTOR: ServiceDescriptor = ServiceDescriptor {
+pub(crate) static DESCRIPTOR: ServiceDescriptor = ServiceDescriptor {
     name: METADATA_SERVICE,
     version: METADATA_SERVICE_VERSION,
     serialization: SerializationId::Hessian2,
@@ -81,17 +81,18 @@ impl RpcService for MetadataService {
 }
 
 /// `MetadataInfo` as Java's class has it, every field written (null where absent), so
-/// Hessian names the classes a Java consumer reads it into.
-#[derive(Clone, Serialize, Deserialize)]
-#[serde(rename = "org.apache.dubbo.metadata.MetadataInfo")]
-struct JavaMetadataInfo {
+/// Hessian names the classes a Java consumer reads it into; read back leniently (a Java
+/// provider's object may lack fields or carry more).
+#[derive(Clone, Default, Serialize, Deserialize)]
+#[serde(rename = "org.apache.dubbo.metadata.MetadataInfo", default)]
+pub(crate) struct JavaMetadataInfo {
     app: String,
     revision: String,
     services: BTreeMap<String, JavaServiceInfo>,
 }
 
 #[derive(Clone, Serialize, Deserialize)]
-#[serde(rename = "org.apache.dubbo.metadata.MetadataInfo$ServiceInfo")]
+#[serde(rename = "org.apache.dubbo.metadata.MetadataInfo$ServiceInfo", default)]
 struct JavaServiceInfo {
     name: String,
     group: Option<String>,
@@ -100,6 +101,34 @@ struct JavaServiceInfo {
     port: i32,
     path: Option<String>,
     params: BTreeMap<String, String>,
+}
+
+impl Default for JavaServiceInfo {
+    fn default() -> Self {
+        JavaServiceInfo::of(&ServiceInfo::default())
+    }
+}
+
+impl From<JavaMetadataInfo> for MetadataInfo {
+    fn from(java: JavaMetadataInfo) -> MetadataInfo {
+        let services = java
+            .services
+            .into_iter()
+            .map(|(key, info)| {
+                let info = ServiceInfo {
+                    name: info.name,
+                    group: info.group,
+                    version: info.version,
+                    protocol: info.protocol,
+                    port: info.port,
+                    path: info.path,
+                    params: info.params,
+                };
+                (key, info)
+            })
+            .collect();
+        MetadataInfo { app: java.app, revision: java.revision, services }
+    }
 }
 
 impl JavaMetadataInfo {

@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use rpc_codec::SerializationId;
-use rpc_registry::{ApplicationInstance, Instance, Registry};
+use rpc_registry::{ApplicationInstance, Instance, MetadataStorage, Registry};
 
 use super::RegisterMode;
 use crate::provider::Router;
@@ -20,6 +20,7 @@ pub(crate) struct Registration {
     /// Dubbo's `application`; the executable's name when not set.
     pub(crate) application: Option<String>,
     pub(crate) mode: RegisterMode,
+    pub(crate) metadata_storage: MetadataStorage,
 }
 
 impl Default for Registration {
@@ -31,6 +32,7 @@ impl Default for Registration {
             metadata: BTreeMap::new(),
             application: None,
             mode: RegisterMode::default(),
+            metadata_storage: MetadataStorage::default(),
         }
     }
 }
@@ -56,7 +58,8 @@ impl Registration {
         let timestamp = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_millis().to_string();
         let application = self.application.clone().unwrap_or_else(crate::identity::default_application);
         let mut instances = Vec::new();
-        let mut application_instance = ApplicationInstance::new(application.clone(), address.clone());
+        let mut application_instance =
+            ApplicationInstance::new(application.clone(), address.clone()).metadata_storage(self.metadata_storage);
         for (descriptor, group) in router.registrations() {
             let mut base = Instance::new(descriptor.name, address.clone())
                 .version(descriptor.version)

@@ -10,15 +10,15 @@ use super::{mapping_path, metadata_path, ZookeeperRegistry};
 use crate::dubbo_instance::{record_path, InstanceRecord};
 use crate::dubbo_metadata::MetadataInfo;
 use crate::registrations::first_write;
-use crate::{ApplicationInstance, RegistryError};
+use crate::{ApplicationInstance, MetadataStorage, RegistryError};
 
 /// Attempts at adding an application to a mapping another writer changes under us.
 const MAPPING_ATTEMPTS: usize = 10;
 
 impl ZookeeperRegistry {
     /// Dubbo 3's application-level registration: the application's metadata at
-    /// `/dubbo/metadata/{app}/{revision}` (storage type `remote`, so consumers read it there
-    /// rather than calling a `MetadataService`) and the application added to
+    /// `/dubbo/metadata/{app}/{revision}` (unless it is stored `local`: consumers then ask
+    /// the provider's `MetadataService`) and the application added to
     /// `/dubbo/mapping/{service}` of each service, both persistent as Dubbo keeps them; then
     /// the ephemeral instance node `/services/{app}/{host:port}` holding Curator's instance
     /// JSON. The persistent records are checked again in every session, before the node.
@@ -31,12 +31,16 @@ impl ZookeeperRegistry {
         services.dedup();
         let application = instance.application.clone();
         let metadata_node = metadata_path(&application, &metadata.revision);
-        let metadata_json = Arc::new(metadata.to_json());
+        // Stored `local`, only the provider's MetadataService has it.
+        let metadata_json =
+            (instance.metadata_storage == MetadataStorage::Remote).then(|| Arc::new(metadata.to_json()));
         let prepare: Prepare = Arc::new(move |client: zk::Client| {
             let (application, metadata_node, metadata_json, services) =
                 (application.clone(), metadata_node.clone(), metadata_json.clone(), services.clone());
             Box::pin(async move {
-                write_once(&client, &metadata_node, &metadata_json).await?;
+                if let Some(metadata_json) = &metadata_json {
+                    write_once(&client, &metadata_node, metadata_json).await?;
+                }
                 for service in &services {
                     add_to_mapping(&client, &mapping_path(service), &application).await?;
                 }

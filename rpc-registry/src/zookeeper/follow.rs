@@ -1,12 +1,13 @@
 use std::collections::{BTreeSet, HashMap};
 use std::future::Future;
 use std::pin::Pin;
+use std::time::{Duration, Instant};
 
 use futures_util::future::select_all;
 use tokio::sync::{mpsc, watch};
 use zookeeper_client as zk;
 
-use super::{mapping_path, metadata_path, providers_path, Session, RETRY};
+use super::{mapping_path, metadata_path, providers_path, MetadataClientSlot, Session, RETRY};
 use crate::dubbo_instance::{InstanceRecord, SERVICES_ROOT};
 use crate::dubbo_metadata::MetadataInfo;
 use crate::dubbo_url::parse_node;
@@ -15,10 +16,23 @@ use crate::{Instance, InstanceSet};
 /// Sends the providers of `service` at once and after every change, re-reading in every new
 /// session, until the receiver is dropped. Both of Dubbo's layouts are read, as a Dubbo 3
 /// consumer's default (`APPLICATION_FIRST`) reads them: the interface-level providers, and
-/// the instances of every application the interface→application mapping names whose remote
-/// metadata serves `service`. A registration found in both counts once.
-pub(super) async fn follow(mut sessions: watch::Receiver<Session>, service: String, sender: mpsc::Sender<InstanceSet>) {
-    let mut reader = Reader { service, previous: None, metadata: HashMap::new(), unreadable: BTreeSet::new() };
+/// the instances of every application the interface→application mapping names whose
+/// metadata (in the metadata report, or from the instance's `MetadataService` when stored
+/// `local`) serves `service`. A registration found in both counts once.
+pub(super) async fn follow(
+    mut sessions: watch::Receiver<Session>,
+    service: String,
+    metadata_client: MetadataClientSlot,
+    sender: mpsc::Sender<InstanceSet>,
+) {
+    let mut reader = Reader {
+        service,
+        previous: None,
+        metadata: HashMap::new(),
+        unreadable: BTreeSet::new(),
+        metadata_client,
+        unanswered: HashMap::new(),
+    };
     loop {
         let session = sessions.borrow_and_update().clone();
         let outcome = match session {
@@ -40,6 +54,11 @@ pub(super) async fn follow(mut sessions: watch::Receiver<Session>, service: Stri
 
 type Watch = Pin<Box<dyn Future<Output = zk::WatchedEvent> + Send>>;
 
+/// How long a subscription waits for an instance's `MetadataService`.
+const METADATA_SERVICE_TIMEOUT: Duration = Duration::from_secs(3);
+/// How long a `MetadataService` that did not answer is left alone.
+const METADATA_SERVICE_RETRY: Duration = Duration::from_secs(30);
+
 /// What one subscription knows across reads.
 struct Reader {
     service: String,
@@ -48,6 +67,11 @@ struct Reader {
     metadata: HashMap<(String, String), MetadataInfo>,
     /// Instances already reported as unreadable here, so each is logged once.
     unreadable: BTreeSet<String>,
+    /// Asks instances whose metadata is `local` for it.
+    metadata_client: MetadataClientSlot,
+    /// When a `MetadataService` last failed to answer, by (application, revision): it is not
+    /// asked again on every change for a while, which would hold up every other update.
+    unanswered: HashMap<(String, String), Instant>,
 }
 
 impl Reader {
@@ -142,38 +166,64 @@ impl Reader {
                     self.unreadable_once(&path, "not a Curator service instance");
                     continue;
                 };
-                if !record.metadata_is_remote() {
-                    self.unreadable_once(
-                        &path,
-                        "its metadata is local (served by its MetadataService, which is not read here); \
-                         it is found through interface-level registration only",
-                    );
-                    continue;
-                }
                 let Some(revision) = record.revision() else { continue };
                 let key = (application.to_string(), revision.to_string());
                 named.insert(key.clone());
                 if !self.metadata.contains_key(&key) {
-                    let json = match client.get_data(&metadata_path(application, revision)).await {
-                        Ok((json, _)) => json,
-                        // Not written yet: the instance's next change (or a retry) reads it.
-                        Err(zk::Error::NoNode) => {
-                            *again = true;
+                    let metadata = if record.metadata_is_remote() {
+                        let json = match client.get_data(&metadata_path(application, revision)).await {
+                            Ok((json, _)) => json,
+                            // Not written yet: the instance's next change (or a retry) reads it.
+                            Err(zk::Error::NoNode) => {
+                                *again = true;
+                                continue;
+                            }
+                            Err(e) => return Err(e),
+                        };
+                        MetadataInfo::parse(&json).ok_or("its metadata is not Dubbo's MetadataInfo JSON".to_string())
+                    } else if self.unanswered.get(&key).is_some_and(|at| at.elapsed() < METADATA_SERVICE_RETRY) {
+                        continue;
+                    } else {
+                        let answer = self.ask_metadata_service(&record, revision).await;
+                        if answer.is_err() {
+                            self.unanswered.insert(key.clone(), Instant::now());
+                        }
+                        answer
+                    };
+                    match metadata {
+                        Ok(metadata) => self.metadata.insert(key.clone(), metadata),
+                        Err(why) => {
+                            self.unreadable_once(&path, &why);
                             continue;
                         }
-                        Err(e) => return Err(e),
                     };
-                    let Some(metadata) = MetadataInfo::parse(&json) else {
-                        self.unreadable_once(&path, "its metadata is not Dubbo's MetadataInfo JSON");
-                        continue;
-                    };
-                    self.metadata.insert(key.clone(), metadata);
                 }
                 found.extend(record.instances(&self.service, &self.metadata[&key]));
             }
         }
         self.metadata.retain(|key, _| named.contains(key));
+        self.unanswered.retain(|key, _| named.contains(key));
         Ok(found)
+    }
+
+    /// The metadata of an instance that keeps it `local`, from its `MetadataService`; why
+    /// not, when it cannot be had (the instance is then found through its interface-level
+    /// registrations only).
+    async fn ask_metadata_service(&self, record: &InstanceRecord, revision: &str) -> Result<MetadataInfo, String> {
+        let client = self.metadata_client.read().unwrap_or_else(|poisoned| poisoned.into_inner()).clone();
+        let Some(client) = client else {
+            return Err("its metadata is local and this subscription has no MetadataService client".into());
+        };
+        let Some(request) = record.metadata_service(revision) else {
+            return Err("its metadata is local and its record names no MetadataService port".into());
+        };
+        let address = request.address.clone();
+        match tokio::time::timeout(METADATA_SERVICE_TIMEOUT, client.metadata(request)).await {
+            Ok(Ok(Some(metadata))) => Ok(metadata),
+            Ok(Ok(None)) => Err(format!("its MetadataService at {address} does not know revision {revision}")),
+            Ok(Err(e)) => Err(format!("its MetadataService at {address} failed: {e}")),
+            Err(_) => Err(format!("its MetadataService at {address} did not answer in {METADATA_SERVICE_TIMEOUT:?}")),
+        }
     }
 
     fn unreadable_once(&mut self, path: &str, why: &str) {

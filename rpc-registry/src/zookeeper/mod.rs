@@ -1,4 +1,4 @@
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use tokio::sync::{mpsc, watch};
@@ -9,7 +9,7 @@ use spawns as _;
 
 use crate::dubbo_url::{as_consumer, category_path, node_path, parse_node};
 use crate::registrations::{first_write, Registrations};
-use crate::{ApplicationInstance, BoxFuture, Instance, InstanceStream, Registry, RegistryError};
+use crate::{ApplicationInstance, BoxFuture, Instance, InstanceStream, MetadataClient, Registry, RegistryError};
 
 mod application;
 mod follow;
@@ -45,8 +45,13 @@ pub struct ZookeeperRegistry {
 struct Inner {
     session: watch::Receiver<Session>,
     registrations: Registrations,
+    metadata_client: MetadataClientSlot,
     _keeper: DropGuard,
 }
+
+/// The [`MetadataClient`] subscriptions ask for `local` metadata, once a channel has handed
+/// one over.
+pub(super) type MetadataClientSlot = Arc<RwLock<Option<Arc<dyn MetadataClient>>>>;
 
 impl ZookeeperRegistry {
     /// Connects to `cluster` (`host:port[,host:port]`) and keeps a session with `timeout`.
@@ -56,7 +61,12 @@ impl ZookeeperRegistry {
         let stop = CancellationToken::new();
         tokio::spawn(keep_session(cluster.to_string(), timeout, sessions, stop.clone()));
         Ok(ZookeeperRegistry {
-            inner: Arc::new(Inner { session, registrations: Registrations::default(), _keeper: stop.drop_guard() }),
+            inner: Arc::new(Inner {
+                session,
+                registrations: Registrations::default(),
+                metadata_client: MetadataClientSlot::default(),
+                _keeper: stop.drop_guard(),
+            }),
         })
     }
 }
@@ -159,6 +169,10 @@ impl Registry for ZookeeperRegistry {
         Box::pin(std::future::ready(Ok(())))
     }
 
+    fn use_metadata_client(&self, client: Arc<dyn MetadataClient>) {
+        *self.inner.metadata_client.write().unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(client);
+    }
+
     /// Dubbo 3's application-level registration (see [`ZookeeperRegistry`]).
     fn register_application(&self, instance: ApplicationInstance) -> BoxFuture<'_, Result<(), RegistryError>> {
         Box::pin(async move { self.keep_application(&instance).await })
@@ -198,9 +212,10 @@ impl Registry for ZookeeperRegistry {
     fn subscribe(&self, service: &str) -> BoxFuture<'_, Result<InstanceStream, RegistryError>> {
         let service = service.to_string();
         let session = self.inner.session.clone();
+        let metadata_client = self.inner.metadata_client.clone();
         Box::pin(async move {
             let (sender, receiver) = mpsc::channel(16);
-            tokio::spawn(follow::follow(session, service, sender));
+            tokio::spawn(follow::follow(session, service, metadata_client, sender));
             Ok(Box::pin(tokio_stream::wrappers::ReceiverStream::new(receiver)) as InstanceStream)
         })
     }
