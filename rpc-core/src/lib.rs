@@ -11,6 +11,7 @@ mod connection_info;
 mod context;
 mod descriptor;
 mod identity;
+mod metadata_service;
 mod protocol;
 mod protocol_name;
 mod provider;

@@ -10,7 +10,7 @@ use rpc_codec::{Hessian2, Serialization, SerializationId};
 use rpc_registry::{BoxFuture, MetadataClient, MetadataInfo, MetadataRequest, RegistryError};
 use tracing::Instrument;
 
-use crate::server::metadata_service::{JavaMetadataInfo, DESCRIPTOR, GET_METADATA_INFO};
+use crate::metadata_service::{JavaMetadataInfo, DESCRIPTOR, GET_METADATA_INFO};
 use crate::transport::{Connection, ConnectionConfig};
 use crate::{Protocol, Request, Status};
 

@@ -5,36 +5,14 @@
 //! application's name as group, version `1.0.0`, and not registered, as Dubbo exports it
 //! (`ConfigurableMetadataServiceExporter`).
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use bytes::BytesMut;
-use rpc_codec::SerializationId;
-use rpc_registry::{MetadataInfo, ServiceInfo};
-use serde::{Deserialize, Serialize};
+use rpc_registry::MetadataInfo;
 
+use crate::metadata_service::{JavaMetadataInfo, DESCRIPTOR, GET_METADATA_INFO, METADATA_SERVICE};
 use crate::provider::RpcService;
-use crate::{CallFuture, MethodDescriptor, MethodKind, Request, Response, ServiceDescriptor, Status};
-
-/// The interface Java consumers call, its version and its one method they call.
-pub(crate) const METADATA_SERVICE: &str = "org.apache.dubbo.metadata.MetadataService";
-const METADATA_SERVICE_VERSION: &str = "1.0.0";
-pub(crate) const GET_METADATA_INFO: &str = "getMetadataInfo";
-
-pub(crate) static DESCRIPTOR: ServiceDescriptor = ServiceDescriptor {
-    name: METADATA_SERVICE,
-    version: METADATA_SERVICE_VERSION,
-    serialization: SerializationId::Hessian2,
-    methods: &[MethodDescriptor {
-        name: GET_METADATA_INFO,
-        arguments: &["revision"],
-        idempotent: true,
-        oneway: false,
-        kind: MethodKind::Unary,
-        java_parameters: "Ljava/lang/String;",
-        java_return: "Lorg/apache/dubbo/metadata/MetadataInfo;",
-    }],
-};
+use crate::{CallFuture, Request, Response, ServiceDescriptor, Status};
 
 /// Answers `getMetadataInfo(revision)` with the application's metadata when the revision is
 /// its own, else null, as Dubbo's `MetadataServiceDelegation` does.
@@ -80,81 +58,9 @@ impl RpcService for MetadataService {
     }
 }
 
-/// `MetadataInfo` as Java's class has it, every field written (null where absent), so
-/// Hessian names the classes a Java consumer reads it into; read back leniently (a Java
-/// provider's object may lack fields or carry more).
-#[derive(Clone, Default, Serialize, Deserialize)]
-#[serde(rename = "org.apache.dubbo.metadata.MetadataInfo", default)]
-pub(crate) struct JavaMetadataInfo {
-    app: String,
-    revision: String,
-    services: BTreeMap<String, JavaServiceInfo>,
-}
-
-#[derive(Clone, Serialize, Deserialize)]
-#[serde(rename = "org.apache.dubbo.metadata.MetadataInfo$ServiceInfo", default)]
-struct JavaServiceInfo {
-    name: String,
-    group: Option<String>,
-    version: Option<String>,
-    protocol: Option<String>,
-    port: i32,
-    path: Option<String>,
-    params: BTreeMap<String, String>,
-}
-
-impl Default for JavaServiceInfo {
-    fn default() -> Self {
-        JavaServiceInfo::of(&ServiceInfo::default())
-    }
-}
-
-impl From<JavaMetadataInfo> for MetadataInfo {
-    fn from(java: JavaMetadataInfo) -> MetadataInfo {
-        let services = java
-            .services
-            .into_iter()
-            .map(|(key, info)| {
-                let info = ServiceInfo {
-                    name: info.name,
-                    group: info.group,
-                    version: info.version,
-                    protocol: info.protocol,
-                    port: info.port,
-                    path: info.path,
-                    params: info.params,
-                };
-                (key, info)
-            })
-            .collect();
-        MetadataInfo { app: java.app, revision: java.revision, services }
-    }
-}
-
-impl JavaMetadataInfo {
-    fn of(metadata: &MetadataInfo) -> JavaMetadataInfo {
-        let services = metadata.services.iter().map(|(key, info)| (key.clone(), JavaServiceInfo::of(info))).collect();
-        JavaMetadataInfo { app: metadata.app.clone(), revision: metadata.revision.clone(), services }
-    }
-}
-
-impl JavaServiceInfo {
-    fn of(info: &ServiceInfo) -> JavaServiceInfo {
-        JavaServiceInfo {
-            name: info.name.clone(),
-            group: info.group.clone(),
-            version: info.version.clone(),
-            protocol: info.protocol.clone(),
-            port: info.port,
-            path: info.path.clone(),
-            params: info.params.clone(),
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    use rpc_codec::{Hessian2, Serialization};
+    use rpc_codec::{Hessian2, Serialization, SerializationId};
     use rpc_registry::{ApplicationInstance, Instance};
 
     use super::*;

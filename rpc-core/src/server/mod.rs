@@ -18,7 +18,7 @@
 mod builder;
 mod incoming;
 mod listener;
-pub(crate) mod metadata_service;
+mod metadata_service;
 mod register_mode;
 mod registration;
 
