@@ -135,7 +135,7 @@ async fn grpc_errors_carry_precise_codes() {
 
 #[tokio::test]
 async fn the_wire_format_edges_follow_grpc() {
-    let (addr, _greeter, _server) = greeter_provider(rpc_codec_default_max()).await;
+    let (addr, greeter, _server) = greeter_provider(rpc_codec_default_max()).await;
     let grpc = [("content-type", "application/grpc"), ("te", "trailers")];
     let request = prost::Message::encode_to_vec(&hello("ada", 0));
 
@@ -155,6 +155,15 @@ async fn the_wire_format_edges_follow_grpc() {
     let reply = raw_call(addr, SAY_HELLO, &timeout, framed(&slow).into()).await;
     assert_eq!(reply.grpc_status(), Some("4"), "DEADLINE_EXCEEDED");
     assert!(started.elapsed() < Duration::from_millis(1_500));
+
+    // A deadline that has passed on arrival (0 ns, 1 ns) is refused, not run.
+    let finished = greeter.finished.load(Ordering::SeqCst);
+    for expired in ["0n", "1n"] {
+        let headers = [("content-type", "application/grpc"), ("te", "trailers"), ("grpc-timeout", expired)];
+        let reply = raw_call(addr, SAY_HELLO, &headers, framed(&request).into()).await;
+        assert_eq!(reply.grpc_status(), Some("4"), "grpc-timeout {expired}: DEADLINE_EXCEEDED");
+    }
+    assert_eq!(greeter.finished.load(Ordering::SeqCst), finished, "neither call ran");
 
     // A malformed timeout, a truncated message, a compressed one, two messages.
     let bad_timeout = [("content-type", "application/grpc"), ("grpc-timeout", "soon")];

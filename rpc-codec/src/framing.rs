@@ -150,7 +150,7 @@ impl Decoder for FrameCodec {
         if src.len() < size {
             // Room for a chunk first: the frame usually fits in it, and one allocation does.
             self.make_room(src);
-            src.reserve(size - src.len());
+            crate::reserve_toward(src, size);
             return Ok(None);
         }
         let mut payload = src.split_to(size).freeze();
@@ -209,6 +209,28 @@ mod tests {
         let mut buf = BytesMut::new();
         FrameCodec::default().encode(frame, &mut buf).unwrap();
         buf
+    }
+
+    #[test]
+    fn the_header_of_a_large_frame_reserves_little_until_its_bytes_arrive() {
+        // A peer sends the header of an 8 MiB frame (and a little of it) and nothing more.
+        let body = Bytes::from(vec![1u8; DEFAULT_MAX_FRAME_SIZE - 1024]);
+        let wire = encode(Frame::request(1, Metadata::call("svc", "m"), body.clone()));
+        let mut codec = FrameCodec::default();
+        let mut buf = BytesMut::from(&wire[..HEADER_LEN + 100]);
+        assert_eq!(codec.decode(&mut buf).unwrap(), None);
+        assert!(buf.capacity() < 1 << 20, "reserved {} bytes for 124 received", buf.capacity());
+        // The rest arriving in pieces still decodes the frame.
+        let mut at = HEADER_LEN + 100;
+        let frame = loop {
+            let room = (buf.capacity() - buf.len()).clamp(1, wire.len() - at);
+            buf.extend_from_slice(&wire[at..at + room]);
+            at += room;
+            if let Some(frame) = codec.decode(&mut buf).unwrap() {
+                break frame;
+            }
+        };
+        assert!(matches!(frame, Inbound::Frame(frame) if frame.body == body));
     }
 
     #[test]

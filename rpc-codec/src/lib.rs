@@ -29,6 +29,7 @@ mod frame;
 mod framing;
 mod header;
 mod metadata;
+mod reserve;
 pub mod serialization;
 
 pub use error::{CodecError, MetadataError, SerializationError};
@@ -36,4 +37,5 @@ pub use frame::{EventKind, Frame};
 pub use framing::{FrameCodec, Inbound, RejectReason, DEFAULT_MAX_FRAME_SIZE};
 pub use header::{Flags, FrameHeader, HEADER_LEN, MAGIC, VERSION};
 pub use metadata::{Attachments, Metadata};
+pub use reserve::{reserve_toward, RESERVE_STEP};
 pub use serialization::{Format, Hessian2, Json, MsgPack, Protobuf, Serialization, SerializationId};

@@ -99,7 +99,7 @@ impl Decoder for DubboCodec {
             return Ok(Some(DubboInbound::TooLarge { header, payload: self.payload }));
         }
         if src.len() < DUBBO_HEADER_LEN + len {
-            src.reserve(DUBBO_HEADER_LEN + len - src.len());
+            crate::reserve_toward(src, DUBBO_HEADER_LEN + len);
             return Ok(None);
         }
         src.advance(DUBBO_HEADER_LEN);
@@ -132,6 +132,15 @@ impl Encoder<DubboFrame> for DubboCodec {
 mod tests {
     use super::*;
     use crate::dubbo::FLAG_REQUEST;
+
+    #[test]
+    fn the_header_of_a_large_body_reserves_little_until_its_bytes_arrive() {
+        let mut codec = DubboCodec::new(8 << 20);
+        let header = DubboHeader { flags: FLAG_REQUEST | 2, status: 0, id: 1, body_len: 8 << 20 };
+        let mut buf = BytesMut::from(&header.to_bytes()[..]);
+        assert_eq!(codec.decode(&mut buf).unwrap(), None);
+        assert!(buf.capacity() < 1 << 20, "reserved {} bytes for a 16-byte header", buf.capacity());
+    }
 
     #[test]
     fn frames_round_trip_and_oversized_bodies_are_skipped() {

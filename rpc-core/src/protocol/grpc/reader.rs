@@ -47,27 +47,7 @@ impl MessageReader {
 
     /// The next whole message in the buffer, if one has fully arrived.
     fn split_message(&mut self) -> Result<Option<Bytes>, Status> {
-        if self.buffer.len() < message::PREFIX_LEN {
-            return Ok(None);
-        }
-        let len = u32::from_be_bytes([self.buffer[1], self.buffer[2], self.buffer[3], self.buffer[4]]) as usize;
-        match self.buffer[0] {
-            0 => {}
-            1 => return Err(Status::unimplemented(format!("{}: compressed messages are not supported", self.what))),
-            flag => return Err(Status::invalid_argument(format!("{}: bad compressed flag {flag}", self.what))),
-        }
-        if len > self.max_message {
-            return Err(Status::resource_exhausted(format!(
-                "{}: message of {len} bytes over the limit of {}",
-                self.what, self.max_message
-            )));
-        }
-        if self.buffer.len() < message::PREFIX_LEN + len {
-            self.buffer.reserve(message::PREFIX_LEN + len - self.buffer.len());
-            return Ok(None);
-        }
-        self.buffer.advance(message::PREFIX_LEN);
-        Ok(Some(self.buffer.split_to(len).freeze()))
+        split_message(&mut self.buffer, self.max_message, self.what)
     }
 
     fn fail(&mut self, status: Status) -> Poll<Option<Result<Bytes, Status>>> {
@@ -133,5 +113,47 @@ impl Stream for MessageReader {
                 }
             }
         }
+    }
+}
+
+/// The next whole message in `buffer`, if one has fully arrived; room is made for one still
+/// arriving in step with its bytes, not for its announced length at once.
+fn split_message(buffer: &mut BytesMut, max_message: usize, what: &str) -> Result<Option<Bytes>, Status> {
+    if buffer.len() < message::PREFIX_LEN {
+        return Ok(None);
+    }
+    let len = u32::from_be_bytes([buffer[1], buffer[2], buffer[3], buffer[4]]) as usize;
+    match buffer[0] {
+        0 => {}
+        1 => return Err(Status::unimplemented(format!("{what}: compressed messages are not supported"))),
+        flag => return Err(Status::invalid_argument(format!("{what}: bad compressed flag {flag}"))),
+    }
+    if len > max_message {
+        return Err(Status::resource_exhausted(format!(
+            "{what}: message of {len} bytes over the limit of {max_message}"
+        )));
+    }
+    if buffer.len() < message::PREFIX_LEN + len {
+        rpc_codec::reserve_toward(buffer, message::PREFIX_LEN + len);
+        return Ok(None);
+    }
+    buffer.advance(message::PREFIX_LEN);
+    Ok(Some(buffer.split_to(len).freeze()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_large_message_announced_reserves_little_until_its_bytes_arrive() {
+        let mut buffer = BytesMut::from(&[0, 0, 0x80, 0, 0][..]);
+        assert_eq!(split_message(&mut buffer, 16 << 20, "test").unwrap(), None);
+        assert!(buffer.capacity() < 1 << 20, "reserved {} bytes for an 8 MiB prefix", buffer.capacity());
+        buffer.extend_from_slice(&vec![7; 8 << 20]);
+        let message = split_message(&mut buffer, 16 << 20, "test").unwrap().expect("the whole message");
+        assert_eq!(message.len(), 8 << 20);
+        let status = split_message(&mut BytesMut::from(&[0, 0, 0x80, 0, 0][..]), 1024, "test").unwrap_err();
+        assert_eq!(status.code(), crate::Code::ResourceExhausted);
     }
 }
