@@ -363,3 +363,48 @@ async fn a_provider_that_stops_reading_stops_the_caller() {
         assert_eq!(sum.value, 6, "{protocol:?}");
     }
 }
+
+#[tokio::test]
+async fn a_connection_may_not_open_streams_without_end() {
+    let numbers = NumbersImpl::default();
+    let mut config = rpc::server::ServerConfig::default();
+    config.binary.max_concurrent_streams = 8;
+    let bound = rpc::Server::builder()
+        .add_service(NumbersServer::new(numbers.clone()))
+        .config(config)
+        .bind("127.0.0.1:0")
+        .await
+        .expect("bind loopback");
+    let addr = bound.local_addr().unwrap();
+    tokio::spawn(bound.serve());
+    let client = client(addr, Protocol::Binary).await;
+    let mut open = Vec::new();
+    for _ in 0..8 {
+        let mut stream = client.forever(Number::new(0)).await.unwrap();
+        assert_eq!(stream.next().await.unwrap().unwrap().value, 0);
+        open.push(stream);
+    }
+    // One more on the same connection is refused, not run; the others go on.
+    let refused = match client.forever(Number::new(0)).await {
+        Err(status) => status,
+        Ok(mut stream) => stream.next().await.expect("an end").expect_err("refused"),
+    };
+    assert_eq!(refused.code(), Code::ResourceExhausted, "{refused:?}");
+    assert!(refused.message().contains("8 streams already open"), "{refused:?}");
+    for stream in &mut open {
+        assert!(stream.next().await.unwrap().is_ok());
+    }
+    // Once one ends, another may open.
+    drop(open.pop());
+    let give_up = Instant::now() + Duration::from_secs(5);
+    loop {
+        if let Ok(mut stream) = client.forever(Number::new(0)).await {
+            if let Some(Ok(number)) = stream.next().await {
+                assert_eq!(number.value, 0);
+                break;
+            }
+        }
+        assert!(Instant::now() < give_up, "no stream opened after one ended");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}

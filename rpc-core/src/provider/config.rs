@@ -38,6 +38,10 @@ pub struct BinaryServerConfig {
     pub max_frame_size: usize,
     /// Replies queued per connection before handlers wait for the socket (backpressure).
     pub write_queue: usize,
+    /// Streams a client may have open at once on one connection, as HTTP/2's
+    /// `SETTINGS_MAX_CONCURRENT_STREAMS` bounds gRPC's; one more is refused with
+    /// `ResourceExhausted`, not run, and the connection survives.
+    pub max_concurrent_streams: usize,
 }
 
 /// gRPC's server settings.
@@ -83,7 +87,7 @@ impl Default for ServerConfig {
 
 impl Default for BinaryServerConfig {
     fn default() -> Self {
-        BinaryServerConfig { max_frame_size: DEFAULT_MAX_FRAME_SIZE, write_queue: 1024 }
+        BinaryServerConfig { max_frame_size: DEFAULT_MAX_FRAME_SIZE, write_queue: 1024, max_concurrent_streams: 1024 }
     }
 }
 

@@ -177,6 +177,13 @@ impl<L> ServerBuilder<L> {
         self
     }
 
+    /// Binary-protocol streams a client may have open at once on one connection (default
+    /// 1,024); one more is refused with `ResourceExhausted` and not run.
+    pub fn binary_max_concurrent_streams(mut self, streams: usize) -> Self {
+        self.config.binary.max_concurrent_streams = streams;
+        self
+    }
+
     /// A connection that sends nothing for this long (heartbeats count) is closed (default 60 s).
     pub fn idle_timeout(mut self, idle: Duration) -> Self {
         self.config.idle_timeout = idle;

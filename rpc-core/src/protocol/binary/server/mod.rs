@@ -34,7 +34,12 @@ where
     let annotator = Annotator::new(router, info);
     let binary = &config.binary;
     let server = BinaryServer {
-        streams: ServerStreams::new(service.clone(), annotator.clone(), binary.max_frame_size),
+        streams: ServerStreams::new(
+            service.clone(),
+            annotator.clone(),
+            binary.max_frame_size,
+            binary.max_concurrent_streams,
+        ),
         codec: FrameCodec::new(binary.max_frame_size),
         write_queue: binary.write_queue,
         service,

@@ -26,6 +26,8 @@ pub(crate) struct ServerStreams<S> {
     annotator: Annotator,
     /// Largest reply message a frame can carry.
     max_message: usize,
+    /// Streams open at once, at most.
+    max_streams: usize,
 }
 
 struct OpenStream {
@@ -40,9 +42,9 @@ impl<S> ServerStreams<S>
 where
     S: ServiceStack,
 {
-    pub(crate) fn new(service: S, annotator: Annotator, max_frame_size: usize) -> ServerStreams<S> {
+    pub(crate) fn new(service: S, annotator: Annotator, max_frame_size: usize, max_streams: usize) -> ServerStreams<S> {
         let max_message = max_frame_size.saturating_sub(rpc_codec::HEADER_LEN);
-        ServerStreams { open: Arc::new(DashMap::new()), service, annotator, max_message }
+        ServerStreams { open: Arc::new(DashMap::new()), service, annotator, max_message, max_streams }
     }
 
     /// Takes a stream frame from the caller: opens a stream, delivers a message, or ends the
@@ -67,10 +69,17 @@ where
             return None;
         }
         if going_away {
-            let why = "provider is shutting down; stream not opened";
-            let mut refusal = end_frame(id, frame.serialization, Err(Status::unavailable(why)));
-            refusal.metadata.attachments.insert(crate::protocol::binary::NOT_RUN_ATTACHMENT, why);
-            return Some(refusal);
+            return Some(not_opened(
+                id,
+                frame.serialization,
+                Status::unavailable("provider is shutting down; stream not opened"),
+            ));
+        }
+        if self.open.len() >= self.max_streams {
+            // Each open stream holds a task and buffers: a peer may not open them without end.
+            let why =
+                format!("{} streams already open on this connection (the limit); stream not opened", self.max_streams);
+            return Some(not_opened(id, frame.serialization, Status::resource_exhausted(why)));
         }
         let request = match request_from_open(frame) {
             Ok(request) => request,
@@ -169,6 +178,15 @@ where
 }
 
 /// The end of the provider's side: status 0, or the error's code and message.
+/// The end of a stream refused before it opened, marked not run (so a caller may send it
+/// elsewhere).
+fn not_opened(id: u64, serialization: u8, status: Status) -> Frame {
+    let why = status.message().to_string();
+    let mut refusal = end_frame(id, serialization, Err(status));
+    refusal.metadata.attachments.insert(crate::protocol::binary::NOT_RUN_ATTACHMENT, why);
+    refusal
+}
+
 fn end_frame(id: u64, serialization: u8, result: Result<(), Status>) -> Frame {
     match result {
         Ok(()) => Frame::stream_end(id, false, serialization, Code::Ok as u8, Bytes::new()),
