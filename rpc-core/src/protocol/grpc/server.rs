@@ -9,7 +9,7 @@ use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Method, StatusCode};
 use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use rpc_codec::{Metadata, SerializationId};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tracing::Instrument;
@@ -37,7 +37,13 @@ where
     let ConnectionContext { service, router, config, lifecycle, info } = context;
     let annotator = Annotator::new(router.clone(), info);
     let handler = GrpcHandler { service, router, annotator, max_message: config.grpc.max_message_size };
+    // A peer that stops answering (never finishes the handshake, or vanished) is found by
+    // pings it must acknowledge, and closed within the idle timeout.
+    let ping = config.idle_timeout / 2;
     let connection = hyper::server::conn::http2::Builder::new(TokioExecutor::new())
+        .timer(TokioTimer::new())
+        .keep_alive_interval(Some(ping))
+        .keep_alive_timeout(ping)
         .max_concurrent_streams(config.grpc.max_concurrent_streams)
         .serve_connection(TokioIo::new(io), handler);
     serve_until_shutdown(connection, &lifecycle, |connection| connection.graceful_shutdown()).await

@@ -10,7 +10,7 @@ use http::header::{HeaderValue, CONTENT_TYPE};
 use http::{HeaderMap, Method, StatusCode};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use rpc_codec::{Metadata, SerializationId};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tracing::Instrument;
@@ -33,7 +33,12 @@ where
     let ConnectionContext { service, router, config, lifecycle, info } = context;
     let handler =
         RestHandler { service, annotator: Annotator::new(router, info), max_body: config.grpc.max_message_size };
-    let connection = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(io), handler);
+    // A request's head must arrive within the idle timeout (hyper's header read timeout,
+    // which needs a timer).
+    let connection = hyper::server::conn::http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(config.idle_timeout)
+        .serve_connection(TokioIo::new(io), handler);
     serve_until_shutdown(connection, &lifecycle, |connection| connection.graceful_shutdown()).await
 }
 
