@@ -1,9 +1,12 @@
-//! Peers that connect and then say (almost) nothing: each protocol closes them within the
-//! idle timeout, so they cannot hold connections (and file descriptors) without end. Each
-//! case writes raw bytes over loopback to a provider whose idle timeout is 1 s.
+//! Peers that misbehave on purpose, over loopback with raw bytes: connections that say
+//! (almost) nothing are closed within the idle timeout on every protocol, so they cannot hold
+//! connections (and file descriptors) without end; a flood of connections that break the
+//! protocol writes a few log lines a second, not one each.
 
 mod common;
 
+use std::io::Write;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::TestServer;
@@ -49,6 +52,54 @@ async fn silent_connections_are_closed_within_the_idle_timeout_on_every_protocol
         assert!(took >= IDLE / 2, "{case}: closed after {took:?}, before it could be idle");
     }
     // The provider still serves everyone else.
+    let client = server.client().await;
+    assert_eq!(client.echo("still here".into()).await.unwrap(), "still here");
+}
+
+/// Log output kept in memory, to count lines.
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Captured {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn a_flood_of_bad_connections_writes_a_few_lines_a_second() {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    tracing_subscriber::fmt()
+        .with_writer(move || writer.clone())
+        .with_max_level(tracing::Level::WARN)
+        .with_ansi(false)
+        .try_init()
+        .expect("the only subscriber of this test binary");
+    let server = TestServer::start().await;
+    // The binary protocol's magic, then a header of a version nobody speaks.
+    let mut bad = vec![0xD8, 0xB5, 0x63];
+    bad.resize(24, 0);
+    let started = Instant::now();
+    let connections = 500;
+    for _ in 0..connections {
+        let mut stream = TcpStream::connect(server.addr).await.expect("connect");
+        stream.write_all(&bad).await.expect("write");
+        let mut sink = [0u8; 64];
+        // The provider closes it (a protocol error).
+        let _ = tokio::time::timeout(CLOSED_WITHIN, stream.read(&mut sink)).await.expect("closed");
+    }
+    let seconds = started.elapsed().as_secs() + 1;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let lines = text.lines().filter(|line| line.contains("protocol error")).count();
+    assert!(lines >= 1, "the first is logged:\n{text}");
+    assert!(lines as u64 <= 10 * (seconds + 1), "{lines} lines for {connections} connections in {seconds} s");
     let client = server.client().await;
     assert_eq!(client.echo("still here".into()).await.unwrap(), "still here");
 }

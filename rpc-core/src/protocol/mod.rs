@@ -22,6 +22,7 @@ pub(crate) mod dubbo;
 mod graceful;
 pub(crate) mod grpc;
 mod idle_timer;
+mod log_limit;
 pub(crate) mod mux;
 mod rest;
 mod rewind;
@@ -36,6 +37,7 @@ pub use connected::Connected;
 pub(crate) use connected::Unaddressed;
 pub(crate) use context::{Annotator, ConnectionContext};
 pub(crate) use idle_timer::IdleTimer;
+pub(crate) use log_limit::LogLimit;
 pub(crate) use rewind::Rewind;
 
 use crate::provider::ServiceStack;

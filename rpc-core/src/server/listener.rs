@@ -7,7 +7,7 @@ use futures_util::StreamExt;
 use tokio_util::task::TaskTracker;
 use tracing::Instrument;
 
-use crate::protocol::{serve_detected, Connected, ConnectionContext};
+use crate::protocol::{serve_detected, Connected, ConnectionContext, LogLimit};
 use crate::provider::ServiceStack;
 use crate::provider::{Lifecycle, Router, ServerConfig};
 use crate::ConnectionInfo;
@@ -70,7 +70,11 @@ where
                 accepted = incoming.next() => match accepted {
                     Some(Ok(io)) => self.serve(io),
                     Some(Err(e)) => {
-                        tracing::warn!(error = %e, "accept failed");
+                        // Out of file descriptors, accept fails for as long as they last.
+                        static ACCEPT_ERRORS: LogLimit = LogLimit::new(1);
+                        if let Some(suppressed) = ACCEPT_ERRORS.admit() {
+                            tracing::warn!(error = %e, suppressed, "accept failed");
+                        }
                         tokio::time::sleep(Duration::from_millis(50)).await;
                     }
                     None => return,

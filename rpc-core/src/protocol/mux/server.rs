@@ -12,7 +12,7 @@ use tokio::sync::mpsc;
 use tokio_util::codec::{Decoder, Encoder, FramedRead};
 
 use super::{write_batch, CallSlot, FrameWriter};
-use crate::protocol::IdleTimer;
+use crate::protocol::{IdleTimer, LogLimit};
 use crate::provider::{Lifecycle, ServerConfig};
 
 /// Frames a busy connection reads between direct checks for shutdown.
@@ -147,7 +147,11 @@ where
                 break;
             }
             Some(Err(e)) => {
-                tracing::warn!(error = %e, "closing connection on a protocol error");
+                // Any peer can send garbage: a flood of it writes a few lines a second.
+                static PROTOCOL_ERRORS: LogLimit = LogLimit::new(10);
+                if let Some(suppressed) = PROTOCOL_ERRORS.admit() {
+                    tracing::warn!(error = %e, suppressed, "closing connection on a protocol error");
+                }
                 break;
             }
             Some(Ok(inbound)) => match protocol.on_inbound(inbound, going_away, &replies) {
