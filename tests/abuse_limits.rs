@@ -1,7 +1,8 @@
 //! Peers that misbehave on purpose, over loopback with raw bytes: connections that say
 //! (almost) nothing are closed within the idle timeout on every protocol, so they cannot hold
 //! connections (and file descriptors) without end; a flood of connections that break the
-//! protocol writes a few log lines a second, not one each.
+//! protocol writes a few log lines a second, not one each; request bodies that never end
+//! are given up within the idle timeout, over HTTP/2 and HTTP/1.1.
 
 mod common;
 
@@ -100,6 +101,57 @@ async fn a_flood_of_bad_connections_writes_a_few_lines_a_second() {
     let lines = text.lines().filter(|line| line.contains("protocol error")).count();
     assert!(lines >= 1, "the first is logged:\n{text}");
     assert!(lines as u64 <= 10 * (seconds + 1), "{lines} lines for {connections} connections in {seconds} s");
+    let client = server.client().await;
+    assert_eq!(client.echo("still here".into()).await.unwrap(), "still here");
+}
+
+#[tokio::test]
+async fn request_bodies_that_never_end_are_given_up_within_the_idle_timeout() {
+    use http_body_util::StreamBody;
+    use hyper::body::Frame;
+    use hyper_util::rt::{TokioExecutor, TokioIo};
+
+    let server = TestServer::start_with(|b| b.idle_timeout(IDLE)).await;
+    // HTTP/2: 16 calls, each announcing a 7 MiB message, sending 1 KiB of it, then nothing.
+    let stream = TcpStream::connect(server.addr).await.expect("connect");
+    let (sender, connection) =
+        hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(stream)).await.expect("handshake");
+    tokio::spawn(connection);
+    let mut stalled = Vec::new();
+    let mut replies = Vec::new();
+    for _ in 0..16 {
+        let (body_sender, body) =
+            tokio::sync::mpsc::channel::<Result<Frame<bytes::Bytes>, std::convert::Infallible>>(1);
+        let mut start = vec![0u8];
+        start.extend_from_slice(&(7u32 << 20).to_be_bytes());
+        start.resize(5 + 1024, 0);
+        body_sender.send(Ok(Frame::data(start.into()))).await.expect("queued");
+        stalled.push(body_sender);
+        let body = StreamBody::new(Box::pin(futures_util::stream::unfold(body, |mut body| async move {
+            body.recv().await.map(|f| (f, body))
+        })));
+        let request = http::Request::post(format!("http://{}/test.Echo/echo", server.addr))
+            .header("content-type", "application/grpc+msgpack")
+            .header("te", "trailers")
+            .body(body)
+            .expect("a request");
+        let mut sender = sender.clone();
+        replies.push(tokio::spawn(async move { sender.send_request(request).await }));
+    }
+    let started = Instant::now();
+    for reply in replies {
+        let reply =
+            tokio::time::timeout(CLOSED_WITHIN, reply).await.expect("answered in time").unwrap().expect("a reply");
+        let status = reply.headers().get("grpc-status").and_then(|v| v.to_str().ok()).map(str::to_string);
+        assert_eq!(status.as_deref(), Some("1"), "CANCELLED: {:?}", reply.headers());
+    }
+    assert!(started.elapsed() >= IDLE / 2, "given up after {:?}, before the body could be idle", started.elapsed());
+    drop(stalled);
+
+    // HTTP/1.1: a head announcing 1,000 bytes of JSON, two of them sent.
+    let head = b"POST /test.Echo/echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n[\"";
+    let took = time_to_close(&server, head).await;
+    assert!(took >= IDLE / 2, "closed after {took:?}");
     let client = server.client().await;
     assert_eq!(client.echo("still here".into()).await.unwrap(), "still here");
 }

@@ -24,6 +24,7 @@ pub(crate) mod grpc;
 mod idle_timer;
 mod log_limit;
 pub(crate) mod mux;
+mod request_body;
 mod rest;
 mod rewind;
 
@@ -38,6 +39,7 @@ pub(crate) use connected::Unaddressed;
 pub(crate) use context::{Annotator, ConnectionContext};
 pub(crate) use idle_timer::IdleTimer;
 pub(crate) use log_limit::LogLimit;
+pub(crate) use request_body::{read_whole, BodyError};
 pub(crate) use rewind::Rewind;
 
 use crate::provider::ServiceStack;

@@ -3,11 +3,10 @@
 //! protocol.
 
 use std::convert::Infallible;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Method, StatusCode};
-use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use rpc_codec::{Metadata, SerializationId};
@@ -20,7 +19,7 @@ use super::message;
 use super::reader::MessageReader;
 use super::wrapper;
 use crate::protocol::graceful::serve_until_shutdown;
-use crate::protocol::{service_and_method, Annotator, ConnectionContext};
+use crate::protocol::{read_whole, service_and_method, Annotator, BodyError, ConnectionContext};
 use crate::provider::call::call;
 use crate::provider::Router;
 use crate::provider::ServiceStack;
@@ -36,7 +35,13 @@ where
 {
     let ConnectionContext { service, router, config, lifecycle, info } = context;
     let annotator = Annotator::new(router.clone(), info);
-    let handler = GrpcHandler { service, router, annotator, max_message: config.grpc.max_message_size };
+    let handler = GrpcHandler {
+        service,
+        router,
+        annotator,
+        max_message: config.grpc.max_message_size,
+        body_idle: config.idle_timeout,
+    };
     // A peer that stops answering (never finishes the handshake, or vanished) is found by
     // pings it must acknowledge, and closed within the idle timeout.
     let ping = config.idle_timeout / 2;
@@ -56,6 +61,8 @@ struct GrpcHandler<S> {
     router: Router,
     annotator: Annotator,
     max_message: usize,
+    /// How long a unary request's body may send nothing.
+    body_idle: Duration,
 }
 
 impl<S> hyper::service::Service<http::Request<Incoming>> for GrpcHandler<S>
@@ -78,7 +85,7 @@ where
     S: ServiceStack,
 {
     async fn handle(self, request: http::Request<Incoming>) -> http::Response<GrpcBody> {
-        let GrpcHandler { service, router, annotator, max_message } = self;
+        let GrpcHandler { service, router, annotator, max_message, body_idle } = self;
         let (parts, body) = request.into_parts();
         if parts.method != Method::POST {
             return plain_http(StatusCode::METHOD_NOT_ALLOWED);
@@ -107,7 +114,7 @@ where
             return streaming(service, request, body, serialization, max_message).await;
         }
         let mut wrapped = None;
-        let result = match unary_message(body, max_message, request.deadline()).await {
+        let result = match unary_message(body, max_message, request.deadline(), body_idle).await {
             Ok(message) => match unwrap_triple(&mut request, message, serialization) {
                 Ok(wrapper) => {
                     wrapped = wrapper;
@@ -253,8 +260,13 @@ fn unwrap_triple(
 }
 
 /// The one message of a unary call's body.
-async fn unary_message(body: Incoming, max_message: usize, deadline: Option<Instant>) -> Result<Bytes, Status> {
-    let body = read_body(body, max_message, deadline).await?;
+async fn unary_message(
+    body: Incoming,
+    max_message: usize,
+    deadline: Option<Instant>,
+    idle: Duration,
+) -> Result<Bytes, Status> {
+    let body = read_body(body, max_message, deadline, idle).await?;
     message::decode_unary(body, "request")
 }
 
@@ -263,23 +275,23 @@ fn text_header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 }
 
 /// The whole request body: `ResourceExhausted` past `max_message` (plus its prefix), without
-/// buffering the rest; `DeadlineExceeded` if it is still arriving at the deadline.
-async fn read_body(body: Incoming, max_message: usize, deadline: Option<Instant>) -> Result<Bytes, Status> {
+/// buffering the rest; `DeadlineExceeded` if it is still arriving at the deadline; `Cancelled`
+/// if none of it arrives for `idle`.
+async fn read_body(
+    body: Incoming,
+    max_message: usize,
+    deadline: Option<Instant>,
+    idle: Duration,
+) -> Result<Bytes, Status> {
     let limit = max_message.saturating_add(2 * message::PREFIX_LEN);
-    let collect = Limited::new(body, limit).collect();
-    let collected = match deadline {
-        Some(deadline) => tokio::time::timeout_at(deadline.into(), collect)
-            .await
-            .map_err(|_| Status::deadline_exceeded("deadline passed while the request arrived; not run"))?,
-        None => collect.await,
-    };
-    match collected {
-        Ok(collected) => Ok(collected.to_bytes()),
-        Err(e) if e.is::<http_body_util::LengthLimitError>() => {
-            Err(Status::resource_exhausted(format!("request message over the limit of {max_message} bytes; not run")))
+    read_whole(body, limit, deadline, idle).await.map_err(|e| match e {
+        BodyError::TooLarge => {
+            Status::resource_exhausted(format!("request message over the limit of {max_message} bytes; not run"))
         }
-        Err(e) => Err(Status::cancelled(format!("request body broken off: {e}"))),
-    }
+        BodyError::Deadline => Status::deadline_exceeded("deadline passed while the request arrived; not run"),
+        BodyError::Idle(idle) => Status::cancelled(format!("no bytes of the request body for {idle:?}; not run")),
+        BodyError::Broken(e) => Status::cancelled(format!("request body broken off: {e}")),
+    })
 }
 
 /// A successful reply: headers (with the reply's attachments), one message, `grpc-status: 0`.

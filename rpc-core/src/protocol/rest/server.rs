@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use http::header::{HeaderValue, CONTENT_TYPE};
 use http::{HeaderMap, Method, StatusCode};
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use rpc_codec::{Metadata, SerializationId};
@@ -18,7 +18,7 @@ use tracing::Instrument;
 use super::arguments;
 use crate::protocol::graceful::serve_until_shutdown;
 use crate::protocol::grpc::headers;
-use crate::protocol::{service_and_method, Annotator, ConnectionContext};
+use crate::protocol::{read_whole, service_and_method, Annotator, BodyError, ConnectionContext};
 use crate::provider::call::call;
 use crate::provider::ServiceStack;
 use crate::{BoxFuture, Code, MethodKind, Request, Status};
@@ -31,8 +31,12 @@ where
     S: ServiceStack,
 {
     let ConnectionContext { service, router, config, lifecycle, info } = context;
-    let handler =
-        RestHandler { service, annotator: Annotator::new(router, info), max_body: config.grpc.max_message_size };
+    let handler = RestHandler {
+        service,
+        annotator: Annotator::new(router, info),
+        max_body: config.grpc.max_message_size,
+        body_idle: config.idle_timeout,
+    };
     // A request's head must arrive within the idle timeout (hyper's header read timeout,
     // which needs a timer).
     let connection = hyper::server::conn::http1::Builder::new()
@@ -47,6 +51,8 @@ struct RestHandler<S> {
     service: S,
     annotator: Annotator,
     max_body: usize,
+    /// How long a request's body may send nothing.
+    body_idle: Duration,
 }
 
 impl<S> hyper::service::Service<http::Request<Incoming>> for RestHandler<S>
@@ -98,15 +104,21 @@ where
         }
         let timeout = first_header(&parts.headers, &["tri-service-timeout"]).and_then(|ms| ms.parse::<u64>().ok());
         let deadline = timeout.filter(|&ms| ms > 0).map(|ms| Instant::now() + Duration::from_millis(ms));
-        let body = match Limited::new(body, self.max_body).collect().await {
-            Ok(collected) => collected.to_bytes(),
-            Err(e) if e.is::<http_body_util::LengthLimitError>() => {
+        let body = match read_whole(body, self.max_body, deadline, self.body_idle).await {
+            Ok(body) => body,
+            Err(BodyError::TooLarge) => {
                 return Err(Status::resource_exhausted(format!(
                     "body over the limit of {} bytes; not run",
                     self.max_body
                 )))
             }
-            Err(e) => return Err(Status::cancelled(format!("request body broken off: {e}"))),
+            Err(BodyError::Deadline) => {
+                return Err(Status::deadline_exceeded("deadline passed while the request arrived; not run"))
+            }
+            Err(BodyError::Idle(idle)) => {
+                return Err(Status::cancelled(format!("no bytes of the request body for {idle:?}; not run")))
+            }
+            Err(BodyError::Broken(e)) => return Err(Status::cancelled(format!("request body broken off: {e}"))),
         };
         let arguments = arguments::from_body(method_descriptor, &body).map_err(Status::invalid_argument)?;
         let mut metadata = Metadata::call(service.to_string(), method.to_string());
