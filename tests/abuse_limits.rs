@@ -155,3 +155,41 @@ async fn request_bodies_that_never_end_are_given_up_within_the_idle_timeout() {
     let client = server.client().await;
     assert_eq!(client.echo("still here".into()).await.unwrap(), "still here");
 }
+
+#[tokio::test]
+async fn a_large_frame_still_arriving_keeps_its_connection() {
+    use futures_util::StreamExt;
+    use rpc::codec::{Frame, FrameCodec, Inbound, Metadata};
+
+    let server = TestServer::start_with(|b| b.idle_timeout(IDLE)).await;
+    let text = "x".repeat(3_000);
+    let mut metadata = Metadata::call("test.Echo", "echo");
+    metadata.version = "1.0.0".into();
+    let mut body = bytes::BytesMut::new();
+    <rpc::codec::MsgPack as rpc::codec::Serialization<String>>::serialize(&text, &mut body).unwrap();
+    let mut wire = bytes::BytesMut::new();
+    tokio_util::codec::Encoder::encode(
+        &mut FrameCodec::default(),
+        Frame::request(1, metadata, body.freeze()),
+        &mut wire,
+    )
+    .unwrap();
+    let mut stream = TcpStream::connect(server.addr).await.expect("connect");
+    // 100 bytes every 100 ms: about 3 s for the frame, three idle timeouts, never silent.
+    let started = Instant::now();
+    for piece in wire.chunks(100) {
+        stream.write_all(piece).await.expect("the connection is still open");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(started.elapsed() > 2 * IDLE, "the upload outlasted the idle timeout");
+    let mut replies = tokio_util::codec::FramedRead::new(stream, FrameCodec::default());
+    let reply = tokio::time::timeout(CLOSED_WITHIN, replies.next()).await.expect("a reply in time");
+    match reply {
+        Some(Ok(Inbound::Frame(frame))) => {
+            let echoed: String =
+                <rpc::codec::MsgPack as rpc::codec::Serialization<String>>::deserialize(&frame.body).unwrap();
+            assert_eq!(echoed, text);
+        }
+        other => panic!("the call was answered, not {other:?}"),
+    }
+}

@@ -84,6 +84,8 @@ where
     let force = lifecycle.force.cancelled();
     let idle = IdleTimer::new(config.idle_timeout);
     tokio::pin!(shutdown, force, idle);
+    // Bytes of a partial frame held when the idle timer last expired.
+    let mut buffered_at_idle = 0;
     // Frames come first so a busy connection does not poll (and lock) the cancellation
     // tokens per frame; it checks them directly every `SHUTDOWN_CHECK_EVERY` frames instead,
     // and the select sees them whenever the socket has nothing to read.
@@ -135,6 +137,13 @@ where
                 continue;
             }
             () = idle.as_mut().expired() => {
+                // Idle means no bytes, not no whole frames: a large frame still arriving
+                // slowly keeps its connection.
+                let buffered = frames.read_buffer().len();
+                if buffered != std::mem::replace(&mut buffered_at_idle, buffered) {
+                    idle.as_mut().activity();
+                    continue;
+                }
                 tracing::debug!(idle = ?config.idle_timeout, "closing idle connection");
                 break;
             }
