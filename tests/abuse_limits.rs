@@ -175,11 +175,12 @@ async fn a_large_frame_still_arriving_keeps_its_connection() {
     )
     .unwrap();
     let mut stream = TcpStream::connect(server.addr).await.expect("connect");
-    // 100 bytes every 100 ms: about 3 s for the frame, three idle timeouts, never silent.
+    // 50 bytes every 50 ms: about 3 s for the frame, three idle timeouts, and never silent
+    // for a twentieth of one.
     let started = Instant::now();
-    for piece in wire.chunks(100) {
+    for piece in wire.chunks(50) {
         stream.write_all(piece).await.expect("the connection is still open");
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert!(started.elapsed() > 2 * IDLE, "the upload outlasted the idle timeout");
     let mut replies = tokio_util::codec::FramedRead::new(stream, FrameCodec::default());

@@ -29,8 +29,9 @@ const RETRY: Duration = Duration::from_millis(500);
 /// `EtcdServiceDiscovery` keeps it: a key `/services/{app}/{host:port}` on its own lease
 /// holding Dubbo's `DefaultServiceInstance` JSON, its metadata stored `local` (Dubbo's etcd
 /// keeps no application metadata, so consumers ask the provider's `MetadataService`). If etcd
-/// is lost, the provider re-grants a lease and rewrites its keys once it is back. Subscribers read the prefix and watch it from the revision they read:
-/// after a broken watch they read again and watch from the new revision, so no change is missed.
+/// is lost, the provider re-grants a lease and rewrites its keys once it is back. Subscribers
+/// read the prefix and watch it from the revision they read: after a broken watch they read
+/// again and watch from the new revision, so no change is missed.
 #[derive(Clone)]
 pub struct EtcdRegistry {
     inner: Arc<Inner>,

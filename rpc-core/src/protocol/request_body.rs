@@ -4,6 +4,8 @@ use bytes::{Bytes, BytesMut};
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
 
+use crate::Status;
+
 /// Why a whole request body could not be read.
 #[derive(Debug)]
 pub(crate) enum BodyError {
@@ -15,6 +17,18 @@ pub(crate) enum BodyError {
     Idle(Duration),
     /// The peer broke it off.
     Broken(String),
+}
+
+impl BodyError {
+    /// The call's status, the request not run; `too_large` says what the limit is.
+    pub(crate) fn into_status(self, too_large: impl FnOnce() -> String) -> Status {
+        match self {
+            BodyError::TooLarge => Status::resource_exhausted(too_large()),
+            BodyError::Deadline => Status::deadline_exceeded("deadline passed while the request arrived; not run"),
+            BodyError::Idle(idle) => Status::cancelled(format!("no bytes of the request body for {idle:?}; not run")),
+            BodyError::Broken(e) => Status::cancelled(format!("request body broken off: {e}")),
+        }
+    }
 }
 
 /// A unary request's whole body (HTTP/2 or HTTP/1.1), at most `limit` bytes, arriving before

@@ -19,7 +19,7 @@ use super::message;
 use super::reader::MessageReader;
 use super::wrapper;
 use crate::protocol::graceful::serve_until_shutdown;
-use crate::protocol::{read_whole, service_and_method, Annotator, BodyError, ConnectionContext};
+use crate::protocol::{read_whole, service_and_method, Annotator, ConnectionContext};
 use crate::provider::call::call;
 use crate::provider::Router;
 use crate::provider::ServiceStack;
@@ -284,14 +284,9 @@ async fn read_body(
     idle: Duration,
 ) -> Result<Bytes, Status> {
     let limit = max_message.saturating_add(2 * message::PREFIX_LEN);
-    read_whole(body, limit, deadline, idle).await.map_err(|e| match e {
-        BodyError::TooLarge => {
-            Status::resource_exhausted(format!("request message over the limit of {max_message} bytes; not run"))
-        }
-        BodyError::Deadline => Status::deadline_exceeded("deadline passed while the request arrived; not run"),
-        BodyError::Idle(idle) => Status::cancelled(format!("no bytes of the request body for {idle:?}; not run")),
-        BodyError::Broken(e) => Status::cancelled(format!("request body broken off: {e}")),
-    })
+    read_whole(body, limit, deadline, idle)
+        .await
+        .map_err(|e| e.into_status(|| format!("request message over the limit of {max_message} bytes; not run")))
 }
 
 /// A successful reply: headers (with the reply's attachments), one message, `grpc-status: 0`.

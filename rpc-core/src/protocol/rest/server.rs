@@ -18,7 +18,7 @@ use tracing::Instrument;
 use super::arguments;
 use crate::protocol::graceful::serve_until_shutdown;
 use crate::protocol::grpc::headers;
-use crate::protocol::{read_whole, service_and_method, Annotator, BodyError, ConnectionContext};
+use crate::protocol::{read_whole, service_and_method, Annotator, ConnectionContext};
 use crate::provider::call::call;
 use crate::provider::ServiceStack;
 use crate::{BoxFuture, Code, MethodKind, Request, Status};
@@ -104,22 +104,10 @@ where
         }
         let timeout = first_header(&parts.headers, &["tri-service-timeout"]).and_then(|ms| ms.parse::<u64>().ok());
         let deadline = timeout.filter(|&ms| ms > 0).map(|ms| Instant::now() + Duration::from_millis(ms));
-        let body = match read_whole(body, self.max_body, deadline, self.body_idle).await {
-            Ok(body) => body,
-            Err(BodyError::TooLarge) => {
-                return Err(Status::resource_exhausted(format!(
-                    "body over the limit of {} bytes; not run",
-                    self.max_body
-                )))
-            }
-            Err(BodyError::Deadline) => {
-                return Err(Status::deadline_exceeded("deadline passed while the request arrived; not run"))
-            }
-            Err(BodyError::Idle(idle)) => {
-                return Err(Status::cancelled(format!("no bytes of the request body for {idle:?}; not run")))
-            }
-            Err(BodyError::Broken(e)) => return Err(Status::cancelled(format!("request body broken off: {e}"))),
-        };
+        let max_body = self.max_body;
+        let body = read_whole(body, max_body, deadline, self.body_idle)
+            .await
+            .map_err(|e| e.into_status(|| format!("body over the limit of {max_body} bytes; not run")))?;
         let arguments = arguments::from_body(method_descriptor, &body).map_err(Status::invalid_argument)?;
         let mut metadata = Metadata::call(service.to_string(), method.to_string());
         metadata.version = version.into();

@@ -59,12 +59,12 @@ where
 fn request_from_frame(frame: Frame) -> Result<Request, Status> {
     let serialization = SerializationId::try_from(frame.serialization)
         .map_err(|e| Status::invalid_argument(format!("request not run: {e}")))?;
-    let deadline = frame.metadata.timeout.map(|remaining| Instant::now() + remaining);
-    // The wire's smallest budget, 1 µs, is how a caller sends a deadline that already passed.
-    let expired_in_transit = frame.metadata.timeout.is_some_and(|t| t <= Duration::from_micros(1));
-    if expired_in_transit || deadline.is_some_and(|d| d <= Instant::now()) {
+    // The wire's smallest budget, 1 µs, is how a caller sends a deadline that already passed
+    // (one that passes before the call starts is refused by `call`).
+    if frame.metadata.timeout.is_some_and(|t| t <= Duration::from_micros(1)) {
         return Err(Status::deadline_exceeded("deadline passed before the call started; not run"));
     }
+    let deadline = frame.metadata.timeout.map(|remaining| Instant::now() + remaining);
     Ok(Request::from_parts(frame.metadata, serialization, frame.flags.is_oneway(), frame.body, deadline))
 }
 

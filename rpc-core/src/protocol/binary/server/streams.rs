@@ -177,7 +177,6 @@ where
     }
 }
 
-/// The end of the provider's side: status 0, or the error's code and message.
 /// The end of a stream refused before it opened, marked not run (so a caller may send it
 /// elsewhere).
 fn not_opened(id: u64, serialization: u8, status: Status) -> Frame {
@@ -187,6 +186,7 @@ fn not_opened(id: u64, serialization: u8, status: Status) -> Frame {
     refusal
 }
 
+/// The end of the provider's side: status 0, or the error's code and message.
 fn end_frame(id: u64, serialization: u8, result: Result<(), Status>) -> Frame {
     match result {
         Ok(()) => Frame::stream_end(id, false, serialization, Code::Ok as u8, Bytes::new()),
