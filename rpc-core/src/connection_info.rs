@@ -1,6 +1,7 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use crate::tls::PeerIdentity;
 use crate::{Protocol, ServiceDescriptor};
 
 /// Who is on the other end of the connection a request arrived on: the provider fills it in
@@ -26,11 +27,15 @@ pub struct ConnectionInfo {
     pub local_addr: Option<SocketAddr>,
     /// The wire protocol the connection speaks.
     pub protocol: Protocol,
+    /// Whether the connection is TLS.
+    pub tls: bool,
+    /// With mutual TLS, who the client's verified certificate says it is.
+    pub peer_identity: Option<Arc<PeerIdentity>>,
 }
 
 impl ConnectionInfo {
     pub(crate) fn new(peer_addr: Option<SocketAddr>, local_addr: Option<SocketAddr>) -> ConnectionInfo {
-        ConnectionInfo { peer_addr, local_addr, protocol: Protocol::default() }
+        ConnectionInfo { peer_addr, local_addr, protocol: Protocol::default(), tls: false, peer_identity: None }
     }
 }
 

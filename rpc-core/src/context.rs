@@ -1,9 +1,11 @@
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Instant;
 
 use bytestring::ByteString;
 use rpc_codec::Attachments;
 
+use crate::tls::PeerIdentity;
 use crate::Request;
 
 tokio::task_local! {
@@ -37,6 +39,8 @@ pub struct CallContext {
     pub deadline: Option<Instant>,
     /// The caller's attachments.
     pub attachments: Attachments,
+    /// With mutual TLS, who the caller's verified certificate says it is.
+    pub peer_identity: Option<Arc<PeerIdentity>>,
 }
 
 impl CallContext {
@@ -49,6 +53,7 @@ impl CallContext {
             group: request.metadata.group.clone(),
             deadline: request.deadline(),
             attachments: request.metadata.attachments.clone(),
+            peer_identity: peer_identity_of(request),
         }
     }
 
@@ -56,6 +61,7 @@ impl CallContext {
     /// a context; cheaper than [`CallContext::from_request`] once the request is decoded.
     pub fn take_from(request: &mut Request) -> CallContext {
         let metadata = std::mem::take(&mut request.metadata);
+        let peer_identity = peer_identity_of(request);
         CallContext {
             service: metadata.service,
             method: metadata.method,
@@ -63,6 +69,7 @@ impl CallContext {
             group: metadata.group,
             deadline: request.deadline(),
             attachments: metadata.attachments,
+            peer_identity,
         }
     }
 
@@ -81,4 +88,8 @@ impl CallContext {
     pub fn scope<F: Future>(self, future: F) -> impl Future<Output = F::Output> {
         CURRENT.scope(self, future)
     }
+}
+
+fn peer_identity_of(request: &Request) -> Option<Arc<PeerIdentity>> {
+    request.connection().and_then(|c| c.peer_identity.clone())
 }

@@ -20,6 +20,7 @@ mod response;
 pub mod server;
 mod status;
 pub mod streaming;
+pub mod tls;
 pub mod transport;
 
 pub use box_future::BoxFuture;

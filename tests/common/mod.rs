@@ -18,6 +18,7 @@ pub mod java;
 pub mod numbers;
 pub mod python;
 pub mod servers;
+pub mod tls;
 
 /// A message usable with every serialization: prost for protobuf, serde for msgpack/JSON.
 #[derive(Clone, PartialEq, prost::Message, serde::Serialize, serde::Deserialize)]

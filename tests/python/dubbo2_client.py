@@ -2,6 +2,7 @@
 ZooKeeper, and prints one JSON object per case: {"case", "ok"} or {"case", "error", "type"}.
 
 usage: dubbo2_client.py direct HOST:PORT | zookeeper ZK_HOST:PORT | metadata HOST:PORT APP REVISION
+       | tls HOST:PORT CA_FILE
 
 `metadata` asks the provider's MetadataService (group APP) for REVISION, as a Java Dubbo
 consumer does for an application instance whose metadata is stored `local`.
@@ -41,6 +42,12 @@ def main():
         metadata = DubboClient("org.apache.dubbo.metadata.MetadataService", app, version="1.0.0", host=where)
         run("metadata", lambda: metadata.call("getMetadataInfo", [revision]))
         run("other_revision", lambda: metadata.call("getMetadataInfo", ["0"]))
+        return
+    if mode == "tls":
+        # dubbo-ssl-python's SSL mode: TLS, the provider verified against this CA file.
+        client = DubboClient(SERVICE, None, version="1.0.0", host=where, verify=sys.argv[3])
+        run("hello", lambda: client.call("sayHi", ["python over TLS"]))
+        run("add", lambda: client.call("add", [2, 3]))
         return
     if mode == "direct":
         client = DubboClient(SERVICE, None, version="1.0.0", host=where)

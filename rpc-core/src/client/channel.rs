@@ -187,6 +187,12 @@ impl ChannelBuilder {
         self.config.max_frame_size = bytes;
         self
     }
+    /// Connects over TLS with these settings, in whichever protocol (see
+    /// [`ClientTls`](crate::tls::ClientTls)).
+    pub fn tls(mut self, tls: crate::tls::ClientTls) -> Self {
+        self.config.tls = Some(tls);
+        self
+    }
     /// All connection settings at once.
     pub fn config(mut self, config: ConnectionConfig) -> Self {
         self.config = config;

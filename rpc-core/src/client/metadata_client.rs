@@ -41,7 +41,7 @@ async fn ask(request: MetadataRequest) -> Result<Option<MetadataInfo>, Status> {
     })?;
     let config =
         ConnectionConfig { protocol, connect_timeout: TIMEOUT, heartbeat_interval: None, ..Default::default() };
-    let connection = Connection::connect(request.address.as_str(), &config).await?;
+    let connection = Connection::connect_address(request.address.as_str(), &config).await?;
     let mut body = BytesMut::new();
     <Hessian2 as Serialization<String>>::serialize(&request.revision, &mut body)
         .map_err(|e| Status::internal(format!("the revision could not be encoded: {e}")))?;

@@ -234,6 +234,9 @@ impl Directory {
                     let protocol = self.settings.protocol.or(Protocol::from_registry_name(&instance.protocol));
                     let mut pool = self.settings.pool.clone();
                     pool.connection.protocol = protocol.unwrap_or_default();
+                    if pool.connection.tls.is_none() && advertises_tls(instance) {
+                        pool.connection.tls = crate::tls::ClientTls::system_default();
+                    }
                     let endpoint = Endpoint::new(instance, &pool, self.settings.breaker, track_latency);
                     endpoints.push(Arc::new(endpoint));
                 }
@@ -320,4 +323,9 @@ async fn sleep_until_held(until: Option<Instant>) {
         Some(until) => tokio::time::sleep_until(until.into()).await,
         None => std::future::pending().await,
     }
+}
+
+/// Whether a provider registered that it serves TLS (Dubbo's `ssl-enabled=true`).
+fn advertises_tls(instance: &Instance) -> bool {
+    instance.metadata.get("ssl-enabled").is_some_and(|value| value == "true")
 }

@@ -238,7 +238,7 @@ async fn keep_connected(
     loop {
         let attempt = tokio::select! {
             _ = stop.cancelled() => return,
-            attempt = Connection::connect(shared.address.as_str(), &config) => attempt,
+            attempt = Connection::connect_address(shared.address.as_str(), &config) => attempt,
         };
         match attempt {
             Ok(connection) => {

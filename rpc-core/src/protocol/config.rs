@@ -2,6 +2,7 @@ use std::time::Duration;
 
 use rpc_codec::DEFAULT_MAX_FRAME_SIZE;
 
+use crate::tls::ClientTls;
 use crate::Protocol;
 
 /// Settings of one client connection, whichever its protocol.
@@ -18,6 +19,10 @@ pub struct ConnectionConfig {
     pub write_queue: usize,
     /// The wire protocol to speak.
     pub protocol: Protocol,
+    /// Connect over TLS with these settings; `None` connects in plaintext (unless the
+    /// provider's registration says `ssl-enabled=true`, which connects over TLS verified
+    /// against the system's roots).
+    pub tls: Option<ClientTls>,
 }
 
 impl Default for ConnectionConfig {
@@ -28,6 +33,7 @@ impl Default for ConnectionConfig {
             max_frame_size: DEFAULT_MAX_FRAME_SIZE,
             write_queue: 1024,
             protocol: Protocol::Binary,
+            tls: None,
         }
     }
 }

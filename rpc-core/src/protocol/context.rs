@@ -2,6 +2,7 @@ use std::sync::Arc;
 
 use crate::connection_info::Arrival;
 use crate::provider::{Lifecycle, Router, ServerConfig};
+use crate::tls::PeerIdentity;
 use crate::{ConnectionInfo, Protocol, Request};
 
 /// What serving one connection needs, whatever its protocol: the service stack, the hosted
@@ -20,6 +21,13 @@ impl<S> ConnectionContext<S> {
     /// The context once detection has told the protocol.
     pub(crate) fn with_protocol(mut self, protocol: Protocol) -> ConnectionContext<S> {
         self.info.protocol = protocol;
+        self
+    }
+
+    /// The context once a TLS handshake is done, with the client's verified identity.
+    pub(crate) fn with_tls(mut self, peer_identity: Option<Arc<PeerIdentity>>) -> ConnectionContext<S> {
+        self.info.tls = true;
+        self.info.peer_identity = peer_identity;
         self
     }
 }

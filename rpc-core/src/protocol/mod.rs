@@ -28,8 +28,8 @@ mod request_body;
 mod rest;
 mod rewind;
 
-use bytes::BytesMut;
-use tokio::io::AsyncReadExt;
+use bytes::{Bytes, BytesMut};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
 
 pub(crate) use call_path::service_and_method;
 pub(crate) use client_connection::ProtocolConnection;
@@ -100,44 +100,139 @@ pub(crate) fn classify(prefix: &[u8]) -> Result<Option<Protocol>, ()> {
     }
 }
 
-/// Serves an accepted stream in the protocol its first bytes announce. A client that sends
-/// too little to tell within the idle timeout is disconnected, as is one whose bytes begin no
-/// protocol this server speaks.
+/// How a connection opens: with a TLS handshake, or in one protocol's plaintext.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Opening {
+    Tls,
+    Plain(Protocol),
+}
+
+/// Reads until the first bytes say how the connection opens: `Ok(None)` if it closes
+/// first, `Ok(Some(Err(())))` if they begin nothing this server speaks. TLS is told only
+/// when `tls` (not inside TLS already).
+async fn read_opening<R: AsyncRead + Unpin>(
+    io: &mut R,
+    prefix: &mut BytesMut,
+    tls: bool,
+) -> std::io::Result<Option<Result<Opening, ()>>> {
+    loop {
+        if io.read_buf(prefix).await? == 0 {
+            return Ok(None);
+        }
+        if tls && prefix[0] == crate::tls::HANDSHAKE_RECORD {
+            return Ok(Some(Ok(Opening::Tls)));
+        }
+        match classify(prefix) {
+            Ok(Some(protocol)) => return Ok(Some(Ok(Opening::Plain(protocol)))),
+            Ok(None) => continue,
+            Err(()) => return Ok(Some(Err(()))),
+        }
+    }
+}
+
+/// [`read_opening`] within `deadline` (or until shutdown); `None` when the connection is
+/// to be closed, which it logs.
+async fn opening_within<R: AsyncRead + Unpin>(
+    io: &mut R,
+    prefix: &mut BytesMut,
+    tls: bool,
+    deadline: tokio::time::Instant,
+    lifecycle: &crate::provider::Lifecycle,
+) -> Option<Opening> {
+    let detected = tokio::select! {
+        detected = tokio::time::timeout_at(deadline, read_opening(io, prefix, tls)) => detected,
+        _ = lifecycle.shutdown.cancelled() => return None,
+    };
+    match detected {
+        Ok(Ok(Some(Ok(opening)))) => Some(opening),
+        Ok(Ok(Some(Err(())))) => {
+            tracing::debug!(first_bytes = ?&prefix[..], "speaks no protocol this server knows; closing");
+            None
+        }
+        Ok(Ok(None)) => {
+            tracing::debug!("closed before saying which protocol it speaks");
+            None
+        }
+        Ok(Err(e)) => {
+            tracing::debug!(error = %e, "connection lost before its first bytes");
+            None
+        }
+        Err(_) => {
+            tracing::debug!("too few bytes within the idle timeout to tell the protocol; closing");
+            None
+        }
+    }
+}
+
+/// Serves an accepted stream in the protocol its first bytes announce, over TLS if it opens
+/// with a TLS handshake and the server has TLS settings. A client that sends too little to
+/// tell (or does not finish its TLS handshake) within the idle timeout is disconnected, as
+/// is one whose bytes begin no protocol this server speaks, and one in plaintext where the
+/// server requires TLS.
 pub(crate) async fn serve_detected<IO, S>(mut io: IO, context: ConnectionContext<S>)
 where
     IO: Connected,
     S: ServiceStack,
 {
+    let deadline = tokio::time::Instant::now() + context.config.idle_timeout;
     let mut prefix = BytesMut::with_capacity(MAX_DETECT_LEN);
-    let detect = async {
-        loop {
-            if io.read_buf(&mut prefix).await? == 0 {
-                return Ok::<_, std::io::Error>(None);
-            }
-            match classify(&prefix) {
-                Ok(Some(protocol)) => return Ok(Some(Ok(protocol))),
-                Ok(None) => continue,
-                Err(()) => return Ok(Some(Err(()))),
-            }
+    let Some(opening) = opening_within(&mut io, &mut prefix, true, deadline, &context.lifecycle).await else {
+        return;
+    };
+    let protocol = match (opening, &context.config.tls) {
+        (Opening::Plain(protocol), None) => protocol,
+        (Opening::Plain(protocol), Some(tls)) if tls.allows_plaintext() => protocol,
+        (Opening::Plain(_), Some(_)) => return tracing::debug!("plaintext on a port that requires TLS; closing"),
+        (Opening::Tls, None) => return tracing::debug!("a TLS handshake on a port without TLS settings; closing"),
+        (Opening::Tls, Some(tls)) => {
+            let tls = tls.clone();
+            return serve_tls(Rewind::new(prefix.freeze(), io), &tls, deadline, context).await;
         }
     };
-    let idle = context.config.idle_timeout;
-    let detected = tokio::select! {
-        detected = tokio::time::timeout(idle, detect) => detected,
+    serve_protocol(io, prefix.freeze(), protocol, context).await
+}
+
+/// Completes the TLS handshake (by `deadline`), then serves the protocol its ALPN id
+/// names, or its first decrypted bytes when none was agreed.
+async fn serve_tls<IO, S>(
+    io: IO,
+    tls: &crate::tls::ServerTls,
+    deadline: tokio::time::Instant,
+    context: ConnectionContext<S>,
+) where
+    IO: AsyncRead + AsyncWrite + Send + Unpin + 'static,
+    S: ServiceStack,
+{
+    let accepted = tokio::select! {
+        accepted = tokio::time::timeout_at(deadline, crate::tls::accept(tls, io)) => accepted,
         _ = context.lifecycle.shutdown.cancelled() => return,
     };
-    let protocol = match detected {
-        Ok(Ok(Some(Ok(protocol)))) => protocol,
-        Ok(Ok(Some(Err(())))) => {
-            tracing::debug!(first_bytes = ?&prefix[..], "speaks no protocol this server knows; closing");
-            return;
-        }
-        Ok(Ok(None)) => return tracing::debug!("closed before saying which protocol it speaks"),
-        Ok(Err(e)) => return tracing::debug!(error = %e, "connection lost before its first bytes"),
-        Err(_) => return tracing::debug!(?idle, "too few bytes within the idle timeout to tell the protocol; closing"),
+    let mut accepted = match accepted {
+        Ok(Ok(accepted)) => accepted,
+        Ok(Err(e)) => return tracing::debug!(error = %e, "TLS handshake failed; closing"),
+        Err(_) => return tracing::debug!("TLS handshake not finished within the idle timeout; closing"),
     };
+    let context = context.with_tls(accepted.peer_identity.take());
+    let (protocol, prefix) = match accepted.protocol {
+        Some(protocol) => (protocol, Bytes::new()),
+        None => {
+            let mut prefix = BytesMut::with_capacity(MAX_DETECT_LEN);
+            match opening_within(&mut accepted.stream, &mut prefix, false, deadline, &context.lifecycle).await {
+                Some(Opening::Plain(protocol)) => (protocol, prefix.freeze()),
+                Some(Opening::Tls) | None => return,
+            }
+        }
+    };
+    serve_protocol(accepted.stream, prefix, protocol, context).await
+}
+
+/// Serves `io`, whose first bytes (already read) are `prefix`, in `protocol`.
+async fn serve_protocol<IO, S>(io: IO, prefix: Bytes, protocol: Protocol, context: ConnectionContext<S>)
+where
+    IO: Connected,
+    S: ServiceStack,
+{
     let context = context.with_protocol(protocol);
-    let prefix = prefix.freeze();
     match protocol {
         Protocol::Binary => {
             let (read, write) = io.split();

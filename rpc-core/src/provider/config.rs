@@ -27,6 +27,8 @@ pub struct ServerConfig {
     pub grpc: GrpcServerConfig,
     /// Dubbo's `dubbo://` protocol's settings.
     pub dubbo: DubboServerConfig,
+    /// TLS on every protocol of the port; `None` serves plaintext only.
+    pub tls: Option<crate::tls::ServerTls>,
 }
 
 /// The binary protocol's server settings.
@@ -79,6 +81,7 @@ impl Default for ServerConfig {
             idle_timeout: Duration::from_secs(60),
             shutdown_grace: Duration::from_secs(30),
             binary: BinaryServerConfig::default(),
+            tls: None,
             grpc: GrpcServerConfig::default(),
             dubbo: DubboServerConfig::default(),
         }

@@ -190,6 +190,14 @@ impl<L> ServerBuilder<L> {
         self
     }
 
+    /// Serves TLS on every protocol of the port (and, if `tls` allows, plaintext beside
+    /// it); a registered provider advertises `ssl-enabled=true`, so consumers connect over
+    /// TLS. See [`ServerTls`](crate::tls::ServerTls).
+    pub fn tls(mut self, tls: crate::tls::ServerTls) -> Self {
+        self.config.tls = Some(tls);
+        self
+    }
+
     /// On shutdown, how long calls in flight may take to finish (default 30 s).
     pub fn shutdown_grace(mut self, grace: Duration) -> Self {
         self.config.shutdown_grace = grace;
@@ -329,6 +337,10 @@ where
         let BoundServer { listener, dubbo, mut builder } = self;
         let local = listener.local_addr()?;
         let dubbo_local = dubbo.as_ref().map(TcpListener::local_addr).transpose()?;
+        if builder.config.tls.is_some() {
+            // The URL parameter Dubbo's consumers read to connect over TLS.
+            builder.registration.metadata.insert("ssl-enabled".into(), "true".into());
+        }
         let registered = builder.registration.register(&builder.router, local, dubbo_local).await;
         if let Some(application) = registered.application() {
             // What Java consumers ask for an application instance's services, unregistered

@@ -9,7 +9,7 @@ use tokio::net::{TcpStream, ToSocketAddrs};
 use crate::protocol::binary::client::{BinaryConnection, BinaryResponseFuture};
 use crate::protocol::dubbo::client::DubboConnection;
 use crate::protocol::grpc::client::GrpcConnection;
-use crate::protocol::{ConnectionConfig, ProtocolConnection};
+use crate::protocol::{Connected, ConnectionConfig, ProtocolConnection};
 use crate::request::Returned;
 use crate::{BoxFuture, MessageStream, Protocol, Request, Response, Status};
 
@@ -45,25 +45,57 @@ impl Connection {
     /// Connects to the first reachable address of `addr`, speaking `config.protocol`: the
     /// connection is up once the provider has answered (a heartbeat on the binary protocol,
     /// the HTTP/2 handshake on gRPC), all within `config.connect_timeout`.
+    ///
+    /// With [`ConnectionConfig::tls`], the connection is TLS, the provider verified as the
+    /// configured server name or else as the IP address connected to.
     pub async fn connect(addr: impl ToSocketAddrs, config: &ConnectionConfig) -> Result<Connection, Status> {
+        Connection::open(addr, None, config).await
+    }
+
+    /// [`Connection::connect`] to a `host:port` address, verifying a TLS provider as `host`.
+    pub(crate) async fn connect_address(address: &str, config: &ConnectionConfig) -> Result<Connection, Status> {
+        Connection::open(address, Some(host_of(address)), config).await
+    }
+
+    async fn open(
+        addr: impl ToSocketAddrs,
+        host: Option<&str>,
+        config: &ConnectionConfig,
+    ) -> Result<Connection, Status> {
         let limit = config.connect_timeout;
         let opening = async {
             let stream = connect_any(addr).await?;
-            let peer = stream.peer_addr().map_or_else(|_| "?".to_string(), |a| a.to_string());
+            let peer_addr = stream.peer_addr().ok();
+            let peer = peer_addr.map_or_else(|| "?".to_string(), |a| a.to_string());
             stream.set_nodelay(true).map_err(|e| Status::unavailable(format!("set TCP_NODELAY on {peer}: {e}")))?;
-            Ok::<_, Status>(match config.protocol {
-                Protocol::Binary => Kind::Binary(BinaryConnection::handshake(stream, peer, config).await?),
-                Protocol::Grpc => Kind::Grpc(GrpcConnection::handshake(stream, peer, config).await?),
-                Protocol::Dubbo => Kind::Dubbo(DubboConnection::handshake(stream, peer, config).await?),
-                Protocol::Rest => return Err(Status::invalid_argument(
-                    "Protocol::Rest is what a provider serves to curl and browsers; connect over Binary, Grpc or Dubbo",
-                )),
-            })
+            match &config.tls {
+                None => Connection::handshake(stream, peer, config).await,
+                Some(tls) => {
+                    let ip = peer_addr.map(|a| a.ip().to_string());
+                    let host = host.or(ip.as_deref()).unwrap_or("?");
+                    let stream = tls.connect(stream, host, config.protocol).await?;
+                    Connection::handshake(stream, peer, config).await
+                }
+            }
         };
         let kind = tokio::time::timeout(limit, opening).await.map_err(|_| {
             Status::unavailable(format!("connect timed out after {limit:?} (no answer to the connection's opening)"))
         })??;
         Ok(Connection { kind })
+    }
+
+    /// The protocol's opening on a stream just connected (TLS done, if any).
+    async fn handshake<IO: Connected>(stream: IO, peer: String, config: &ConnectionConfig) -> Result<Kind, Status> {
+        Ok(match config.protocol {
+            Protocol::Binary => Kind::Binary(BinaryConnection::handshake(stream, peer, config).await?),
+            Protocol::Grpc => Kind::Grpc(GrpcConnection::handshake(stream, peer, config).await?),
+            Protocol::Dubbo => Kind::Dubbo(DubboConnection::handshake(stream, peer, config).await?),
+            Protocol::Rest => {
+                return Err(Status::invalid_argument(
+                    "Protocol::Rest is what a provider serves to curl and browsers; connect over Binary, Grpc or Dubbo",
+                ))
+            }
+        })
     }
 
     /// A binary-protocol connection over any byte stream already open to a provider: an
@@ -193,6 +225,12 @@ impl Future for ResponseFuture {
             ReplyProj::Dubbo { reply } => reply.poll(cx),
         }
     }
+}
+
+/// The host of a `host:port` address (an IPv6 host without its brackets).
+fn host_of(address: &str) -> &str {
+    let host = address.rsplit_once(':').map_or(address, |(host, _)| host);
+    host.trim_start_matches('[').trim_end_matches(']')
 }
 
 async fn connect_any(addr: impl ToSocketAddrs) -> Result<TcpStream, Status> {

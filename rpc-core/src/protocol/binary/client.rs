@@ -11,7 +11,6 @@ use futures_util::StreamExt;
 use pin_project_lite::pin_project;
 use rpc_codec::{EventKind, Flags, Frame, FrameCodec, Inbound, RejectReason, SerializationId};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
-use tokio::net::TcpStream;
 use tokio::sync::{mpsc, Semaphore};
 use tokio_util::codec::{Encoder, FramedRead};
 use tokio_util::sync::CancellationToken;
@@ -20,7 +19,7 @@ use tracing::Instrument;
 use super::stream::{self, InboundMessages};
 use crate::protocol::mux::{spawn_write_loop, Pending, PendingCall, STREAM_ID_BASE};
 use crate::protocol::IdleTimer;
-use crate::protocol::{ConnectionConfig, ProtocolConnection};
+use crate::protocol::{Connected, ConnectionConfig, ProtocolConnection};
 use crate::request::Returned;
 use crate::{BoxFuture, Code, MessageStream, Protocol, Request, Response, Status};
 
@@ -44,12 +43,12 @@ impl BinaryConnection {
     /// heartbeat: a provider that accepts connections but answers nothing (a hung or stopped
     /// process, whose kernel still completes the TCP handshake) is never handed calls, and
     /// one that is shutting down is refused here. The caller bounds the wait.
-    pub(crate) async fn handshake(
-        stream: TcpStream,
+    pub(crate) async fn handshake<IO: Connected>(
+        stream: IO,
         peer: String,
         config: &ConnectionConfig,
     ) -> Result<BinaryConnection, Status> {
-        let (read, mut write) = stream.into_split();
+        let (read, mut write) = stream.split();
         let mut codec = FrameCodec::new(config.max_frame_size);
         let mut hello = BytesMut::new();
         codec

@@ -15,7 +15,6 @@ use rpc_codec::dubbo::{
 use rpc_codec::serialization::transcode_arguments;
 use rpc_codec::{CodecError, SerializationId};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
-use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 use tokio_util::codec::{Encoder, FramedRead};
 use tracing::Instrument;
@@ -23,7 +22,7 @@ use tracing::Instrument;
 use super::call::{heartbeat_reply, response_from_reply};
 use crate::protocol::mux::{spawn_write_loop, Pending, STREAM_ID_BASE};
 use crate::protocol::IdleTimer;
-use crate::protocol::{ConnectionConfig, ProtocolConnection};
+use crate::protocol::{Connected, ConnectionConfig, ProtocolConnection};
 use crate::{BoxFuture, MessageStream, Protocol, Request, Response, Status};
 
 /// A client's dubbo2 connection to one provider. Cheap to clone; clones share the socket.
@@ -82,12 +81,12 @@ impl CallTemplates {
 impl DubboConnection {
     /// A connection over a TCP stream just opened to `peer`, once the provider has answered a
     /// heartbeat (see the binary protocol's handshake for why).
-    pub(crate) async fn handshake(
-        stream: TcpStream,
+    pub(crate) async fn handshake<IO: Connected>(
+        stream: IO,
         peer: String,
         config: &ConnectionConfig,
     ) -> Result<DubboConnection, Status> {
-        let (read, mut write) = stream.into_split();
+        let (read, mut write) = stream.split();
         let mut codec = DubboCodec::new(config.max_frame_size);
         let mut hello = BytesMut::new();
         codec

@@ -12,7 +12,6 @@ use http_body_util::{BodyExt, Limited};
 use hyper::client::conn::http2::SendRequest;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use rpc_codec::SerializationId;
-use tokio::net::TcpStream;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
@@ -21,7 +20,7 @@ use super::headers::{self, ContentType};
 use super::message;
 use super::reader::MessageReader;
 use super::wrapper;
-use crate::protocol::{ConnectionConfig, ProtocolConnection};
+use crate::protocol::{Connected, ConnectionConfig, ProtocolConnection};
 use crate::{BoxFuture, Code, MessageStream, Protocol, Request, Response, Status};
 
 /// A client's HTTP/2 connection to one provider. Cheap to clone; clones share the connection.
@@ -42,8 +41,8 @@ struct Shared {
 impl GrpcConnection {
     /// Performs the HTTP/2 handshake on `stream` and starts the task that drives it. With a
     /// heartbeat interval, HTTP/2 PINGs detect a dead peer (no answer within three intervals).
-    pub(crate) async fn handshake(
-        stream: TcpStream,
+    pub(crate) async fn handshake<IO: Connected>(
+        stream: IO,
         peer: String,
         config: &ConnectionConfig,
     ) -> Result<GrpcConnection, Status> {
