@@ -4,6 +4,7 @@
 //! ```text
 //! cargo run --example consumer -- --name world --count 4
 //! cargo run --example consumer -- --addr 127.0.0.1:20880 --serialization json
+//! cargo run --example consumer -- --tls-ca ca.pem --tls-cert client.pem --tls-key client.key
 //! ```
 
 #[path = "greeter/mod.rs"]
@@ -32,6 +33,29 @@ struct Args {
     /// Serialization of the calls: msgpack or json.
     #[arg(long, default_value = "msgpack")]
     serialization: String,
+    /// Connect over TLS, verifying providers against the CAs in this PEM file.
+    #[arg(long)]
+    tls_ca: Option<std::path::PathBuf>,
+    /// Present this certificate chain (PEM) to providers that ask (mutual TLS).
+    #[arg(long, requires = "tls_key")]
+    tls_cert: Option<std::path::PathBuf>,
+    /// The private key of --tls-cert (PEM).
+    #[arg(long, requires = "tls_cert")]
+    tls_key: Option<std::path::PathBuf>,
+}
+
+/// The TLS settings the flags ask for: with a CA or a certificate (then the system's roots
+/// verify providers unless --tls-ca names a CA).
+fn client_tls(args: &Args) -> std::io::Result<Option<rpc::tls::ClientTls>> {
+    let mut tls = match (&args.tls_ca, &args.tls_cert) {
+        (None, None) => return Ok(None),
+        (Some(ca), _) => rpc::tls::ClientTls::with_ca_file(ca),
+        (None, Some(_)) => rpc::tls::ClientTls::with_system_roots(),
+    };
+    if let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) {
+        tls = tls.client_cert(cert, key);
+    }
+    tls.build().map(Some)
 }
 
 #[tokio::main]
@@ -43,7 +67,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         "json" => SerializationId::Json,
         other => return Err(format!("unknown serialization {other:?} (msgpack or json)").into()),
     };
-    let builder = Channel::builder().timeout(Duration::from_secs(2));
+    let mut builder = Channel::builder().timeout(Duration::from_secs(2));
+    if let Some(tls) = client_tls(&args)? {
+        builder = builder.tls(tls);
+    }
     let channel = match &args.addr {
         Some(addr) => builder.connect(addr).await?,
         None => {

@@ -29,6 +29,30 @@ struct Args {
     /// Share of traffic relative to other providers (100 = normal).
     #[arg(long, default_value_t = 100)]
     weight: u32,
+    /// Serve TLS with this certificate chain (PEM); plaintext is still served beside it
+    /// unless --tls-required.
+    #[arg(long, requires = "tls_key")]
+    tls_cert: Option<std::path::PathBuf>,
+    /// The private key of --tls-cert (PEM).
+    #[arg(long, requires = "tls_cert")]
+    tls_key: Option<std::path::PathBuf>,
+    /// Verify client certificates against the CAs in this PEM file (mutual TLS).
+    #[arg(long, requires = "tls_cert")]
+    tls_ca: Option<std::path::PathBuf>,
+    /// Refuse plaintext, and with --tls-ca, clients without a certificate.
+    #[arg(long, requires = "tls_cert")]
+    tls_required: bool,
+}
+
+/// The TLS settings the flags ask for, if any.
+fn server_tls(args: &Args) -> std::io::Result<Option<rpc::tls::ServerTls>> {
+    let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) else { return Ok(None) };
+    let mut tls = rpc::tls::ServerTls::from_pem_files(cert, key).allow_plaintext(!args.tls_required);
+    if let Some(ca) = &args.tls_ca {
+        let auth = if args.tls_required { rpc::tls::ClientAuth::Required } else { rpc::tls::ClientAuth::Optional };
+        tls = tls.client_ca(ca).client_auth(auth);
+    }
+    tls.build().map(Some)
 }
 
 #[tokio::main]
@@ -36,7 +60,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     greeter::init_logging();
     let args = Args::parse();
     let registry = rpc::registry::connect(&args.registry).await?;
-    let server = rpc::Server::builder()
+    let mut builder = rpc::Server::builder();
+    if let Some(tls) = server_tls(&args)? {
+        builder = builder.tls(tls);
+    }
+    let server = builder
         .registry(registry)
         .weight(args.weight)
         .add_service(GreeterServer::new(MyGreeter::new(&args.label)))

@@ -12,6 +12,9 @@ use std::time::{Duration, Instant, SystemTime};
 #[allow(dead_code)]
 #[path = "common/servers.rs"]
 mod servers;
+#[allow(dead_code)]
+#[path = "common/tls.rs"]
+mod tls;
 
 fn example(name: &str) -> PathBuf {
     // This test runs from target/<profile>/deps; the examples sit in target/<profile>/examples.
@@ -157,6 +160,42 @@ fn provider_and_consumer_talk_across_processes() {
         std::thread::sleep(Duration::from_millis(20));
     }
     assert_eq!(lines.next("the provider's last words"), "provider it-provider stopped");
+}
+
+#[test]
+fn provider_and_consumer_talk_over_mutual_tls() {
+    let pki = tls::TestPki::new();
+    let path = |name: &str| pki.path(name).to_string_lossy().into_owned();
+    let (server_cert, server_key, ca) = (path("server.pem"), path("server.key"), path("ca.pem"));
+    let (mut provider, lines) = provider(&[
+        "--label",
+        "tls-provider",
+        "--registry",
+        "memory://",
+        "--tls-cert",
+        &server_cert,
+        "--tls-key",
+        &server_key,
+        "--tls-ca",
+        &ca,
+        "--tls-required",
+    ]);
+    let first = lines.next("the provider's address");
+    let addr = first.rsplit(' ').next().unwrap().to_string();
+    let consumer = |tls: &[&str]| {
+        let mut command = Command::new(example("consumer"));
+        command.args(["--addr", &addr, "--name", "tls", "--count", "1"]).args(tls);
+        run(&mut command, Duration::from_secs(60))
+    };
+    let (client_cert, client_key) = (path("client.pem"), path("client.key"));
+    let output = consumer(&["--tls-ca", &ca, "--tls-cert", &client_cert, "--tls-key", &client_key]);
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert!(output.status.success(), "consumer over mutual TLS failed:\n{stdout}");
+    assert!(stdout.contains("Hello, tls! — tls-provider (call #1)"), "{stdout}");
+    // Without a certificate, and in plaintext, the provider refuses.
+    assert!(!consumer(&["--tls-ca", &ca]).status.success(), "served a client without a certificate");
+    assert!(!consumer(&[]).status.success(), "served a plaintext client");
+    provider.0.kill().unwrap();
 }
 
 #[test]

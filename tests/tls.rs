@@ -268,3 +268,42 @@ async fn a_python_dubbo2_client_calls_over_tls() {
         .expect("dubbo2 over TLS");
     assert_eq!(GreetingsServiceClient::new(channel).say_hi("rust".into()).await.unwrap(), "Hi, rust");
 }
+
+/// A TLS provider registers `ssl-enabled=true` (as Dubbo's URL says it); a consumer that
+/// finds it in the registry connects to it over TLS.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_registered_tls_provider_advertises_it_and_is_called_over_tls() {
+    use futures_util::StreamExt;
+
+    let pki = TestPki::new();
+    let url = format!("file://{}", pki.files.dir.join("registry").display());
+    let registry = rpc::registry::connect(&url).await.unwrap();
+    let bound = rpc::Server::builder()
+        .tls(mutual_tls(&pki))
+        .registry(registry.clone())
+        .add_service(WhoamiServer::new(WhoamiImpl))
+        .bind("127.0.0.1:0")
+        .await
+        .unwrap();
+    let _server = tokio::spawn(bound.serve());
+    let mut found = registry.subscribe("test.Whoami").await.unwrap();
+    let instance = tokio::time::timeout(Duration::from_secs(20), async {
+        loop {
+            let set = found.next().await.expect("the registry keeps answering");
+            if let Some(instance) = set.instances.first() {
+                return instance.clone();
+            }
+        }
+    })
+    .await
+    .expect("the provider registers");
+    assert_eq!(instance.metadata.get("ssl-enabled").map(String::as_str), Some("true"), "{instance:?}");
+
+    let channel = rpc::Channel::builder()
+        .registry(registry, "test.Whoami")
+        .tls(client_with_cert(&pki))
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap();
+    assert_eq!(WhoamiClient::new(channel).whoami().await.unwrap().len(), 3);
+}
