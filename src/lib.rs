@@ -127,7 +127,7 @@
 
 #[doc(inline)]
 pub use rpc_core::{
-    server, tls, transport, Attachments, BoundServer, BoxFuture, CallContext, CallFuture, CallOptions, Channel,
+    auth, server, tls, transport, Attachments, BoundServer, BoxFuture, CallContext, CallFuture, CallOptions, Channel,
     ChannelBuilder, Code, ConnectionInfo, MessageStream, MethodDescriptor, MethodKind, Protocol, RegistryService,
     Request, Response, Router, RpcService, SerializationId, Server, ServerBuilder, ServerConfig, ServiceDescriptor,
     Status, Streaming,

@@ -5,6 +5,7 @@ use std::time::Instant;
 use bytestring::ByteString;
 use rpc_codec::Attachments;
 
+use crate::auth::Principal;
 use crate::tls::PeerIdentity;
 use crate::Request;
 
@@ -41,6 +42,9 @@ pub struct CallContext {
     pub attachments: Attachments,
     /// With mutual TLS, who the caller's verified certificate says it is.
     pub peer_identity: Option<Arc<PeerIdentity>>,
+    /// Who an authenticator ([`AuthenticateLayer`](crate::auth::AuthenticateLayer)) says
+    /// made the call.
+    pub principal: Option<Arc<Principal>>,
 }
 
 impl CallContext {
@@ -54,6 +58,7 @@ impl CallContext {
             deadline: request.deadline(),
             attachments: request.metadata.attachments.clone(),
             peer_identity: peer_identity_of(request),
+            principal: Principal::of(request).cloned(),
         }
     }
 
@@ -62,6 +67,7 @@ impl CallContext {
     pub fn take_from(request: &mut Request) -> CallContext {
         let metadata = std::mem::take(&mut request.metadata);
         let peer_identity = peer_identity_of(request);
+        let principal = Principal::of(request).cloned();
         CallContext {
             service: metadata.service,
             method: metadata.method,
@@ -70,6 +76,7 @@ impl CallContext {
             deadline: request.deadline(),
             attachments: metadata.attachments,
             peer_identity,
+            principal,
         }
     }
 

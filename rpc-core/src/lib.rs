@@ -3,6 +3,7 @@
 
 #![warn(missing_docs)]
 
+pub mod auth;
 mod box_future;
 mod call_options;
 mod client;

@@ -2,7 +2,7 @@
 ZooKeeper, and prints one JSON object per case: {"case", "ok"} or {"case", "error", "type"}.
 
 usage: dubbo2_client.py direct HOST:PORT | zookeeper ZK_HOST:PORT | metadata HOST:PORT APP REVISION
-       | tls HOST:PORT CA_FILE
+       | tls HOST:PORT CA_FILE | token HOST:PORT TOKEN
 
 `metadata` asks the provider's MetadataService (group APP) for REVISION, as a Java Dubbo
 consumer does for an application instance whose metadata is stored `local`.
@@ -48,6 +48,13 @@ def main():
         client = DubboClient(SERVICE, None, version="1.0.0", host=where, verify=sys.argv[3])
         run("hello", lambda: client.call("sayHi", ["python over TLS"]))
         run("add", lambda: client.call("add", [2, 3]))
+        return
+    if mode == "token":
+        # A provider with Dubbo's token: refused without it, served with it.
+        client = DubboClient(SERVICE, None, version="1.0.0", host=where)
+        run("no_token", lambda: client.call("sayHi", ["python"]))
+        run("wrong_token", lambda: client.call("sayHi", ["python"], context={"token": "guess"}))
+        run("token", lambda: client.call("sayHi", ["python"], context={"token": sys.argv[3]}))
         return
     if mode == "direct":
         client = DubboClient(SERVICE, None, version="1.0.0", host=where)

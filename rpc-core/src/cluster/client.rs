@@ -77,6 +77,7 @@ impl ClusterClient {
                 let (pool, connect_timeout) = (&endpoint.pool, core.settings.connect_timeout);
                 let open = async move {
                     let connection = pool.connection(request.deadline(), connect_timeout).await?;
+                    pool.stamp(&mut request);
                     connection.call_streaming(request, outbound).await
                 };
                 EndpointCall::start(snapshot.clone(), reserved, started, open).await

@@ -52,7 +52,7 @@ impl Endpoint {
             up_since: up_since(instance),
             breaker: CircuitBreaker::new(breaker),
             load: Load::new(track_latency),
-            pool: Pool::new(instance.address.clone(), pool),
+            pool: Pool::new(instance.address.clone(), pool, instance.metadata.get("token").map(|t| t.as_str().into())),
             ring_points: Mutex::new(None),
         }
     }

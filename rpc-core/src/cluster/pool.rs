@@ -3,11 +3,13 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwapOption;
+use bytestring::ByteString;
 use tokio::sync::Notify;
 use tokio_util::sync::{CancellationToken, DropGuard};
 use tracing::Instrument;
 
 use super::backoff::Backoff;
+use crate::auth::TOKEN_ATTACHMENT;
 use crate::transport::{Connection, ConnectionConfig, ResponseFuture};
 use crate::{Request, Status};
 
@@ -67,6 +69,9 @@ pub(crate) struct Pool {
     hands_back_unsent: bool,
     /// The protocol its connections speak.
     protocol: crate::Protocol,
+    /// The token the provider registered (Dubbo's `token` URL parameter), sent with every
+    /// call as the `token` attachment.
+    token: Option<ByteString>,
     // Stops the slot tasks when the endpoint leaves the set.
     _stop: Option<DropGuard>,
 }
@@ -88,7 +93,7 @@ struct Slot {
 
 impl Pool {
     /// Starts connecting to `address`; needs a tokio runtime.
-    pub(crate) fn new(address: String, config: &PoolConfig) -> Pool {
+    pub(crate) fn new(address: String, config: &PoolConfig, token: Option<ByteString>) -> Pool {
         let stop = CancellationToken::new();
         let shared = Arc::new(Shared {
             address,
@@ -105,14 +110,14 @@ impl Pool {
         }
         let protocol = config.connection.protocol;
         let hands_back_unsent = Connection::hands_back_unsent(protocol);
-        Pool { shared, hands_back_unsent, protocol, _stop: Some(stop.drop_guard()) }
+        Pool { shared, hands_back_unsent, protocol, token, _stop: Some(stop.drop_guard()) }
     }
 
     /// A pool that never connects and counts as usable: for balancer benchmarks and picks
     /// made outside a channel.
     pub(crate) fn detached(address: String) -> Pool {
         let shared = Arc::new(Shared { address, slots: Box::new([]), connected: Notify::new() });
-        Pool { shared, hands_back_unsent: true, protocol: crate::Protocol::default(), _stop: None }
+        Pool { shared, hands_back_unsent: true, protocol: crate::Protocol::default(), token: None, _stop: None }
     }
 
     /// The protocol its connections speak.
@@ -165,7 +170,15 @@ impl Pool {
     // Returned and consumed at once by the caller; boxing the request would be an allocation
     // per call on the hot path.
     #[allow(clippy::result_large_err)]
-    pub(crate) fn try_call(&self, request: Request) -> Result<ResponseFuture, Request> {
+    /// Adds what this provider asks every call to carry (its token) to `request`.
+    pub(crate) fn stamp(&self, request: &mut Request) {
+        if let Some(token) = &self.token {
+            request.attachments_mut().insert(TOKEN_ATTACHMENT, token.clone());
+        }
+    }
+
+    pub(crate) fn try_call(&self, mut request: Request) -> Result<ResponseFuture, Request> {
+        self.stamp(&mut request);
         if let [slot] = &*self.shared.slots {
             // One connection (the default): nothing to compare, no guard to move around.
             return match slot.connection.load().as_ref().filter(|c| c.is_ready()) {
@@ -183,9 +196,10 @@ impl Pool {
     /// the connect timeout); fails at once if the endpoint is unreachable.
     pub(crate) async fn call_when_connected(
         &self,
-        request: Request,
+        mut request: Request,
         connect_timeout: Duration,
     ) -> Result<ResponseFuture, Status> {
+        self.stamp(&mut request);
         let connection = self.connection(request.deadline(), connect_timeout).await?;
         Ok(connection.call(request))
     }

@@ -63,6 +63,32 @@ impl Connected for tokio::io::DuplexStream {
     }
 }
 
+/// A TLS stream, server side (its addresses are the TCP stream's, known before the handshake).
+impl<IO> Connected for tokio_rustls::server::TlsStream<IO>
+where
+    IO: AsyncRead + AsyncWrite + Send + Unpin + 'static,
+{
+    type ReadHalf = ReadHalf<Self>;
+    type WriteHalf = WriteHalf<Self>;
+
+    fn split(self) -> (Self::ReadHalf, Self::WriteHalf) {
+        tokio::io::split(self)
+    }
+}
+
+/// A TLS stream, client side.
+impl<IO> Connected for tokio_rustls::client::TlsStream<IO>
+where
+    IO: AsyncRead + AsyncWrite + Send + Unpin + 'static,
+{
+    type ReadHalf = ReadHalf<Self>;
+    type WriteHalf = WriteHalf<Self>;
+
+    fn split(self) -> (Self::ReadHalf, Self::WriteHalf) {
+        tokio::io::split(self)
+    }
+}
+
 /// Any byte stream, with no addresses: what [`ServerBuilder::serve_io`] wraps its stream in.
 ///
 /// [`ServerBuilder::serve_io`]: crate::ServerBuilder::serve_io

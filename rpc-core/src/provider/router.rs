@@ -50,6 +50,9 @@ struct Route {
     version: &'static str,
     group: String,
     service: Arc<dyn RpcService>,
+    /// Calls need the provider's token (every service but the provider's own
+    /// `MetadataService`, as Dubbo exports it).
+    guarded: bool,
 }
 
 /// Routes requests by service name, version and group to the hosted services. It is the
@@ -58,14 +61,30 @@ struct Route {
 #[derive(Clone, Default)]
 pub struct Router {
     routes: Arc<HashMap<&'static str, Vec<Route>>>,
+    /// Dubbo's token: calls to guarded services must carry it.
+    token: Option<Arc<str>>,
 }
 
 impl Router {
     /// Hosts `service` under `group` ("" for none). A second service with the same name,
     /// version and group replaces the first.
     pub fn add_service(&mut self, group: impl Into<String>, service: impl RpcService) {
+        self.add_route(group.into(), Arc::new(service), true);
+    }
+
+    /// Hosts `service` under `group`, callable without the provider's token.
+    pub(crate) fn add_unguarded_service(&mut self, group: impl Into<String>, service: impl RpcService) {
+        self.add_route(group.into(), Arc::new(service), false);
+    }
+
+    /// Requires every call to a service (but those added unguarded) to carry `token`.
+    pub(crate) fn require_token(&mut self, token: &str) {
+        self.token = Some(token.into());
+    }
+
+    fn add_route(&mut self, group: String, service: Arc<dyn RpcService>, guarded: bool) {
         let descriptor = service.descriptor();
-        let route = Route { version: descriptor.version, group: group.into(), service: Arc::new(service) };
+        let route = Route { version: descriptor.version, group, service, guarded };
         let routes = Arc::make_mut(&mut self.routes);
         let same_name = routes.entry(descriptor.name).or_default();
         same_name.retain(|r| !(r.version == route.version && r.group == route.group));
@@ -85,12 +104,16 @@ impl Router {
     /// The service for `request`: exact version and group; a request without a version takes
     /// the first service of that name in its group.
     pub(crate) fn find(&self, request: &Request) -> Result<&Arc<dyn RpcService>, Status> {
+        self.find_route(request).map(|r| &r.service)
+    }
+
+    fn find_route(&self, request: &Request) -> Result<&Route, Status> {
         self.route(request.service(), request.version(), request.group()).ok_or_else(|| self.not_found(request))
     }
 
-    fn route(&self, service: &str, version: &str, group: &str) -> Option<&Arc<dyn RpcService>> {
+    fn route(&self, service: &str, version: &str, group: &str) -> Option<&Route> {
         let candidates = self.routes.get(service).map(Vec::as_slice).unwrap_or_default();
-        candidates.iter().find(|r| r.group == group && (version.is_empty() || r.version == version)).map(|r| &r.service)
+        candidates.iter().find(|r| r.group == group && (version.is_empty() || r.version == version))
     }
 
     /// What `request`'s method takes and returns; `Unary` for a method the service lacks (the
@@ -130,7 +153,7 @@ fn group_suffix(group: &str) -> String {
 /// ([`Request::descriptor`](crate::Request::descriptor)).
 impl HostedServices for Router {
     fn descriptor(&self, service: &str, version: &str, group: &str) -> Option<&'static ServiceDescriptor> {
-        self.route(service, version, group).map(|service| service.descriptor())
+        self.route(service, version, group).map(|route| route.service.descriptor())
     }
 }
 
@@ -146,10 +169,16 @@ impl tower::Service<Request> for Router {
     /// Runs a unary call, or — for a request carrying messages — a streaming one, whose
     /// reply messages come back in the [`Response`].
     fn call(&mut self, mut request: Request) -> Self::Future {
-        let service = match self.find(&request) {
-            Ok(service) => service,
+        let route = match self.find_route(&request) {
+            Ok(route) => route,
             Err(status) => return CallFuture::from(ready(Err(status))),
         };
+        if let (Some(token), true) = (&self.token, route.guarded) {
+            if let Err(refused) = crate::auth::check_token(token, &request) {
+                return CallFuture::from(ready(Err(refused)));
+            }
+        }
+        let service = &route.service;
         match request.take_messages() {
             None => service.call(request),
             Some(inbound) => {

@@ -198,6 +198,24 @@ impl<L> ServerBuilder<L> {
         self
     }
 
+    /// Dubbo's token: every call must carry it in its `token` attachment, or it is refused
+    /// `PermissionDenied` without running. `"true"` or `"default"` picks a random token (a
+    /// UUID, new for each process), anything else is the token. It is registered as the
+    /// `token` URL parameter, so consumers that find the provider in a registry (ours and
+    /// Dubbo's) send it; direct callers set the attachment themselves.
+    ///
+    /// ```
+    /// # mod rpc { pub use rpc_core::*; }
+    /// let server = rpc::Server::builder().token("true");
+    /// # drop(server);
+    /// ```
+    pub fn token(mut self, setting: &str) -> Self {
+        let token = crate::auth::resolve_token(setting);
+        self.router.require_token(&token);
+        self.registration.metadata.insert(crate::auth::TOKEN_ATTACHMENT.into(), token);
+        self
+    }
+
     /// On shutdown, how long calls in flight may take to finish (default 30 s).
     pub fn shutdown_grace(mut self, grace: Duration) -> Self {
         self.config.shutdown_grace = grace;
@@ -346,7 +364,7 @@ where
             // What Java consumers ask for an application instance's services, unregistered
             // as Dubbo keeps it.
             let metadata = rpc_registry::MetadataInfo::of(application);
-            builder.router.add_service(application.application.clone(), MetadataService::new(&metadata));
+            builder.router.add_unguarded_service(application.application.clone(), MetadataService::new(&metadata));
         }
         let mut connections =
             Listener::new(builder.layer.layer(builder.router.clone()), builder.router, builder.config);

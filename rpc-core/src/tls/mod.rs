@@ -19,13 +19,12 @@ mod server;
 
 use std::sync::Arc;
 
-use tokio::io::{AsyncRead, AsyncWrite, ReadHalf, WriteHalf};
+use tokio::io::{AsyncRead, AsyncWrite};
 
 pub use client::{ClientTls, ClientTlsBuilder};
 pub use peer_identity::PeerIdentity;
 pub use server::{ClientAuth, ServerTls, ServerTlsBuilder};
 
-use crate::protocol::Connected;
 use crate::Protocol;
 
 /// The first byte of a TLS record carrying a handshake: how a ClientHello begins.
@@ -57,28 +56,4 @@ where
         _ => None,
     };
     Ok(Accepted { stream, protocol, peer_identity })
-}
-
-impl<IO> Connected for tokio_rustls::server::TlsStream<IO>
-where
-    IO: AsyncRead + AsyncWrite + Send + Unpin + 'static,
-{
-    type ReadHalf = ReadHalf<Self>;
-    type WriteHalf = WriteHalf<Self>;
-
-    fn split(self) -> (Self::ReadHalf, Self::WriteHalf) {
-        tokio::io::split(self)
-    }
-}
-
-impl<IO> Connected for tokio_rustls::client::TlsStream<IO>
-where
-    IO: AsyncRead + AsyncWrite + Send + Unpin + 'static,
-{
-    type ReadHalf = ReadHalf<Self>;
-    type WriteHalf = WriteHalf<Self>;
-
-    fn split(self) -> (Self::ReadHalf, Self::WriteHalf) {
-        tokio::io::split(self)
-    }
 }
