@@ -1,8 +1,11 @@
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use etcd_client::{Client, ConnectOptions, EventType, GetOptions, PutOptions, WatchOptions};
+use etcd_client::{
+    Certificate, Client, ConnectOptions, EventType, GetOptions, Identity, PutOptions, TlsOptions, WatchOptions,
+};
 use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
@@ -10,7 +13,9 @@ use crate::dubbo_instance::{record_path, DubboInstanceRecord};
 use crate::dubbo_metadata::MetadataInfo;
 use crate::dubbo_url::{as_consumer, category_path, node_path, parse_node};
 use crate::registrations::{first_write, Registrations};
-use crate::{ApplicationInstance, BoxFuture, Instance, InstanceSet, InstanceStream, Registry, RegistryError};
+use crate::{
+    ApplicationInstance, BoxFuture, Credentials, Instance, InstanceSet, InstanceStream, Registry, RegistryError,
+};
 
 /// Key prefix under which registrations live, unless configured: Dubbo's root.
 pub const DEFAULT_PREFIX: &str = "/dubbo";
@@ -44,13 +49,59 @@ struct Inner {
     registrations: Registrations,
 }
 
+/// How to reach an etcd that checks who calls it: a user and password (etcd's auth), and
+/// TLS (the CA etcd's certificate must chain to, and a client certificate for etcd's
+/// `--client-cert-auth`).
+///
+/// ```
+/// # mod rpc { pub mod registry { pub use rpc_registry::*; } }
+/// let mut security = rpc::registry::EtcdSecurity::default();
+/// security.credentials = Some(rpc::registry::Credentials::new("root", "s3cret"));
+/// security.ca = Some("etcd-ca.pem".into());
+/// ```
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct EtcdSecurity {
+    /// Authenticate as this user.
+    pub credentials: Option<Credentials>,
+    /// Connect over TLS (`https://`), verifying etcd against the CAs in this PEM file.
+    pub ca: Option<PathBuf>,
+    /// Present this certificate chain and key (PEM files) to etcd.
+    pub client_cert: Option<(PathBuf, PathBuf)>,
+}
+
 impl EtcdRegistry {
     /// Connects to `endpoints` (`http://host:port`).
     pub async fn connect(endpoints: Vec<String>, prefix: String, ttl: Duration) -> Result<EtcdRegistry, RegistryError> {
-        let options = ConnectOptions::new()
+        EtcdRegistry::connect_secured(endpoints, prefix, ttl, &EtcdSecurity::default()).await
+    }
+
+    /// [`connect`](Self::connect) to an etcd with auth or TLS: `endpoints` are
+    /// `https://host:port` with a CA.
+    pub async fn connect_secured(
+        endpoints: Vec<String>,
+        prefix: String,
+        ttl: Duration,
+        security: &EtcdSecurity,
+    ) -> Result<EtcdRegistry, RegistryError> {
+        let mut options = ConnectOptions::new()
             .with_connect_timeout(Duration::from_secs(3))
             .with_timeout(Duration::from_secs(5))
             .with_keep_alive(Duration::from_secs(2), Duration::from_secs(2));
+        if let Some(credentials) = &security.credentials {
+            options = options.with_user(credentials.username.clone(), credentials.password());
+        }
+        if let Some(ca) = &security.ca {
+            let read = |path: &PathBuf| {
+                std::fs::read(path)
+                    .map_err(|e| RegistryError::Invalid(format!("etcd TLS file {}: {e}", path.display())))
+            };
+            let mut tls = TlsOptions::new().ca_certificate(Certificate::from_pem(read(ca)?));
+            if let Some((cert, key)) = &security.client_cert {
+                tls = tls.identity(Identity::from_pem(read(cert)?, read(key)?));
+            }
+            options = options.with_tls(tls);
+        }
         let client = Client::connect(&endpoints, Some(options))
             .await
             .map_err(|e| RegistryError::Unavailable(format!("etcd {}: {e}", endpoints.join(","))))?;

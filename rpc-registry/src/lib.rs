@@ -10,6 +10,7 @@
 #![warn(missing_docs)]
 
 mod application;
+mod credentials;
 #[cfg(any(feature = "etcd", feature = "zookeeper"))]
 mod dubbo_instance;
 mod dubbo_metadata;
@@ -29,10 +30,11 @@ mod url;
 pub(crate) mod zookeeper;
 
 pub use application::{ApplicationInstance, MetadataStorage};
+pub use credentials::Credentials;
 pub use dubbo_metadata::{MetadataInfo, ServiceInfo};
 pub use error::RegistryError;
 #[cfg(feature = "etcd")]
-pub use etcd::EtcdRegistry;
+pub use etcd::{EtcdRegistry, EtcdSecurity};
 pub use file::FileRegistry;
 pub use instance::{Instance, InstanceSet};
 pub use memory::MemoryRegistry;

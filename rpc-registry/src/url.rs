@@ -1,6 +1,8 @@
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
+#[cfg(any(feature = "etcd", feature = "zookeeper"))]
+use crate::Credentials;
 use crate::{FileRegistry, MemoryRegistry, Registry, RegistryError, StaticRegistry};
 
 /// The registry a URL names:
@@ -8,8 +10,8 @@ use crate::{FileRegistry, MemoryRegistry, Registry, RegistryError, StaticRegistr
 /// | URL | registry |
 /// |---|---|
 /// | `file:///path?ttl=10s` (or `file://` for the default directory) | [`FileRegistry`], the embedded default |
-/// | `etcd://host:port[,host:port][?prefix=/dubbo&ttl=10s]` | [`EtcdRegistry`](crate::EtcdRegistry) |
-/// | `zookeeper://host:port[,host:port][?session=10s]` | [`ZookeeperRegistry`](crate::ZookeeperRegistry) |
+/// | `etcd://[user:password@]host:port[,host:port][?prefix=/dubbo&ttl=10s&ca=FILE&cert=FILE&key=FILE]` | [`EtcdRegistry`](crate::EtcdRegistry) (`ca=` for TLS) |
+/// | `zookeeper://[user:password@]host:port[,host:port][?session=10s]` | [`ZookeeperRegistry`](crate::ZookeeperRegistry) (credentials: ZooKeeper's digest) |
 /// | `memory://` | one [`MemoryRegistry`] shared by the whole process |
 /// | `static://host:port,host:port` | [`StaticRegistry`] |
 ///
@@ -58,15 +60,27 @@ pub async fn connect(url: &str) -> Result<Arc<dyn Registry>, RegistryError> {
         }
         #[cfg(feature = "etcd")]
         "etcd" => {
-            let endpoints: Vec<String> = location.split(',').map(|a| format!("http://{}", a.trim())).collect();
+            let (credentials, hosts) = Credentials::split_from(location);
+            let mut security = crate::EtcdSecurity { credentials, ca: option("ca").map(Into::into), client_cert: None };
+            match (option("cert"), option("key")) {
+                (Some(cert), Some(key)) => security.client_cert = Some((cert.into(), key.into())),
+                (None, None) => {}
+                _ => return Err(RegistryError::Invalid("etcd's cert= and key= go together".into())),
+            }
+            if security.client_cert.is_some() && security.ca.is_none() {
+                return Err(RegistryError::Invalid("etcd's cert= needs ca= (TLS)".into()));
+            }
+            let scheme = if security.ca.is_some() { "https" } else { "http" };
+            let endpoints: Vec<String> = hosts.split(',').map(|a| format!("{scheme}://{}", a.trim())).collect();
             let prefix = option("prefix").unwrap_or_else(|| crate::etcd::DEFAULT_PREFIX.to_string());
             let ttl = duration("ttl")?.unwrap_or(crate::etcd::DEFAULT_TTL);
-            Ok(Arc::new(crate::EtcdRegistry::connect(endpoints, prefix, ttl).await?))
+            Ok(Arc::new(crate::EtcdRegistry::connect_secured(endpoints, prefix, ttl, &security).await?))
         }
         #[cfg(feature = "zookeeper")]
         "zookeeper" | "zk" => {
+            let (credentials, hosts) = Credentials::split_from(location);
             let session = duration("session")?.unwrap_or(crate::zookeeper::DEFAULT_SESSION_TIMEOUT);
-            Ok(Arc::new(crate::ZookeeperRegistry::connect(location, session).await?))
+            Ok(Arc::new(crate::ZookeeperRegistry::connect_as(hosts, session, credentials).await?))
         }
         #[cfg(not(feature = "etcd"))]
         "etcd" => Err(RegistryError::Invalid("etcd support is not built in: enable the `etcd` feature of rpc".into())),

@@ -156,22 +156,37 @@ fn start_on_free_ports<T>(name: &str, mut attempt: impl FnMut() -> Result<T, Str
 /// An etcd server (one member) on loopback.
 pub struct Etcd {
     pub client_port: u16,
+    /// With [`Etcd::start_tls`], the port serving clients over TLS.
+    pub tls_port: Option<u16>,
     daemon: Daemon,
 }
 
 impl Etcd {
     pub fn start() -> Etcd {
-        start_on_free_ports("etcd", Etcd::try_start)
+        start_on_free_ports("etcd", || Etcd::try_start(None))
     }
 
-    fn try_start() -> Result<Etcd, String> {
+    /// An etcd that also serves clients over TLS with this certificate and key (PEM files), on
+    /// `tls_port`; the plaintext port stays for the tests' own checks.
+    pub fn start_tls(cert: &Path, key: &Path) -> Etcd {
+        start_on_free_ports("etcd", || Etcd::try_start(Some((cert.to_path_buf(), key.to_path_buf()))))
+    }
+
+    fn try_start(tls: Option<(PathBuf, PathBuf)>) -> Result<Etcd, String> {
         let (client_port, peer_port, dir) = (free_port(), free_port(), TempDir::new("etcd"));
+        let tls_port = tls.as_ref().map(|_| free_port());
         let data = dir.path().join("data");
         let identity = Identity { request: b"GET /health HTTP/1.0\r\n\r\n", answer_contains: "\"health\":\"true\"" };
         let daemon = Daemon::start("etcd", client_port, identity, dir, move || {
-            let client = format!("http://127.0.0.1:{client_port}");
+            let mut client = format!("http://127.0.0.1:{client_port}");
+            if let Some(port) = tls_port {
+                client.push_str(&format!(",https://127.0.0.1:{port}"));
+            }
             let peer = format!("http://127.0.0.1:{peer_port}");
             let mut command = Command::new(binary("etcd", &["/usr/bin/etcd"]));
+            if let Some((cert, key)) = &tls {
+                command.arg("--cert-file").arg(cert).arg("--key-file").arg(key);
+            }
             command
                 .args(["--name", "test", "--data-dir"])
                 .arg(&data)
@@ -180,7 +195,25 @@ impl Etcd {
                 .args(["--initial-cluster", &format!("test={peer}"), "--log-level", "error"]);
             command
         })?;
-        Ok(Etcd { client_port, daemon })
+        Ok(Etcd { client_port, tls_port, daemon })
+    }
+
+    /// Turns on etcd's authentication with a `root` user of this password (through its JSON
+    /// gateway, as `etcdctl user add` and `auth enable` do).
+    pub fn enable_auth(&self, password: &str) {
+        for (path, body) in [
+            ("user/add", serde_json::json!({"name": "root", "password": password})),
+            ("role/add", serde_json::json!({"name": "root"})),
+            ("user/grant", serde_json::json!({"user": "root", "role": "root"})),
+            ("enable", serde_json::json!({})),
+        ] {
+            let output = Command::new("curl")
+                .args(["-sS", "--fail-with-body", "-X", "POST", "-d", &body.to_string()])
+                .arg(format!("http://127.0.0.1:{}/v3/auth/{path}", self.client_port))
+                .output()
+                .expect("run curl");
+            assert!(output.status.success(), "etcd auth/{path}: {}", String::from_utf8_lossy(&output.stdout));
+        }
     }
 
     /// `etcd://127.0.0.1:port`, for `rpc_registry::connect`.

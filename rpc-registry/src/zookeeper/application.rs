@@ -6,7 +6,7 @@ use tokio_util::sync::CancellationToken;
 use zookeeper_client as zk;
 
 use super::node::{keep_node, Node, Prepare};
-use super::{mapping_path, metadata_path, ZookeeperRegistry};
+use super::{mapping_path, metadata_path, SessionClient, ZookeeperRegistry};
 use crate::dubbo_instance::{record_path, InstanceRecord};
 use crate::dubbo_metadata::MetadataInfo;
 use crate::registrations::first_write;
@@ -34,7 +34,7 @@ impl ZookeeperRegistry {
         // Stored `local`, only the provider's MetadataService has it.
         let metadata_json =
             (instance.metadata_storage == MetadataStorage::Remote).then(|| Arc::new(metadata.to_json()));
-        let prepare: Prepare = Arc::new(move |client: zk::Client| {
+        let prepare: Prepare = Arc::new(move |client: SessionClient| {
             let (application, metadata_node, metadata_json, services) =
                 (application.clone(), metadata_node.clone(), metadata_json.clone(), services.clone());
             Box::pin(async move {
@@ -66,20 +66,16 @@ fn application_key(instance: &ApplicationInstance) -> String {
     format!("application|{}|{}", instance.application, instance.address)
 }
 
-fn persistent() -> zk::CreateOptions<'static> {
-    zk::CreateMode::Persistent.with_acls(zk::Acls::anyone_all())
-}
-
 /// Creates the persistent node `path` with `data` unless it exists (a revision's metadata
 /// never changes).
-async fn write_once(client: &zk::Client, path: &str, data: &[u8]) -> Result<(), zk::Error> {
+async fn write_once(client: &SessionClient, path: &str, data: &[u8]) -> Result<(), zk::Error> {
     if let Some((parent, _)) = path.rsplit_once('/') {
-        match client.mkdir(parent, &persistent()).await {
+        match client.mkdir(parent, &client.persistent()).await {
             Ok(()) | Err(zk::Error::NodeExists) => {}
             Err(e) => return Err(e),
         }
     }
-    match client.create(path, data, &persistent()).await {
+    match client.create(path, data, &client.persistent()).await {
         Ok(_) | Err(zk::Error::NodeExists) => Ok(()),
         Err(e) => Err(e),
     }
@@ -87,7 +83,7 @@ async fn write_once(client: &zk::Client, path: &str, data: &[u8]) -> Result<(), 
 
 /// Adds `application` to the comma-separated list at `path`, as Dubbo does: compare-and-set
 /// on the node's version, retried when another writer got there first.
-async fn add_to_mapping(client: &zk::Client, path: &str, application: &str) -> Result<(), zk::Error> {
+async fn add_to_mapping(client: &SessionClient, path: &str, application: &str) -> Result<(), zk::Error> {
     for _ in 0..MAPPING_ATTEMPTS {
         match client.get_data(path).await {
             Ok((data, stat)) => {
@@ -108,12 +104,12 @@ async fn add_to_mapping(client: &zk::Client, path: &str, application: &str) -> R
             }
             Err(zk::Error::NoNode) => {
                 if let Some((parent, _)) = path.rsplit_once('/') {
-                    match client.mkdir(parent, &persistent()).await {
+                    match client.mkdir(parent, &client.persistent()).await {
                         Ok(()) | Err(zk::Error::NodeExists) => {}
                         Err(e) => return Err(e),
                     }
                 }
-                match client.create(path, application.as_bytes(), &persistent()).await {
+                match client.create(path, application.as_bytes(), &client.persistent()).await {
                     Ok(_) => return Ok(()),
                     Err(zk::Error::NodeExists) => continue,
                     Err(e) => return Err(e),

@@ -7,7 +7,7 @@ use futures_util::future::select_all;
 use tokio::sync::{mpsc, watch};
 use zookeeper_client as zk;
 
-use super::{mapping_path, metadata_path, providers_path, MetadataClientSlot, Session, RETRY};
+use super::{mapping_path, metadata_path, providers_path, MetadataClientSlot, Session, SessionClient, RETRY};
 use crate::dubbo_instance::{InstanceRecord, SERVICES_ROOT};
 use crate::dubbo_metadata::MetadataInfo;
 use crate::dubbo_url::parse_node;
@@ -79,12 +79,12 @@ impl Reader {
     /// after any of it changes; returns when the session changes or fails.
     async fn watch(
         &mut self,
-        client: &zk::Client,
+        client: &SessionClient,
         sender: &mpsc::Sender<InstanceSet>,
         sessions: &mut watch::Receiver<Session>,
     ) -> Result<(), zk::Error> {
         let providers = providers_path(&self.service);
-        let persistent = zk::CreateMode::Persistent.with_acls(zk::Acls::anyone_all());
+        let persistent = client.persistent();
         match client.mkdir(&providers, &persistent).await {
             Ok(()) | Err(zk::Error::NodeExists) => {}
             Err(e) => return Err(e),
@@ -133,7 +133,7 @@ impl Reader {
     /// Every node read is watched (a missing one for its creation).
     async fn application_level(
         &mut self,
-        client: &zk::Client,
+        client: &SessionClient,
         watches: &mut Vec<Watch>,
         again: &mut bool,
     ) -> Result<Vec<Instance>, zk::Error> {
@@ -235,7 +235,7 @@ impl Reader {
 
 /// The data at `path`, watched; `None` (with a watch for its creation) when it is missing.
 async fn read_watched(
-    client: &zk::Client,
+    client: &SessionClient,
     path: &str,
     watches: &mut Vec<Watch>,
     again: &mut bool,
@@ -255,7 +255,7 @@ async fn read_watched(
 
 /// Watches for `path` to appear; if it appeared since it was found missing, asks for a reread.
 async fn watch_creation(
-    client: &zk::Client,
+    client: &SessionClient,
     path: &str,
     watches: &mut Vec<Watch>,
     again: &mut bool,

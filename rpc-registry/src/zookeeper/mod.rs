@@ -9,7 +9,9 @@ use spawns as _;
 
 use crate::dubbo_url::{as_consumer, category_path, node_path, parse_node};
 use crate::registrations::{first_write, Registrations};
-use crate::{ApplicationInstance, BoxFuture, Instance, InstanceStream, MetadataClient, Registry, RegistryError};
+use crate::{
+    ApplicationInstance, BoxFuture, Credentials, Instance, InstanceStream, MetadataClient, Registry, RegistryError,
+};
 
 mod application;
 mod follow;
@@ -23,7 +25,34 @@ pub const DEFAULT_SESSION_TIMEOUT: Duration = Duration::from_secs(10);
 const RETRY: Duration = Duration::from_millis(500);
 
 /// A live session: its client, and a number that changes when a session is replaced.
-type Session = Option<(u64, zk::Client)>;
+type Session = Option<(u64, SessionClient)>;
+
+/// A session's client, with the ACLs of the nodes it creates: with credentials, Dubbo's
+/// `CREATOR_ALL_ACL` (only that digest user may read or change them, as Dubbo's
+/// `CuratorZookeeperClient` sets them), otherwise open to anyone.
+#[derive(Clone)]
+pub(super) struct SessionClient {
+    client: zk::Client,
+    acls: zk::Acls<'static>,
+}
+
+impl SessionClient {
+    pub(super) fn persistent(&self) -> zk::CreateOptions<'static> {
+        zk::CreateMode::Persistent.with_acls(self.acls)
+    }
+
+    pub(super) fn ephemeral(&self) -> zk::CreateOptions<'static> {
+        zk::CreateMode::Ephemeral.with_acls(self.acls)
+    }
+}
+
+impl std::ops::Deref for SessionClient {
+    type Target = zk::Client;
+
+    fn deref(&self) -> &zk::Client {
+        &self.client
+    }
+}
 
 /// Registrations in ZooKeeper (`zookeeper://host:port`), in the layout Apache Dubbo uses, so
 /// Dubbo's tooling sees our providers: an ephemeral node
@@ -56,10 +85,21 @@ pub(super) type MetadataClientSlot = Arc<RwLock<Option<Arc<dyn MetadataClient>>>
 impl ZookeeperRegistry {
     /// Connects to `cluster` (`host:port[,host:port]`) and keeps a session with `timeout`.
     pub async fn connect(cluster: &str, timeout: Duration) -> Result<ZookeeperRegistry, RegistryError> {
-        let first = open(cluster, timeout).await?;
+        ZookeeperRegistry::connect_as(cluster, timeout, None).await
+    }
+
+    /// [`connect`](Self::connect), authenticated as `credentials` (ZooKeeper's `digest`
+    /// scheme, as Dubbo's `zookeeper://user:password@host` does): the nodes it creates can
+    /// be read and changed only by that user, and those of others only as their ACLs allow.
+    pub async fn connect_as(
+        cluster: &str,
+        timeout: Duration,
+        credentials: Option<Credentials>,
+    ) -> Result<ZookeeperRegistry, RegistryError> {
+        let first = open(cluster, timeout, credentials.as_ref()).await?;
         let (sessions, session) = watch::channel(Some((1, first)));
         let stop = CancellationToken::new();
-        tokio::spawn(keep_session(cluster.to_string(), timeout, sessions, stop.clone()));
+        tokio::spawn(keep_session(cluster.to_string(), timeout, credentials, sessions, stop.clone()));
         Ok(ZookeeperRegistry {
             inner: Arc::new(Inner {
                 session,
@@ -71,19 +111,37 @@ impl ZookeeperRegistry {
     }
 }
 
-async fn open(cluster: &str, timeout: Duration) -> Result<zk::Client, RegistryError> {
+async fn open(
+    cluster: &str,
+    timeout: Duration,
+    credentials: Option<&Credentials>,
+) -> Result<SessionClient, RegistryError> {
     let mut connector = zk::Client::connector();
     connector.session_timeout(timeout);
+    let acls = match credentials {
+        Some(credentials) => {
+            let digest = format!("{}:{}", credentials.username, credentials.password());
+            connector.auth("digest".to_string(), digest.into_bytes());
+            zk::Acls::creator_all()
+        }
+        None => zk::Acls::anyone_all(),
+    };
     let connecting = connector.connect(cluster);
     match tokio::time::timeout(Duration::from_secs(5), connecting).await {
-        Ok(Ok(client)) => Ok(client),
+        Ok(Ok(client)) => Ok(SessionClient { client, acls }),
         Ok(Err(e)) => Err(RegistryError::Unavailable(format!("zookeeper {cluster}: {e}"))),
         Err(_) => Err(RegistryError::Unavailable(format!("zookeeper {cluster}: connect timed out"))),
     }
 }
 
 /// Replaces the session whenever it ends for good (expired, closed), until stopped.
-async fn keep_session(cluster: String, timeout: Duration, sessions: watch::Sender<Session>, stop: CancellationToken) {
+async fn keep_session(
+    cluster: String,
+    timeout: Duration,
+    credentials: Option<Credentials>,
+    sessions: watch::Sender<Session>,
+    stop: CancellationToken,
+) {
     let mut generation = 1;
     loop {
         let Some((_, client)) = sessions.borrow().clone() else { return };
@@ -99,7 +157,7 @@ async fn keep_session(cluster: String, timeout: Duration, sessions: watch::Sende
             }
         }
         let client = loop {
-            match open(&cluster, timeout).await {
+            match open(&cluster, timeout, credentials.as_ref()).await {
                 Ok(client) => break client,
                 Err(e) => {
                     tracing::warn!(error = %e, "zookeeper unreachable; retrying");

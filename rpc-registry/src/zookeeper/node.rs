@@ -4,12 +4,12 @@ use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 use zookeeper_client as zk;
 
-use super::{Session, RETRY};
+use super::{Session, SessionClient, RETRY};
 use crate::BoxFuture;
 
 /// Writes what a node needs beside it (persistent records) before the node itself, in every
 /// session.
-pub(super) type Prepare = Arc<dyn Fn(zk::Client) -> BoxFuture<'static, Result<(), zk::Error>> + Send + Sync>;
+pub(super) type Prepare = Arc<dyn Fn(SessionClient) -> BoxFuture<'static, Result<(), zk::Error>> + Send + Sync>;
 
 /// An ephemeral node to keep: its path, its data, and what to write before it.
 pub(super) struct Node {
@@ -83,13 +83,13 @@ pub(super) async fn keep_node(
 /// restores the old session with its nodes, and deletes them when that session expires, which
 /// would take the registration with it.
 async fn write_ephemeral(
-    client: &zk::Client,
+    client: &SessionClient,
     parent: &str,
     path: &str,
     data: &[u8],
 ) -> Result<zk::OneshotWatcher, zk::Error> {
-    let persistent = zk::CreateMode::Persistent.with_acls(zk::Acls::anyone_all());
-    let ephemeral = zk::CreateMode::Ephemeral.with_acls(zk::Acls::anyone_all());
+    let persistent = client.persistent();
+    let ephemeral = client.ephemeral();
     match client.mkdir(parent, &persistent).await {
         Ok(()) | Err(zk::Error::NodeExists) => {}
         Err(e) => return Err(e),
