@@ -194,3 +194,70 @@ async fn a_large_frame_still_arriving_keeps_its_connection() {
         other => panic!("the call was answered, not {other:?}"),
     }
 }
+
+/// The bytes of `count` pipelined binary-protocol calls of `blob(len)`: each reply is
+/// `len` bytes the client will not read.
+fn pipelined_blob_requests(count: u64, len: u32) -> bytes::BytesMut {
+    use rpc::codec::{Frame, FrameCodec, Metadata};
+    let mut wire = bytes::BytesMut::new();
+    for id in 1..=count {
+        let mut metadata = Metadata::call("test.Echo", "blob");
+        metadata.version = "1.0.0".into();
+        let mut body = bytes::BytesMut::new();
+        <rpc::codec::MsgPack as rpc::codec::Serialization<u32>>::serialize(&len, &mut body).unwrap();
+        tokio_util::codec::Encoder::encode(
+            &mut FrameCodec::default(),
+            Frame::request(id, metadata, body.freeze()),
+            &mut wire,
+        )
+        .unwrap();
+    }
+    wire
+}
+
+/// Asks for 64 MiB of replies and reads none; then writes a byte now and then. Once the
+/// provider gives up on the connection its kernel resets it, and a write fails: how long
+/// that took, or `None` if the connection was still open after `limit`.
+async fn time_until_reset(server: &TestServer, limit: Duration) -> Option<Duration> {
+    let mut stream = TcpStream::connect(server.addr).await.expect("connect");
+    stream.write_all(&pipelined_blob_requests(64, 1024 * 1024)).await.expect("send the calls");
+    let started = Instant::now();
+    while started.elapsed() < limit {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        // A heartbeat-sized write: a reset socket refuses it.
+        match tokio::time::timeout(Duration::from_millis(100), stream.write_all(&[0xD8])).await {
+            Ok(Err(_)) => return Some(started.elapsed()),
+            Ok(Ok(())) | Err(_) => {}
+        }
+    }
+    None
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_peer_that_reads_no_replies_is_closed_after_the_write_timeout() {
+    let write_timeout = Duration::from_secs(1);
+    let server =
+        TestServer::start_with(|b| b.write_timeout(write_timeout).idle_timeout(Duration::from_secs(600))).await;
+    let closed = time_until_reset(&server, Duration::from_secs(20)).await;
+    let closed = closed.expect("a connection whose peer reads nothing is closed");
+    assert!(closed >= write_timeout / 2, "closed after {closed:?}, before the write could time out");
+    // Everyone else is served.
+    let client = server.client().await;
+    assert_eq!(client.echo("still here".into()).await.unwrap(), "still here");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_is_not_held_up_by_a_peer_that_reads_nothing() {
+    let grace = Duration::from_secs(1);
+    let mut server = TestServer::start_with(|b| b.shutdown_grace(grace).write_timeout(Duration::from_secs(600))).await;
+    let mut stream = TcpStream::connect(server.addr).await.expect("connect");
+    stream.write_all(&pipelined_blob_requests(64, 1024 * 1024)).await.expect("send the calls");
+    // Let the provider fill the socket and block on it.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let started = Instant::now();
+    server.begin_shutdown();
+    server.wait_stopped().await;
+    let took = started.elapsed();
+    assert!(took < grace + Duration::from_secs(10), "the server took {took:?} to stop, grace {grace:?}");
+    drop(stream);
+}

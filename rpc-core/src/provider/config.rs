@@ -21,6 +21,9 @@ pub struct ServerConfig {
     pub idle_timeout: Duration,
     /// On shutdown, how long in-flight calls may take to finish before connections are cut.
     pub shutdown_grace: Duration,
+    /// A write the peer does not take within this long (it reads nothing) closes the
+    /// connection (binary protocol and dubbo2; HTTP/2's flow control and pings bound gRPC's).
+    pub write_timeout: Duration,
     /// The binary protocol's settings.
     pub binary: BinaryServerConfig,
     /// gRPC's settings.
@@ -80,6 +83,7 @@ impl Default for ServerConfig {
         ServerConfig {
             idle_timeout: Duration::from_secs(60),
             shutdown_grace: Duration::from_secs(30),
+            write_timeout: Duration::from_secs(60),
             binary: BinaryServerConfig::default(),
             tls: None,
             grpc: GrpcServerConfig::default(),

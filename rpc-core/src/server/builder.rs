@@ -216,6 +216,12 @@ impl<L> ServerBuilder<L> {
         self
     }
 
+    /// A connection whose peer takes none of a reply for this long is closed (default 60 s).
+    pub fn write_timeout(mut self, timeout: Duration) -> Self {
+        self.config.write_timeout = timeout;
+        self
+    }
+
     /// On shutdown, how long calls in flight may take to finish (default 30 s).
     pub fn shutdown_grace(mut self, grace: Duration) -> Self {
         self.config.shutdown_grace = grace;

@@ -3,6 +3,8 @@ use rpc_codec::CodecError;
 use tokio::io::AsyncWrite;
 use tokio_util::codec::{Encoder, FramedWrite};
 
+use super::write_guard::WriteGuard;
+
 /// Encoded bytes after which a batch's first frames are written out while the rest are still
 /// being encoded: the peer starts on them at once. Waiting for a whole batch of 16 calls
 /// made both ends take turns instead of overlapping (half the QPS at 16 in flight).
@@ -25,6 +27,8 @@ pub(crate) struct FrameWriter<W, C> {
     sink: FramedWrite<W, C>,
     /// Part of the current batch has been written already.
     started: bool,
+    /// Bounds each write (servers); `None` waits as long as the peer takes.
+    guard: Option<WriteGuard>,
 }
 
 impl<W: AsyncWrite + Unpin, C> FrameWriter<W, C> {
@@ -32,7 +36,12 @@ impl<W: AsyncWrite + Unpin, C> FrameWriter<W, C> {
         let mut sink = FramedWrite::new(io, codec);
         // Never write from inside `feed` on the framework's own account.
         sink.set_backpressure_boundary(usize::MAX);
-        FrameWriter { sink, started: false }
+        FrameWriter { sink, started: false, guard: None }
+    }
+
+    /// A writer whose writes give up as `guard` says.
+    pub(crate) fn guarded(io: W, codec: C, guard: WriteGuard) -> Self {
+        FrameWriter { guard: Some(guard), ..FrameWriter::new(io, codec) }
     }
 
     /// Encodes `frame`, first writing out what is buffered if it makes a chunk.
@@ -62,14 +71,20 @@ impl<W: AsyncWrite + Unpin, C> FrameWriter<W, C> {
     where
         C: Encoder<T, Error = CodecError>,
     {
-        SinkExt::<T>::close(&mut self.sink).await
+        match &self.guard {
+            None => SinkExt::<T>::close(&mut self.sink).await,
+            Some(guard) => guard.bound(SinkExt::<T>::close(&mut self.sink)).await,
+        }
     }
 
     async fn write_out<T>(&mut self) -> Result<(), CodecError>
     where
         C: Encoder<T, Error = CodecError>,
     {
-        SinkExt::<T>::flush(&mut self.sink).await?;
+        match &self.guard {
+            None => SinkExt::<T>::flush(&mut self.sink).await?,
+            Some(guard) => guard.bound(SinkExt::<T>::flush(&mut self.sink)).await?,
+        }
         let buffer = self.sink.write_buffer_mut();
         if buffer.is_empty() {
             // Only reuses the allocation; never allocates.

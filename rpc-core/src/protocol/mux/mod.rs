@@ -12,10 +12,12 @@ mod call_slot;
 mod frame_writer;
 mod pending;
 pub(crate) mod server;
+mod write_guard;
 mod write_loop;
 
 pub(crate) use call_slot::CallSlot;
 pub(crate) use frame_writer::FrameWriter;
 pub(crate) use pending::{Pending, PendingCall, STREAM_ID_BASE};
 pub(crate) use server::{Handled, MuxServer};
+pub(crate) use write_guard::WriteGuard;
 pub(crate) use write_loop::{spawn_write_loop, write_batch};

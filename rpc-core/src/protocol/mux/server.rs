@@ -11,7 +11,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::mpsc;
 use tokio_util::codec::{Decoder, Encoder, FramedRead};
 
-use super::{write_batch, CallSlot, FrameWriter};
+use super::{write_batch, CallSlot, FrameWriter, WriteGuard};
 use crate::protocol::{IdleTimer, LogLimit};
 use crate::provider::{Lifecycle, ServerConfig};
 
@@ -72,7 +72,8 @@ where
 {
     let codec = protocol.codec();
     let mut frames = FramedRead::new(read, codec.clone());
-    let mut sink = FrameWriter::new(write, codec);
+    let guard = WriteGuard { limit: config.write_timeout, force: lifecycle.force.clone() };
+    let mut sink = FrameWriter::guarded(write, codec, guard);
     let (replies, mut queue) = mpsc::channel(protocol.write_queue().max(1));
     let mut going_away = false;
     // Replies written to the sink's buffer since the last flush.
