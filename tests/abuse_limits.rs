@@ -261,3 +261,49 @@ async fn shutdown_is_not_held_up_by_a_peer_that_reads_nothing() {
     assert!(took < grace + Duration::from_secs(10), "the server took {took:?} to stop, grace {grace:?}");
     drop(stream);
 }
+
+/// A connection from `ip` (a loopback address) to the server.
+async fn connect_from(server: &TestServer, ip: [u8; 4]) -> TcpStream {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind(std::net::SocketAddr::from((ip, 0))).unwrap();
+    socket.connect(server.addr).await.expect("connect")
+}
+
+/// Whether the server closed `stream` (within 3 s) without a word.
+async fn closed_at_once(stream: &mut TcpStream) -> bool {
+    let mut byte = [0u8; 1];
+    matches!(tokio::time::timeout(Duration::from_secs(3), stream.read(&mut byte)).await, Ok(Ok(0) | Err(_)))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_over_the_limits_are_closed_at_once_and_others_still_get_in() {
+    let server = TestServer::start_with(|b| b.max_connections(8, 4).idle_timeout(Duration::from_secs(600))).await;
+    // One address takes its four; a fifth from it is turned away.
+    let mut hogs = Vec::new();
+    for _ in 0..4 {
+        hogs.push(connect_from(&server, [127, 0, 0, 1]).await);
+    }
+    // Let the server count them (accepts are asynchronous).
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let mut fifth = connect_from(&server, [127, 0, 0, 1]).await;
+    assert!(closed_at_once(&mut fifth).await, "a fifth connection from one address was kept");
+    // Another address still gets in, up to the total of eight.
+    for _ in 0..4 {
+        hogs.push(connect_from(&server, [127, 0, 0, 2]).await);
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let mut ninth = connect_from(&server, [127, 0, 0, 3]).await;
+    assert!(closed_at_once(&mut ninth).await, "a ninth connection was kept");
+    // A connection that closes makes room: a client from the first address is served.
+    drop(hogs.remove(0));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let stream = connect_from(&server, [127, 0, 0, 1]).await;
+        let channel = rpc::Channel::builder().connect_io(stream, "127.0.0.1");
+        match common::EchoClient::new(channel).echo("room".into()).await {
+            Ok(echoed) => break assert_eq!(echoed, "room"),
+            Err(e) => assert!(Instant::now() < deadline, "no room after a connection closed: {e:?}"),
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}

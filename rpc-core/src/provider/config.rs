@@ -21,6 +21,11 @@ pub struct ServerConfig {
     pub idle_timeout: Duration,
     /// On shutdown, how long in-flight calls may take to finish before connections are cut.
     pub shutdown_grace: Duration,
+    /// Connections open at once, from everyone; one more is closed as soon as it is
+    /// accepted (Dubbo's `accepts`).
+    pub max_connections: usize,
+    /// Connections open at once from one IP address.
+    pub max_connections_per_ip: usize,
     /// A write the peer does not take within this long (it reads nothing) closes the
     /// connection (binary protocol and dubbo2; HTTP/2's flow control and pings bound gRPC's).
     pub write_timeout: Duration,
@@ -84,6 +89,8 @@ impl Default for ServerConfig {
             idle_timeout: Duration::from_secs(60),
             shutdown_grace: Duration::from_secs(30),
             write_timeout: Duration::from_secs(60),
+            max_connections: 16_384,
+            max_connections_per_ip: 2_048,
             binary: BinaryServerConfig::default(),
             tls: None,
             grpc: GrpcServerConfig::default(),

@@ -216,6 +216,14 @@ impl<L> ServerBuilder<L> {
         self
     }
 
+    /// Connections open at once, in all and from one IP address (defaults 16,384 and
+    /// 2,048); one more is closed as soon as it is accepted, and the refusal logged.
+    pub fn max_connections(mut self, total: usize, per_ip: usize) -> Self {
+        self.config.max_connections = total;
+        self.config.max_connections_per_ip = per_ip;
+        self
+    }
+
     /// A connection whose peer takes none of a reply for this long is closed (default 60 s).
     pub fn write_timeout(mut self, timeout: Duration) -> Self {
         self.config.write_timeout = timeout;

@@ -7,6 +7,7 @@ use futures_util::StreamExt;
 use tokio_util::task::TaskTracker;
 use tracing::Instrument;
 
+use super::connection_limit::ConnectionLimit;
 use crate::protocol::{serve_detected, Connected, ConnectionContext, LogLimit};
 use crate::provider::ServiceStack;
 use crate::provider::{Lifecycle, Router, ServerConfig};
@@ -21,6 +22,7 @@ pub(crate) struct Listener<S> {
     config: Arc<ServerConfig>,
     lifecycle: Lifecycle,
     connections: TaskTracker,
+    limit: Arc<ConnectionLimit>,
 }
 
 impl<S> Listener<S>
@@ -31,15 +33,18 @@ where
         Listener {
             service,
             router,
+            limit: ConnectionLimit::new(config.max_connections, config.max_connections_per_ip),
             config: Arc::new(config),
             lifecycle: Lifecycle::default(),
             connections: TaskTracker::new(),
         }
     }
 
-    /// Serves one connection as its own task.
+    /// Serves one connection as its own task, or closes it at once if it is over a
+    /// connection limit.
     pub(crate) fn serve<IO: Connected>(&self, io: IO) {
         let info = ConnectionInfo::new(io.peer_addr(), io.local_addr());
+        let Some(admitted) = self.limit.admit(info.peer_addr.map(|a| a.ip())) else { return };
         let span = match info.peer_addr {
             Some(peer) => tracing::debug_span!("rpc.server.connection", %peer),
             None => tracing::debug_span!("rpc.server.connection"),
@@ -51,7 +56,13 @@ where
             lifecycle: self.lifecycle.clone(),
             info,
         };
-        self.connections.spawn(serve_detected(io, context).instrument(span));
+        self.connections.spawn(
+            async move {
+                serve_detected(io, context).await;
+                drop(admitted);
+            }
+            .instrument(span),
+        );
     }
 
     /// Accepts from `incoming` until `signal` completes or `incoming` ends. An accept error

@@ -16,6 +16,7 @@
 //! connection's next reads for that first poll; put such work on `spawn_blocking`.)
 
 mod builder;
+mod connection_limit;
 mod incoming;
 mod listener;
 mod metadata_service;
