@@ -11,6 +11,8 @@ pub mod cluster;
 mod connection_info;
 mod context;
 mod descriptor;
+#[doc(hidden)]
+pub mod fuzz;
 mod identity;
 mod metadata_service;
 mod protocol;

@@ -29,7 +29,6 @@ impl Credentials {
     }
 
     /// The credentials in a URL's location (`user:password@host:port,…`) and the rest of it.
-    #[cfg_attr(not(any(feature = "etcd", feature = "zookeeper")), allow(dead_code))]
     pub(crate) fn split_from(location: &str) -> (Option<Credentials>, &str) {
         let Some((userinfo, hosts)) = location.rsplit_once('@') else { return (None, location) };
         let decode = |part: &str| percent_decode_str(part).decode_utf8_lossy().into_owned();

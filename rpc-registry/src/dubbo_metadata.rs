@@ -153,7 +153,6 @@ impl MetadataInfo {
         serde_json::to_vec(self).unwrap_or_default()
     }
 
-    #[cfg_attr(not(feature = "zookeeper"), allow(dead_code))]
     pub(crate) fn parse(json: &[u8]) -> Option<MetadataInfo> {
         serde_json::from_slice(json).ok()
     }

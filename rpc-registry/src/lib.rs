@@ -19,6 +19,8 @@ mod error;
 #[cfg(feature = "etcd")]
 pub(crate) mod etcd;
 pub(crate) mod file;
+#[doc(hidden)]
+pub mod fuzz;
 mod instance;
 mod memory;
 mod metadata_client;

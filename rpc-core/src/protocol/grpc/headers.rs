@@ -71,7 +71,12 @@ pub(crate) fn content_type_value(serialization: SerializationId) -> HeaderValue 
 
 /// A `grpc-timeout` value: at most 8 digits and a unit (H, M, S, m, u, n).
 pub(crate) fn parse_timeout(value: &str) -> Option<Duration> {
-    let (digits, unit) = value.split_at(value.len().checked_sub(1)?);
+    // The unit is one ASCII byte; a value ending in a wider character is no timeout (and
+    // must not be split inside it: the fuzzer found that panic).
+    if !value.as_bytes().last()?.is_ascii() {
+        return None;
+    }
+    let (digits, unit) = value.split_at(value.len() - 1);
     if digits.is_empty() || digits.len() > 8 || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
@@ -252,7 +257,9 @@ mod tests {
         assert_eq!(parse_timeout("2S"), Some(Duration::from_secs(2)));
         assert_eq!(parse_timeout("1H"), Some(Duration::from_secs(3600)));
         assert_eq!(parse_timeout("99999999n"), Some(Duration::from_nanos(99_999_999)));
-        for bad in ["", "m", "123456789m", "1x", "-1S", "1.5S", "S1"] {
+        // The last two: a value ending in a multi-byte character (found by fuzzing: it
+        // panicked when split inside the character).
+        for bad in ["", "m", "123456789m", "1x", "-1S", "1.5S", "S1", "1ڹ", "S\0\0\0\0`ڹ"] {
             assert_eq!(parse_timeout(bad), None, "{bad}");
         }
         // The finest unit that fits gRPC's eight digits: exact where one does.

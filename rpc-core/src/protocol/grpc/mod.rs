@@ -14,10 +14,10 @@
 mod body;
 pub(crate) mod client;
 pub(crate) mod headers;
-mod message;
+pub(crate) mod message;
 mod reader;
 pub(crate) mod server;
-mod wrapper;
+pub(crate) mod wrapper;
 
 use super::Detection;
 
