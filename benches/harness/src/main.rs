@@ -63,7 +63,7 @@ struct RunArgs {
     /// Systems to measure, in order.
     #[arg(long, value_enum, value_delimiter = ',', default_value = "rpc-msgpack")]
     systems: Vec<System>,
-    /// Measure every system back to back (raw, rpc-msgpack, rpc-protobuf, tarpc, tonic).
+    /// Measure every system back to back, the plaintext ones first, then those over TLS.
     #[arg(long)]
     compare: bool,
     #[arg(long, value_delimiter = ',', default_value = "1,16,64")]

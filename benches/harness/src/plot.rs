@@ -17,6 +17,9 @@ const COLOURS: [RGBColor; System::ALL.len()] = [
     RGBColor(188, 189, 34),
     RGBColor(31, 119, 180),
     RGBColor(44, 160, 44),
+    RGBColor(255, 152, 150),
+    RGBColor(197, 176, 213),
+    RGBColor(152, 223, 138),
 ];
 
 pub fn write_svg(path: &Path, points: &[Point]) -> Result<(), String> {

@@ -3,6 +3,7 @@
 mod raw_echo;
 pub mod rpc_binary;
 mod tarpc_bincode;
+mod tls;
 mod tonic_grpc;
 
 use std::net::SocketAddr;
@@ -30,8 +31,14 @@ pub enum System {
     /// Triple as Java Dubbo speaks it for interface services: HTTP/2 with Hessian2 arguments
     /// in Triple's wrapper, both ends ours.
     RpcTriple,
+    /// `rpc-msgpack` over TLS (rustls).
+    RpcMsgpackTls,
+    /// `rpc-grpc` over TLS (rustls, ALPN `h2`).
+    RpcGrpcTls,
     /// tonic (gRPC over HTTP/2, prost).
     Tonic,
+    /// tonic over TLS (its rustls with ring).
+    TonicTls,
     /// tarpc (bincode over length-delimited TCP).
     Tarpc,
     /// A minimal multiplexed echo: length-delimited frames carrying a request id, echoed inline.
@@ -39,7 +46,7 @@ pub enum System {
 }
 
 impl System {
-    pub const ALL: [System; 9] = [
+    pub const ALL: [System; 12] = [
         System::Raw,
         System::RpcMsgpack,
         System::RpcProtobuf,
@@ -49,6 +56,9 @@ impl System {
         System::RpcTriple,
         System::Tarpc,
         System::Tonic,
+        System::RpcMsgpackTls,
+        System::RpcGrpcTls,
+        System::TonicTls,
     ];
 
     pub fn name(self) -> &'static str {
@@ -60,6 +70,9 @@ impl System {
             System::RpcDubbo => "rpc-dubbo",
             System::RpcTriple => "rpc-triple",
             System::Tonic => "tonic",
+            System::RpcMsgpackTls => "rpc-msgpack-tls",
+            System::RpcGrpcTls => "rpc-grpc-tls",
+            System::TonicTls => "tonic-tls",
             System::Tarpc => "tarpc",
             System::Raw => "raw",
         }
@@ -74,8 +87,12 @@ pub async fn serve(system: System, listener: TcpListener) -> std::io::Result<()>
         | System::RpcCluster
         | System::RpcGrpc
         | System::RpcDubbo
-        | System::RpcTriple => rpc_binary::serve(listener).await,
-        System::Tonic => tonic_grpc::serve(listener).await,
+        | System::RpcTriple => rpc_binary::serve(listener, None).await,
+        System::RpcMsgpackTls | System::RpcGrpcTls => {
+            rpc_binary::serve(listener, Some(tls::files().map_err(std::io::Error::other)?)).await
+        }
+        System::Tonic => tonic_grpc::serve(listener, None).await,
+        System::TonicTls => tonic_grpc::serve(listener, Some(tls::files().map_err(std::io::Error::other)?)).await,
         System::Tarpc => tarpc_bincode::serve(listener).await,
         System::Raw => raw_echo::serve(listener).await,
     }
@@ -99,7 +116,10 @@ impl Client {
             System::RpcGrpc => Client::Rpc(rpc_binary::Client::grpc(addr).await?),
             System::RpcDubbo => Client::Rpc(rpc_binary::Client::over(addr, Protocol::Dubbo).await?),
             System::RpcTriple => Client::Rpc(rpc_binary::Client::over(addr, Protocol::Grpc).await?),
-            System::Tonic => Client::Tonic(tonic_grpc::Client::connect(addr).await?),
+            System::RpcMsgpackTls => Client::Rpc(rpc_binary::Client::tls(addr, Protocol::Binary, tls::files()?).await?),
+            System::RpcGrpcTls => Client::Rpc(rpc_binary::Client::tls(addr, Protocol::Grpc, tls::files()?).await?),
+            System::Tonic => Client::Tonic(tonic_grpc::Client::connect(addr, None).await?),
+            System::TonicTls => Client::Tonic(tonic_grpc::Client::connect(addr, Some(tls::files()?)).await?),
             System::Tarpc => Client::Tarpc(tarpc_bincode::Client::connect(addr).await?),
             System::Raw => Client::Raw(raw_echo::Client::connect(addr).await?),
         })

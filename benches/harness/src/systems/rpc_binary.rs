@@ -1,6 +1,7 @@
 //! Our framework: `#[rpc::service]` over the binary protocol (and over gRPC, same server).
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 
 use bytes::Bytes;
 use rpc::{CallOptions, Channel, Protocol, SerializationId, Status};
@@ -22,8 +23,15 @@ impl Echo for EchoImpl {
     }
 }
 
-pub async fn serve(listener: TcpListener) -> std::io::Result<()> {
-    rpc::Server::builder().add_service(EchoServer::new(EchoImpl)).bind_listener(listener).serve().await
+/// The PEM files of the TLS rows: CA, certificate, key.
+pub type TlsFiles = (PathBuf, PathBuf, PathBuf);
+
+pub async fn serve(listener: TcpListener, tls: Option<TlsFiles>) -> std::io::Result<()> {
+    let mut builder = rpc::Server::builder();
+    if let Some((_, cert, key)) = tls {
+        builder = builder.tls(rpc::tls::ServerTls::from_pem_files(cert, key).build()?);
+    }
+    builder.add_service(EchoServer::new(EchoImpl)).bind_listener(listener).serve().await
 }
 
 #[derive(Clone)]
@@ -47,6 +55,15 @@ impl Client {
         let channel = Channel::builder().protocol(protocol).connect(addr).await.map_err(|e| e.to_string())?;
         let options = CallOptions::new().serialization(SerializationId::Hessian2);
         Ok(Client(EchoClient::new(channel).with_options(options)))
+    }
+
+    /// Over TLS in `protocol` (the binary protocol with msgpack, or gRPC with protobuf).
+    pub async fn tls(addr: SocketAddr, protocol: Protocol, (ca, _, _): TlsFiles) -> Result<Client, String> {
+        let tls = rpc::tls::ClientTls::with_ca_file(ca).build().map_err(|e| e.to_string())?;
+        let channel = Channel::builder().protocol(protocol).tls(tls).connect(addr).await.map_err(|e| e.to_string())?;
+        let serialization =
+            if protocol == Protocol::Grpc { SerializationId::Protobuf } else { SerializationId::MsgPack };
+        Ok(Client(EchoClient::new(channel).with_options(CallOptions::new().serialization(serialization))))
     }
 
     /// Through the cluster client over a one-endpoint list; returns once a call got through.

@@ -10,6 +10,7 @@ use tonic::body::Body;
 use tonic::codegen::http;
 use tonic_prost::ProstCodec;
 
+use super::rpc_binary::TlsFiles;
 use crate::payload::Payload;
 
 const PATH: &str = "/bench.Echo/Echo";
@@ -44,26 +45,32 @@ impl tower::Service<http::Request<Body>> for EchoService {
     }
 }
 
-pub async fn serve(listener: tokio::net::TcpListener) -> std::io::Result<()> {
+pub async fn serve(listener: tokio::net::TcpListener, tls: Option<TlsFiles>) -> std::io::Result<()> {
     let incoming = tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
-    tonic::transport::Server::builder()
-        .add_service(EchoService)
-        .serve_with_incoming(incoming)
-        .await
-        .map_err(std::io::Error::other)
+    let mut builder = tonic::transport::Server::builder();
+    if let Some((_, cert, key)) = tls {
+        let identity = tonic::transport::Identity::from_pem(std::fs::read(cert)?, std::fs::read(key)?);
+        builder = builder
+            .tls_config(tonic::transport::ServerTlsConfig::new().identity(identity))
+            .map_err(std::io::Error::other)?;
+    }
+    builder.add_service(EchoService).serve_with_incoming(incoming).await.map_err(std::io::Error::other)
 }
 
 #[derive(Clone)]
 pub struct Client(tonic::client::Grpc<tonic::transport::Channel>);
 
 impl Client {
-    pub async fn connect(addr: SocketAddr) -> Result<Client, String> {
-        let channel = tonic::transport::Endpoint::new(format!("http://{addr}"))
-            .map_err(|e| e.to_string())?
-            .tcp_nodelay(true)
-            .connect()
-            .await
-            .map_err(|e| e.to_string())?;
+    pub async fn connect(addr: SocketAddr, tls: Option<TlsFiles>) -> Result<Client, String> {
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        let mut endpoint =
+            tonic::transport::Endpoint::new(format!("{scheme}://{addr}")).map_err(|e| e.to_string())?.tcp_nodelay(true);
+        if let Some((ca, _, _)) = tls {
+            let ca = tonic::transport::Certificate::from_pem(std::fs::read(ca).map_err(|e| e.to_string())?);
+            let config = tonic::transport::ClientTlsConfig::new().ca_certificate(ca).domain_name("localhost");
+            endpoint = endpoint.tls_config(config).map_err(|e| e.to_string())?;
+        }
+        let channel = endpoint.connect().await.map_err(|e| e.to_string())?;
         Ok(Client(tonic::client::Grpc::new(channel)))
     }
 
