@@ -21,8 +21,10 @@ command -v javac >/dev/null || missing+=(default-jdk-headless)
 # Apache Curator's service discovery (what Dubbo's ZooKeeper application-level discovery is
 # built on) reads and writes `/services/{app}` instances in the application-discovery test.
 [ -f /usr/share/java/curator-x-discovery.jar ] || missing+=(libcurator-discovery-java)
-# curl calls a provider over HTTP/1.1 with JSON in the REST test.
+# curl calls a provider over HTTP/1.1 with JSON in the REST test, and over HTTPS with a
+# client certificate in the TLS test; openssl s_client checks the provider's ALPN there.
 command -v curl >/dev/null || missing+=(curl)
+command -v openssl >/dev/null || missing+=(openssl)
 # Python with venv: the interop tests run real Python peers (grpcio, Dubbo's Python SDK, a
 # dubbo2 + Hessian2 client).
 command -v python3 >/dev/null || missing+=(python3)

@@ -42,3 +42,54 @@ pub fn grpc_metadata(pairs: &[(&[u8], &[u8])]) {
 pub fn detect(prefix: &[u8]) {
     let _ = crate::protocol::classify(&prefix[..prefix.len().min(64)]);
 }
+
+/// The fuzz targets' entry points on random input in the normal suite (proptest), so a
+/// decoder that stops being total fails `cargo test` too, not only a fuzzing run.
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn grpc_bodies_never_panic(body in proptest::collection::vec(any::<u8>(), 0..512)) {
+            super::grpc_body(&body);
+        }
+
+        #[test]
+        fn grpc_bodies_with_a_valid_frame_header_never_panic(
+            compressed in 0u8..3,
+            payload in proptest::collection::vec(any::<u8>(), 0..256),
+            announced_extra in 0u32..8,
+        ) {
+            // A well-formed length prefix, so the wrapper parsers see the payload.
+            let mut body = vec![compressed];
+            body.extend_from_slice(&(payload.len() as u32 + announced_extra).to_be_bytes());
+            body.extend_from_slice(&payload);
+            super::grpc_body(&body);
+        }
+
+        #[test]
+        fn grpc_timeouts_never_panic(value in "\\PC{0,12}", digits in "[0-9]{0,10}[HMSmun]?") {
+            super::grpc_timeout(&value);
+            super::grpc_timeout(&digits);
+        }
+
+        #[test]
+        fn grpc_metadata_never_panics(
+            pairs in proptest::collection::vec(
+                (prop_oneof![Just(b"grpc-status".to_vec()), Just(b"grpc-message".to_vec()),
+                             Just(b"content-type".to_vec()), "[a-z-]{1,12}".prop_map(String::into_bytes)],
+                 proptest::collection::vec(any::<u8>(), 0..24)),
+                0..8,
+            ),
+        ) {
+            let pairs: Vec<(&[u8], &[u8])> = pairs.iter().map(|(n, v)| (n.as_slice(), v.as_slice())).collect();
+            super::grpc_metadata(&pairs);
+        }
+
+        #[test]
+        fn protocol_detection_never_panics(prefix in proptest::collection::vec(any::<u8>(), 0..96)) {
+            super::detect(&prefix);
+        }
+    }
+}
