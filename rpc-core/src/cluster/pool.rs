@@ -164,12 +164,6 @@ impl Pool {
         best
     }
 
-    /// Sends `request` on the connection with the fewest calls in flight, if one is up — the
-    /// common case, with no future of its own; otherwise hands the request back for
-    /// [`call_when_connected`](Self::call_when_connected).
-    // Returned and consumed at once by the caller; boxing the request would be an allocation
-    // per call on the hot path.
-    #[allow(clippy::result_large_err)]
     /// Adds what this provider asks every call to carry (its token) to `request`.
     pub(crate) fn stamp(&self, request: &mut Request) {
         if let Some(token) = &self.token {
@@ -177,6 +171,12 @@ impl Pool {
         }
     }
 
+    /// Sends `request` on the connection with the fewest calls in flight, if one is up — the
+    /// common case, with no future of its own; otherwise hands the request back for
+    /// [`call_when_connected`](Self::call_when_connected).
+    // Returned and consumed at once by the caller; boxing the request would be an allocation
+    // per call on the hot path.
+    #[allow(clippy::result_large_err)]
     pub(crate) fn try_call(&self, mut request: Request) -> Result<ResponseFuture, Request> {
         self.stamp(&mut request);
         if let [slot] = &*self.shared.slots {
