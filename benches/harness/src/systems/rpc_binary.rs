@@ -1,12 +1,12 @@
 //! Our framework: `#[rpc::service]` over the binary protocol (and over gRPC, same server).
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
 
 use bytes::Bytes;
 use rpc::{CallOptions, Channel, Protocol, SerializationId, Status};
 use tokio::net::TcpListener;
 
+use super::tls::TlsFiles;
 use crate::payload::Payload;
 
 #[rpc::service(name = "bench.Echo")]
@@ -22,9 +22,6 @@ impl Echo for EchoImpl {
         Ok(payload)
     }
 }
-
-/// The PEM files of the TLS rows: CA, certificate, key.
-pub type TlsFiles = (PathBuf, PathBuf, PathBuf);
 
 pub async fn serve(listener: TcpListener, tls: Option<TlsFiles>) -> std::io::Result<()> {
     let mut builder = rpc::Server::builder();

@@ -4,17 +4,21 @@
 
 use std::path::PathBuf;
 
+/// The PEM files of the TLS rows: CA, server certificate, server key.
+pub type TlsFiles = (PathBuf, PathBuf, PathBuf);
+
 /// Where the files are: `RPC_BENCH_TLS_DIR`, else a directory of this user's under the
 /// system temp dir.
 fn dir() -> PathBuf {
     std::env::var_os("RPC_BENCH_TLS_DIR")
         .map(PathBuf::from)
+        // SAFETY: getuid has no preconditions and cannot fail.
         .unwrap_or_else(|| std::env::temp_dir().join(format!("rpc-bench-tls-{}", unsafe { libc::getuid() })))
 }
 
-/// The PEM files: (CA, server certificate, server key). Made once; a process that races
+/// The PEM files. Made once; a process that races
 /// another to make them takes the other's (the directory appears whole, by rename).
-pub fn files() -> Result<(PathBuf, PathBuf, PathBuf), String> {
+pub fn files() -> Result<TlsFiles, String> {
     let dir = dir();
     let paths = (dir.join("ca.pem"), dir.join("server.pem"), dir.join("server.key"));
     if !paths.2.exists() {

@@ -10,7 +10,7 @@ use tonic::body::Body;
 use tonic::codegen::http;
 use tonic_prost::ProstCodec;
 
-use super::rpc_binary::TlsFiles;
+use super::tls::TlsFiles;
 use crate::payload::Payload;
 
 const PATH: &str = "/bench.Echo/Echo";
