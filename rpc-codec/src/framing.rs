@@ -1,7 +1,7 @@
-use bytes::{Buf, BufMut, BytesMut};
+use bytes::{Buf, BytesMut};
 use tokio_util::codec::{Decoder, Encoder};
 
-use crate::{CodecError, Frame, FrameHeader, Metadata, MetadataError, HEADER_LEN};
+use crate::{CodecError, EncodeInto, Frame, FrameHeader, FrameSink, Metadata, MetadataError, HEADER_LEN};
 
 /// Frames larger than this (header included) are refused unless configured otherwise: 8 MiB.
 pub const DEFAULT_MAX_FRAME_SIZE: usize = 8 * 1024 * 1024;
@@ -173,15 +173,13 @@ impl Decoder for FrameCodec {
     }
 }
 
-impl Encoder<Frame> for FrameCodec {
-    type Error = CodecError;
-
-    fn encode(&mut self, frame: Frame, dst: &mut BytesMut) -> Result<(), CodecError> {
+impl EncodeInto<Frame> for FrameCodec {
+    fn encode_into<S: FrameSink>(&mut self, frame: Frame, dst: &mut S) -> Result<(), CodecError> {
         let metadata_len = frame.metadata.encoded_len();
         if metadata_len > 0 {
             frame.metadata.validate()?;
         }
-        let size = self.checked_size(metadata_len, frame.body.len())?;
+        self.checked_size(metadata_len, frame.body.len())?;
         let header = FrameHeader {
             flags: frame.flags,
             serialization: frame.serialization,
@@ -190,17 +188,25 @@ impl Encoder<Frame> for FrameCodec {
             metadata_len: metadata_len as u32,
             body_len: frame.body.len() as u32,
         };
-        dst.reserve(size);
         header.write(dst);
         frame.metadata.write(dst);
-        dst.put_slice(&frame.body);
+        dst.put_body(&frame.body);
         Ok(())
+    }
+}
+
+impl Encoder<Frame> for FrameCodec {
+    type Error = CodecError;
+
+    fn encode(&mut self, frame: Frame, dst: &mut BytesMut) -> Result<(), CodecError> {
+        dst.reserve(HEADER_LEN + frame.metadata.encoded_len() + frame.body.len());
+        self.encode_into(frame, dst)
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use bytes::Bytes;
+    use bytes::{BufMut, Bytes};
 
     use super::*;
     use crate::{EventKind, Flags};

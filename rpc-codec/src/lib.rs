@@ -31,6 +31,7 @@ mod header;
 mod metadata;
 mod reserve;
 pub mod serialization;
+mod write_buf;
 
 pub use error::{CodecError, MetadataError, SerializationError};
 pub use frame::{EventKind, Frame};
@@ -38,4 +39,5 @@ pub use framing::{FrameCodec, Inbound, RejectReason, DEFAULT_MAX_FRAME_SIZE};
 pub use header::{Flags, FrameHeader, HEADER_LEN, MAGIC, VERSION};
 pub use metadata::{Attachments, Metadata};
 pub use reserve::{reserve_toward, RESERVE_STEP};
-pub use serialization::{Format, Hessian2, Json, MsgPack, Protobuf, Serialization, SerializationId};
+pub use serialization::{shared_bytes, Format, Hessian2, Json, MsgPack, Protobuf, Serialization, SerializationId};
+pub use write_buf::{EncodeInto, FrameSink, WriteBuf, INLINE_BODY_MAX};

@@ -1,15 +1,16 @@
 //! dubbo2 framing as a tokio-util [`Decoder`] / [`Encoder`] pair.
 
-use bytes::{Buf, BufMut, Bytes, BytesMut};
+use bytes::{Buf, Bytes, BytesMut};
 use tokio_util::codec::{Decoder, Encoder};
 
 use super::header::{DubboHeader, DEFAULT_PAYLOAD, DUBBO_HEADER_LEN};
-use crate::CodecError;
+use crate::{CodecError, EncodeInto, FrameSink};
 
 /// One dubbo2 frame: its header (the body length is taken from the body when written) and
 /// body. A body to be written may come in parts (`body`, then `tail`), so a value encoded
-/// elsewhere (a call's arguments, a handler's result) is copied once, into the write buffer,
-/// not first into a body of its own; a frame read has its whole body in `body`.
+/// elsewhere (a call's arguments, a handler's result) is not first copied into a body of its
+/// own: each part is copied into the write buffer, or written from where it is if it is long
+/// (see `WriteBuf`); a frame read has its whole body in `body`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DubboFrame {
     /// Flags, status and id.
@@ -108,23 +109,29 @@ impl Decoder for DubboCodec {
     }
 }
 
-impl Encoder<DubboFrame> for DubboCodec {
-    type Error = CodecError;
-
-    fn encode(&mut self, frame: DubboFrame, dst: &mut BytesMut) -> Result<(), CodecError> {
+impl EncodeInto<DubboFrame> for DubboCodec {
+    fn encode_into<S: FrameSink>(&mut self, frame: DubboFrame, dst: &mut S) -> Result<(), CodecError> {
         let body_len = frame.body_len();
         if body_len > self.payload {
             let size = (DUBBO_HEADER_LEN + body_len) as u64;
             return Err(CodecError::FrameTooLarge { size, max: self.payload + DUBBO_HEADER_LEN });
         }
         let header = DubboHeader { body_len: body_len as u32, ..frame.header };
-        dst.reserve(DUBBO_HEADER_LEN + body_len);
         dst.put_slice(&header.to_bytes());
-        dst.put_slice(&frame.body);
+        dst.put_body(&frame.body);
         for part in &frame.tail {
-            dst.put_slice(part);
+            dst.put_body(part);
         }
         Ok(())
+    }
+}
+
+impl Encoder<DubboFrame> for DubboCodec {
+    type Error = CodecError;
+
+    fn encode(&mut self, frame: DubboFrame, dst: &mut BytesMut) -> Result<(), CodecError> {
+        dst.reserve(DUBBO_HEADER_LEN + frame.body_len());
+        self.encode_into(frame, dst)
     }
 }
 

@@ -25,6 +25,7 @@ mod msgpack;
 #[doc(hidden)]
 pub mod probe;
 mod protobuf;
+pub mod shared_bytes;
 mod transcode;
 
 use bytes::{Bytes, BytesMut};

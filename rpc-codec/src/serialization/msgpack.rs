@@ -1,4 +1,4 @@
-use bytes::{BufMut, BytesMut};
+use bytes::{BufMut, Bytes, BytesMut};
 use serde::{de::DeserializeOwned, Serialize};
 
 use super::{decode_error, encode_error, Format, Serialization, SerializationId};
@@ -22,5 +22,10 @@ impl<T: Serialize + DeserializeOwned> Serialization<T> for MsgPack {
 
     fn deserialize(src: &[u8]) -> Result<T, SerializationError> {
         rmp_serde::from_slice(src).map_err(|e| decode_error(Self::ID, std::any::type_name::<T>(), e))
+    }
+
+    /// Fields marked [`shared_bytes`](super::shared_bytes) become slices of `src`.
+    fn deserialize_bytes(src: &Bytes) -> Result<T, SerializationError> {
+        super::shared_bytes::decoding_from(src, || Self::deserialize(src))
     }
 }

@@ -6,10 +6,10 @@
 use std::future::Future;
 
 use futures_util::StreamExt;
-use rpc_codec::CodecError;
+use rpc_codec::{CodecError, EncodeInto};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::mpsc;
-use tokio_util::codec::{Decoder, Encoder, FramedRead};
+use tokio_util::codec::{Decoder, FramedRead};
 
 use super::{write_batch, CallSlot, FrameWriter, WriteGuard};
 use crate::protocol::{IdleTimer, LogLimit};
@@ -23,7 +23,7 @@ pub(crate) trait MuxServer {
     /// What is written: replies and events.
     type Frame: Send + 'static;
     /// The protocol's framing: reads inbound items, writes [`Frame`](Self::Frame)s.
-    type Codec: Decoder<Error = CodecError> + Encoder<Self::Frame, Error = CodecError> + Clone;
+    type Codec: Decoder<Error = CodecError> + EncodeInto<Self::Frame> + Clone;
 
     /// The framing, with this connection's limits.
     fn codec(&self) -> Self::Codec;
@@ -120,7 +120,7 @@ where
             }
             // Nothing more to read: send what was answered inline.
             () = std::future::ready(()), if unflushed => {
-                if sink.flush::<P::Frame>().await.is_err() {
+                if sink.flush().await.is_err() {
                     return;
                 }
                 unflushed = false;
@@ -197,5 +197,5 @@ where
             },
         }
     }
-    let _ = sink.close::<P::Frame>().await;
+    let _ = sink.close().await;
 }

@@ -1,9 +1,9 @@
 use std::time::Duration;
 
 use rpc_codec::CodecError;
+use rpc_codec::EncodeInto;
 use tokio::io::AsyncWrite;
 use tokio::sync::mpsc;
-use tokio_util::codec::Encoder;
 use tokio_util::sync::CancellationToken;
 
 use super::{FrameWriter, Pending};
@@ -26,7 +26,7 @@ pub(crate) async fn write_loop<W, C, T>(
 ) -> Result<(), CodecError>
 where
     W: AsyncWrite + Unpin,
-    C: Encoder<T, Error = CodecError>,
+    C: EncodeInto<T>,
 {
     let mut sink = FrameWriter::new(io, codec);
     let stopped = stop.cancelled();
@@ -53,7 +53,7 @@ where
     while let Ok(frame) = queue.try_recv() {
         sink.feed(frame).await?;
     }
-    sink.close::<T>().await
+    sink.close().await
 }
 
 /// Spawns a client connection's [`write_loop`] (in `span`): a write that fails closes the
@@ -67,7 +67,7 @@ pub(crate) fn spawn_write_loop<W, C, T, R>(
     span: tracing::Span,
 ) where
     W: AsyncWrite + Unpin + Send + 'static,
-    C: Encoder<T, Error = CodecError> + Send + 'static,
+    C: EncodeInto<T> + Send + 'static,
     T: Send + 'static,
     R: Send + 'static,
 {
@@ -92,7 +92,7 @@ pub(crate) async fn write_batch<W, C, T>(
 ) -> Result<(), CodecError>
 where
     W: AsyncWrite + Unpin,
-    C: Encoder<T, Error = CodecError>,
+    C: EncodeInto<T>,
 {
     sink.feed(first).await?;
     for _ in 1..MAX_BATCH {
@@ -101,5 +101,5 @@ where
             Err(_) => break,
         }
     }
-    sink.flush::<T>().await
+    sink.flush().await
 }
