@@ -257,8 +257,8 @@ async fn serving_incoming_connections_refuses_a_registry_it_could_not_advertise_
     assert!(refused.to_string().contains("bind"), "{refused}");
 }
 
-/// Long bodies leave both ends as slices of vectored writes (not copied behind their headers),
-/// so partial writes land in the middle of them; every byte must still arrive in its place,
+/// Long bodies leave both ends as slices of vectored writes (not copied behind their headers;
+/// on gRPC as DATA of their own after the prefix), so partial writes land in the middle of them; every byte must still arrive in its place,
 /// among short calls on the same connection, on every multiplexed protocol and inside TLS.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn long_bodies_arrive_whole_among_short_ones_on_every_protocol_and_over_tls() {

@@ -6,11 +6,16 @@ use bytes::Bytes;
 
 use crate::protocol::grpc::{headers, message, wrapper};
 
-/// Splits a gRPC body into messages as the server does, and reads each as Triple's request
-/// and response wrappers.
+/// Splits a gRPC body into messages as the server does (whole, and in two chunks, which must
+/// agree), and reads each as Triple's request and response wrappers.
 pub fn grpc_body(body: &[u8]) {
     let mut body = Bytes::copy_from_slice(body);
-    let _ = message::decode_unary(body.clone(), "fuzz");
+    let whole = message::decode_unary(body.clone(), "fuzz");
+    // As DATA frames: the first five bytes apart (as a long message is sent), the rest after.
+    let split = body.len().min(message::PREFIX_LEN);
+    let chunks = vec![body.slice(..split), body.slice(split..)];
+    let chunked = message::decode_unary_chunks(chunks, "fuzz");
+    assert_eq!(whole.ok(), chunked.ok(), "a body decodes the same whatever its chunks");
     while let Ok(Some(message)) = message::next(&mut body, "fuzz") {
         let _ = wrapper::parse_request(&message);
         let _ = wrapper::parse_response(&message);

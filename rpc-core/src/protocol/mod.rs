@@ -39,7 +39,7 @@ pub(crate) use connected::Unaddressed;
 pub(crate) use context::{Annotator, ConnectionContext};
 pub(crate) use idle_timer::IdleTimer;
 pub(crate) use log_limit::LogLimit;
-pub(crate) use request_body::read_whole;
+pub(crate) use request_body::{read_chunks, read_whole, BodyError};
 pub(crate) use rewind::Rewind;
 
 use crate::provider::ServiceStack;

@@ -1,6 +1,8 @@
 use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
+use http::HeaderMap;
+use http_body::Body;
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
 
@@ -31,17 +33,81 @@ impl BodyError {
     }
 }
 
-/// A unary request's whole body (HTTP/2 or HTTP/1.1), at most `limit` bytes, arriving before
-/// `deadline` with no pause longer than `idle`: a body that never ends holds its buffer, and
-/// its stream, no longer than that. A body in one frame is kept as it came, not copied.
+/// Chunks kept as they came at most; later ones are copied together into one. A peer sending
+/// a body in one-byte DATA frames so costs a copy, not a `Bytes` handle per byte.
+const MAX_CHUNKS: usize = 8;
+
+/// A whole body as it arrived: its DATA chunks, the first [`MAX_CHUNKS`] as received (not
+/// copied), and its trailers if it had any.
+#[derive(Debug, Default)]
+pub(crate) struct WholeBody {
+    pub(crate) chunks: Vec<Bytes>,
+    pub(crate) trailers: Option<HeaderMap>,
+    /// Chunks past the first few, copied together; pushed to `chunks` at the end.
+    overflow: BytesMut,
+}
+
+impl WholeBody {
+    fn push(&mut self, data: Bytes) {
+        if self.chunks.len() < MAX_CHUNKS {
+            self.chunks.push(data);
+        } else {
+            self.overflow.extend_from_slice(&data);
+        }
+    }
+
+    fn finish(mut self) -> WholeBody {
+        if !self.overflow.is_empty() {
+            let overflow = std::mem::take(&mut self.overflow).freeze();
+            self.chunks.push(overflow);
+        }
+        self
+    }
+
+    /// The chunks as one buffer: the chunk itself if there is one, else a copy of them all.
+    pub(crate) fn into_bytes(self) -> Bytes {
+        concat(self.chunks)
+    }
+}
+
+/// `chunks` in one buffer, copied only if there is more than one.
+pub(crate) fn concat(mut chunks: Vec<Bytes>) -> Bytes {
+    if chunks.len() <= 1 {
+        return chunks.pop().unwrap_or_default();
+    }
+    let mut whole = BytesMut::with_capacity(chunks.iter().map(Bytes::len).sum());
+    for chunk in &chunks {
+        whole.extend_from_slice(chunk);
+    }
+    whole.freeze()
+}
+
+/// A unary request's whole body (HTTP/2 or HTTP/1.1) in one buffer; see [`read_chunks`].
 pub(crate) async fn read_whole(
-    mut body: Incoming,
+    body: Incoming,
     limit: usize,
     deadline: Option<Instant>,
     idle: Duration,
 ) -> Result<Bytes, BodyError> {
-    let mut first: Option<Bytes> = None;
-    let mut more = BytesMut::new();
+    read_chunks(body, limit, deadline, idle).await.map(WholeBody::into_bytes)
+}
+
+/// A whole body, at most `limit` bytes, arriving before `deadline` with no pause longer than
+/// `idle`: a body that never ends holds its buffer, and its stream, no longer than that.
+/// Chunks are kept as they came, so a caller can take a message that arrived in one of them
+/// without copying it.
+pub(crate) async fn read_chunks<B>(
+    mut body: B,
+    limit: usize,
+    deadline: Option<Instant>,
+    idle: Duration,
+) -> Result<WholeBody, BodyError>
+where
+    B: Body<Data = Bytes> + Unpin,
+    B::Error: std::fmt::Display,
+{
+    let mut whole = WholeBody::default();
+    let mut held = 0usize;
     loop {
         let wait = deadline.map_or(idle, |d| idle.min(d.saturating_duration_since(Instant::now())));
         let frame = match tokio::time::timeout(wait, body.frame()).await {
@@ -49,27 +115,26 @@ pub(crate) async fn read_whole(
             Err(_) if deadline.is_some_and(|d| d <= Instant::now()) => return Err(BodyError::Deadline),
             Err(_) => return Err(BodyError::Idle(idle)),
         };
-        let data = match frame {
-            None => break,
-            Some(Ok(frame)) => match frame.into_data() {
-                Ok(data) => data,
-                Err(_) => continue,
-            },
+        let frame = match frame {
+            None => return Ok(whole.finish()),
+            Some(Ok(frame)) => frame,
             Some(Err(e)) => return Err(BodyError::Broken(e.to_string())),
         };
-        let held = first.as_ref().map_or(0, Bytes::len) + more.len();
-        if held + data.len() > limit {
+        let data = match frame.into_data() {
+            Ok(data) => data,
+            Err(frame) => {
+                if let Ok(trailers) = frame.into_trailers() {
+                    whole.trailers.get_or_insert_with(HeaderMap::new).extend(trailers);
+                }
+                continue;
+            }
+        };
+        held += data.len();
+        if held > limit {
             return Err(BodyError::TooLarge);
         }
-        match &first {
-            None => first = Some(data),
-            Some(head) => {
-                if more.is_empty() {
-                    more.extend_from_slice(head);
-                }
-                more.extend_from_slice(&data);
-            }
+        if !data.is_empty() {
+            whole.push(data);
         }
     }
-    Ok(if more.is_empty() { first.unwrap_or_default() } else { more.freeze() })
 }

@@ -64,6 +64,18 @@ pub struct GrpcServerConfig {
     /// Streams (calls) a client may have open at once on one connection (HTTP/2's
     /// `SETTINGS_MAX_CONCURRENT_STREAMS`).
     pub max_concurrent_streams: u32,
+    /// Request bytes all of a connection's calls may have sent and the server not yet read
+    /// (HTTP/2's connection flow-control window): 4 MiB. At hyper's 1 MiB, four 1 MiB
+    /// requests in flight went one at a time. A peer fills it only with bytes it really
+    /// sends, and unread request bodies are given up after the idle timeout.
+    pub connection_window: u32,
+    /// The largest HTTP/2 frame accepted (`SETTINGS_MAX_FRAME_SIZE`): 256 KiB. A message up
+    /// to this long arrives in one DATA frame and is used without joining pieces, and a
+    /// client writes it in one go (h2 writes each DATA frame apart: at HTTP/2's 16 KiB a
+    /// 64 KiB request took five writes). The decoder sets aside a whole frame's buffer as soon
+    /// as its 9-byte header arrives, so this is also what any peer can make one connection
+    /// hold for nothing.
+    pub max_frame_size: u32,
 }
 
 /// The dubbo2 protocol's server settings.
@@ -107,6 +119,11 @@ impl Default for BinaryServerConfig {
 
 impl Default for GrpcServerConfig {
     fn default() -> Self {
-        GrpcServerConfig { max_message_size: DEFAULT_MAX_FRAME_SIZE, max_concurrent_streams: 1024 }
+        GrpcServerConfig {
+            max_message_size: DEFAULT_MAX_FRAME_SIZE,
+            max_concurrent_streams: 1024,
+            connection_window: 4 << 20,
+            max_frame_size: 256 * 1024,
+        }
     }
 }

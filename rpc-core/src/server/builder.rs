@@ -177,6 +177,22 @@ impl<L> ServerBuilder<L> {
         self
     }
 
+    /// The largest HTTP/2 frame a gRPC client may send (default 256 KiB; HTTP/2 allows 16 KiB
+    /// to 16 MiB − 1). A message up to this long arrives in one frame and is used as it came;
+    /// a longer one is joined from pieces, a copy. It is also what a peer can make one
+    /// connection set aside with a frame header alone (see `docs/SECURITY.md`).
+    pub fn grpc_max_frame_size(mut self, bytes: u32) -> Self {
+        self.config.grpc.max_frame_size = bytes.clamp(16 * 1024, (1 << 24) - 1);
+        self
+    }
+
+    /// Request bytes a gRPC connection may have in flight unread, over all its calls
+    /// (HTTP/2's connection window; default 4 MiB).
+    pub fn grpc_connection_window(mut self, bytes: u32) -> Self {
+        self.config.grpc.connection_window = bytes.max(65_535);
+        self
+    }
+
     /// Binary-protocol streams a client may have open at once on one connection (default
     /// 1,024); one more is refused with `ResourceExhausted` and not run.
     pub fn binary_max_concurrent_streams(mut self, streams: usize) -> Self {

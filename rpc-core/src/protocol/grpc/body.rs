@@ -14,22 +14,24 @@ use crate::{MessageStream, Status};
 /// encoded as they are polled (hyper polls only when the peer's flow-control window has
 /// room, so a slow reader holds the producer back).
 pub(crate) enum GrpcBody {
-    /// At most one DATA chunk, then trailers if any. (Requests have no trailers; a
-    /// trailers-only error reply has neither and ends with its headers.)
+    /// One message (a DATA chunk, or two: see [`message::Encoded`]), then trailers if any.
+    /// (Requests have no trailers; a trailers-only error reply has neither and ends with its
+    /// headers.)
     Unary {
         data: Option<Bytes>,
+        more: Option<Bytes>,
         trailers: Option<HeaderMap>,
     },
     Stream(MessageBody),
 }
 
 impl GrpcBody {
-    pub(crate) fn unary(data: Option<Bytes>, trailers: Option<HeaderMap>) -> GrpcBody {
-        GrpcBody::Unary { data, trailers }
+    pub(crate) fn unary(message: message::Encoded, trailers: Option<HeaderMap>) -> GrpcBody {
+        GrpcBody::Unary { data: Some(message.first), more: message.rest, trailers }
     }
 
     pub(crate) fn empty() -> GrpcBody {
-        GrpcBody::Unary { data: None, trailers: None }
+        GrpcBody::Unary { data: None, more: None, trailers: None }
     }
 }
 
@@ -87,8 +89,8 @@ impl Body for GrpcBody {
 
     fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, Status>>> {
         match &mut *self {
-            GrpcBody::Unary { data, trailers } => {
-                if let Some(data) = data.take() {
+            GrpcBody::Unary { data, more, trailers } => {
+                if let Some(data) = data.take().or_else(|| more.take()) {
                     return Poll::Ready(Some(Ok(Frame::data(data))));
                 }
                 Poll::Ready(trailers.take().map(|trailers| Ok(Frame::trailers(trailers))))
@@ -142,14 +144,16 @@ impl Body for GrpcBody {
 
     fn is_end_stream(&self) -> bool {
         match self {
-            GrpcBody::Unary { data, trailers } => data.is_none() && trailers.is_none(),
+            GrpcBody::Unary { data, more, trailers } => data.is_none() && more.is_none() && trailers.is_none(),
             GrpcBody::Stream(body) => body.messages.is_none(),
         }
     }
 
     fn size_hint(&self) -> SizeHint {
         match self {
-            GrpcBody::Unary { data, .. } => SizeHint::with_exact(data.as_ref().map_or(0, |d| d.len() as u64)),
+            GrpcBody::Unary { data, more, .. } => {
+                SizeHint::with_exact([data, more].into_iter().flatten().map(|d| d.len() as u64).sum())
+            }
             GrpcBody::Stream(_) => SizeHint::default(),
         }
     }

@@ -3,12 +3,11 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http::header::{HeaderValue, CONTENT_TYPE, TE};
 use http::{HeaderMap, Method, StatusCode};
-use http_body_util::{BodyExt, Limited};
 use hyper::client::conn::http2::SendRequest;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use rpc_codec::SerializationId;
@@ -20,7 +19,7 @@ use super::headers::{self, ContentType};
 use super::message;
 use super::reader::MessageReader;
 use super::wrapper;
-use crate::protocol::{Connected, ConnectionConfig, ProtocolConnection};
+use crate::protocol::{read_chunks, BodyError, Connected, ConnectionConfig, ProtocolConnection};
 use crate::{BoxFuture, Code, MessageStream, Protocol, Request, Response, Status};
 
 /// A client's HTTP/2 connection to one provider. Cheap to clone; clones share the connection.
@@ -38,6 +37,13 @@ struct Shared {
     max_message: usize,
 }
 
+/// The largest HTTP/2 frame this client accepts (`SETTINGS_MAX_FRAME_SIZE`): a reply message
+/// up to this long comes in one DATA frame, which is taken as the message without joining
+/// pieces (at h2's default of 16 KiB a 64 KiB reply came in five and was copied together). A
+/// client talks to providers it chose, so the buffer a large frame header reserves is not a
+/// lever for strangers, as it would be on a server.
+const REPLY_MAX_FRAME: u32 = 1 << 20;
+
 impl GrpcConnection {
     /// Performs the HTTP/2 handshake on `stream` and starts the task that drives it. With a
     /// heartbeat interval, HTTP/2 PINGs detect a dead peer (no answer within three intervals).
@@ -47,7 +53,7 @@ impl GrpcConnection {
         config: &ConnectionConfig,
     ) -> Result<GrpcConnection, Status> {
         let mut builder = hyper::client::conn::http2::Builder::new(TokioExecutor::new());
-        builder.timer(TokioTimer::new());
+        builder.timer(TokioTimer::new()).max_frame_size(REPLY_MAX_FRAME);
         if let Some(interval) = config.heartbeat_interval {
             builder.keep_alive_interval(interval).keep_alive_timeout(interval * 3).keep_alive_while_idle(true);
         }
@@ -180,7 +186,7 @@ impl GrpcConnection {
             false => message::encode(&request.body),
         }
         .map_err(Status::not_sent)?;
-        let mut http_request = http::Request::new(GrpcBody::unary(Some(data), None));
+        let mut http_request = http::Request::new(GrpcBody::unary(data, None));
         *http_request.method_mut() = Method::POST;
         *http_request.uri_mut() =
             uri.parse().map_err(|e| Status::invalid_argument(format!("bad call path {uri}: {e}")).not_sent())?;
@@ -262,21 +268,24 @@ async fn exchange(
         .map(Code::from_u8)
         .filter(|code| *code != Code::Ok);
     let limit = shared.max_message.saturating_add(2 * message::PREFIX_LEN);
-    let collected = Limited::new(body, limit).collect().await.map_err(|e| {
-        if e.is::<http_body_util::LengthLimitError>() {
+    // The call's deadline bounds the wait (it wraps this future); no idle limit of its own.
+    let collected = read_chunks(body, limit, None, Duration::MAX).await.map_err(|e| match e {
+        BodyError::TooLarge => {
             Status::resource_exhausted(format!("reply over the limit of {} bytes", shared.max_message))
-        } else {
-            Status::unavailable(format!("reply from {} broken off: {e}", shared.peer))
+        }
+        BodyError::Broken(e) => Status::unavailable(format!("reply from {} broken off: {e}", shared.peer)),
+        BodyError::Deadline | BodyError::Idle(_) => {
+            Status::deadline_exceeded("deadline passed while the reply arrived")
         }
     })?;
-    let trailers = collected.trailers().cloned().unwrap_or_default();
+    let trailers = collected.trailers.unwrap_or_default();
     match headers::status_from(&trailers) {
         Some(Ok(())) => {}
         Some(Err(status)) => return Err(status),
         None => return Err(Status::internal(format!("reply from {} ended without grpc-status", shared.peer))),
     }
     let mut body: Bytes =
-        message::decode_unary(collected.to_bytes(), "reply").map_err(|s| Status::internal(s.message()))?;
+        message::decode_unary_chunks(collected.chunks, "reply").map_err(|s| Status::internal(s.message()))?;
     if wrapped {
         let data = wrapper::parse_response(&body).ok_or_else(|| {
             Status::internal(format!("{} answered a wrapped call without Triple's wrapper", shared.peer))

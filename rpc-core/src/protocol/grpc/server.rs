@@ -19,7 +19,7 @@ use super::message;
 use super::reader::MessageReader;
 use super::wrapper;
 use crate::protocol::graceful::serve_until_shutdown;
-use crate::protocol::{read_whole, service_and_method, Annotator, ConnectionContext};
+use crate::protocol::{read_chunks, service_and_method, Annotator, ConnectionContext};
 use crate::provider::call::call;
 use crate::provider::Router;
 use crate::provider::ServiceStack;
@@ -50,6 +50,8 @@ where
         .keep_alive_interval(Some(ping))
         .keep_alive_timeout(ping)
         .max_concurrent_streams(config.grpc.max_concurrent_streams)
+        .initial_connection_window_size(config.grpc.connection_window)
+        .max_frame_size(config.grpc.max_frame_size)
         .serve_connection(TokioIo::new(io), handler);
     serve_until_shutdown(connection, &lifecycle, |connection| connection.graceful_shutdown()).await
 }
@@ -259,34 +261,25 @@ fn unwrap_triple(
     Ok(Some(Wrapped { serialize_type: wrapper.serialize_type, return_type }))
 }
 
-/// The one message of a unary call's body.
+/// The one message of a unary call's body (not copied if it came in a chunk of its own):
+/// `ResourceExhausted` past `max_message` (plus its prefix), without buffering the rest;
+/// `DeadlineExceeded` if it is still arriving at the deadline; `Cancelled` if none of it
+/// arrives for `idle`.
 async fn unary_message(
     body: Incoming,
     max_message: usize,
     deadline: Option<Instant>,
     idle: Duration,
 ) -> Result<Bytes, Status> {
-    let body = read_body(body, max_message, deadline, idle).await?;
-    message::decode_unary(body, "request")
+    let limit = max_message.saturating_add(2 * message::PREFIX_LEN);
+    let body = read_chunks(body, limit, deadline, idle)
+        .await
+        .map_err(|e| e.into_status(|| format!("request message over the limit of {max_message} bytes; not run")))?;
+    message::decode_unary_chunks(body.chunks, "request")
 }
 
 fn text_header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers.get(name).and_then(|v| v.to_str().ok()).filter(|v| !v.is_empty())
-}
-
-/// The whole request body: `ResourceExhausted` past `max_message` (plus its prefix), without
-/// buffering the rest; `DeadlineExceeded` if it is still arriving at the deadline; `Cancelled`
-/// if none of it arrives for `idle`.
-async fn read_body(
-    body: Incoming,
-    max_message: usize,
-    deadline: Option<Instant>,
-    idle: Duration,
-) -> Result<Bytes, Status> {
-    let limit = max_message.saturating_add(2 * message::PREFIX_LEN);
-    read_whole(body, limit, deadline, idle)
-        .await
-        .map_err(|e| e.into_status(|| format!("request message over the limit of {max_message} bytes; not run")))
 }
 
 /// A successful reply: headers (with the reply's attachments), one message, `grpc-status: 0`.
@@ -295,7 +288,7 @@ fn reply(serialization: SerializationId, response: Response) -> http::Response<G
         Ok(data) => data,
         Err(status) => return trailers_only(serialization, &status),
     };
-    let mut reply = http::Response::new(GrpcBody::unary(Some(data), Some(ok_trailers())));
+    let mut reply = http::Response::new(GrpcBody::unary(data, Some(ok_trailers())));
     let headers = reply.headers_mut();
     headers.insert(http::header::CONTENT_TYPE, headers::content_type_value(serialization));
     headers::put_attachments(headers, &response.attachments);
