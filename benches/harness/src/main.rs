@@ -71,9 +71,10 @@ struct RunArgs {
     /// Connections the callers share.
     #[arg(long, default_value_t = 1)]
     connections: usize,
-    /// Payload size in bytes.
-    #[arg(long, default_value_t = 1024)]
-    payload: usize,
+    /// Payload sizes in bytes, each measured at every concurrency (e.g. `1024,65536,1048576`);
+    /// with more than one, the plot shows throughput in MB/s against payload size.
+    #[arg(long, value_delimiter = ',', default_value = "1024")]
+    payload: Vec<usize>,
     /// Measured seconds per point.
     #[arg(long, default_value_t = 10.0)]
     duration: f64,
@@ -154,18 +155,22 @@ fn serve(system: System, addr: &str, cpu: Option<usize>) -> Result<(), String> {
 async fn run(args: RunArgs) -> Result<(), String> {
     let systems = if args.compare { System::ALL.to_vec() } else { args.systems.clone() };
     let server_cpu = (!args.no_pin).then_some(args.server_cpu);
-    let payload = Bytes::from(vec![0x5a; args.payload]);
 
     let rounds = args.rounds.max(1);
-    let sweep: Vec<(System, usize)> =
-        systems.iter().flat_map(|s| args.concurrency.iter().map(move |c| (*s, *c))).collect();
+    let mut sweep: Vec<(System, usize, usize)> = Vec::new();
+    for &system in &systems {
+        for &bytes in &args.payload {
+            sweep.extend(args.concurrency.iter().map(|&concurrency| (system, bytes, concurrency)));
+        }
+    }
     let total = sweep.len() * rounds;
     let mut measured = Vec::new();
-    for (n, &(system, concurrency)) in sweep.iter().cycle().take(total).enumerate() {
-        let label = format!("{}/{total} {} c={concurrency}", n + 1, system.name());
-        let point = measure_point(&args, system, concurrency, server_cpu, payload.clone(), &label).await?;
+    for (n, &(system, bytes, concurrency)) in sweep.iter().cycle().take(total).enumerate() {
+        let label = format!("{}/{total} {} {bytes}B c={concurrency}", n + 1, system.name());
+        let payload = Bytes::from(vec![0x5a; bytes]);
+        let point = measure_point(&args, system, concurrency, server_cpu, payload, &label).await?;
         eprintln!(
-            "{label:<28} {:>9.0} qps  p50 {:>7.1} µs  p99 {:>7.1} µs  errors {}",
+            "{label:<40} {:>9.0} qps  p50 {:>7.1} µs  p99 {:>7.1} µs  errors {}",
             point.qps, point.p50_us, point.p99_us, point.errors
         );
         measured.push(point);
@@ -200,12 +205,13 @@ async fn measure_point(
     let (warmup, duration) = (Duration::from_secs_f64(args.warmup), Duration::from_secs_f64(args.duration));
     let progress = ProgressBar::new(duration.as_millis() as u64);
     progress.set_style(
-        ProgressStyle::with_template("{prefix:>32} [{bar:30}] {elapsed_precise}")
+        ProgressStyle::with_template("{prefix:>40} [{bar:30}] {elapsed_precise}")
             .expect("valid template")
             .progress_chars("=> "),
     );
     progress.set_prefix(label.to_string());
 
+    let payload_len = payload.len();
     let server = ServerProcess::start(system, server_cpu)?;
     let mut clients = Vec::with_capacity(args.connections);
     for _ in 0..args.connections {
@@ -228,7 +234,7 @@ async fn measure_point(
         system,
         concurrency,
         connections: args.connections,
-        payload_bytes: args.payload,
+        payload_bytes: payload_len,
         seconds,
         calls: h.len(),
         errors: measured.errors,

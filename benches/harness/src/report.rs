@@ -43,6 +43,16 @@ fn one() -> usize {
 impl Point {
     /// Server CPU time per call, in microseconds: steadier than QPS on a noisy VM, since time
     /// the hypervisor steals is not charged to the process.
+    /// Which cell of a sweep this point is: payload size and concurrency.
+    pub fn key(&self) -> (usize, usize) {
+        (self.payload_bytes, self.concurrency)
+    }
+
+    /// Payload bytes carried each way per second, in MB/s.
+    pub fn megabytes_per_second(&self) -> f64 {
+        self.qps * self.payload_bytes as f64 / 1e6
+    }
+
     pub fn server_us_per_call(&self) -> f64 {
         self.server_cpu * 1e6 / self.qps.max(f64::MIN_POSITIVE)
     }
@@ -54,13 +64,15 @@ impl Point {
     }
 }
 
-/// One point per (system, concurrency) of `sweep`, in its order: the round with the median
-/// QPS, carrying the range over all rounds.
-pub fn median_rounds(measured: Vec<Point>, sweep: &[(System, usize)]) -> Vec<Point> {
+/// One point per (system, payload size, concurrency) of `sweep`, in its order: the round with
+/// the median QPS, carrying the range over all rounds.
+pub fn median_rounds(measured: Vec<Point>, sweep: &[(System, usize, usize)]) -> Vec<Point> {
     let mut points = Vec::with_capacity(sweep.len());
-    for &(system, concurrency) in sweep {
-        let mut rounds: Vec<&Point> =
-            measured.iter().filter(|p| p.system == system && p.concurrency == concurrency).collect();
+    for &(system, payload, concurrency) in sweep {
+        let mut rounds: Vec<&Point> = measured
+            .iter()
+            .filter(|p| p.system == system && p.payload_bytes == payload && p.concurrency == concurrency)
+            .collect();
         rounds.sort_by(|a, b| a.qps.total_cmp(&b.qps));
         let Some(median) = rounds.get(rounds.len() / 2) else { continue };
         let mut point = (*median).clone();
@@ -112,27 +124,29 @@ pub fn print_table(points: &[Point]) {
     }
 }
 
-/// For each concurrency, every system's QPS and p99 as a ratio to the raw echo and to tonic,
-/// and its p50 and server CPU per call as a ratio to the raw echo.
+/// For each payload size and concurrency, every system's QPS and p99 as a ratio to the raw
+/// echo and to tonic, and its p50 and server CPU per call as a ratio to the raw echo.
 pub fn print_ratios(points: &[Point]) {
-    let find = |system, concurrency| points.iter().find(|p| p.system == system && p.concurrency == concurrency);
-    let mut concurrencies: Vec<usize> = points.iter().map(|p| p.concurrency).collect();
-    concurrencies.sort_unstable();
-    concurrencies.dedup();
+    let find = |system, key: (usize, usize)| points.iter().find(|p| p.system == system && p.key() == key);
+    let mut keys: Vec<(usize, usize)> = points.iter().map(Point::key).collect();
+    keys.sort_unstable();
+    keys.dedup();
     println!(
-        "\n{:<13} {:>5} {:>12} {:>12} {:>12} {:>12} {:>12} {:>14}",
-        "system", "conc", "qps/raw", "qps/tonic", "p99/raw", "p99/tonic", "p50/raw", "srv cpu/raw"
+        "\n{:<13} {:>7} {:>5} {:>12} {:>12} {:>12} {:>12} {:>12} {:>14}",
+        "system", "payload", "conc", "qps/raw", "qps/tonic", "p99/raw", "p99/tonic", "p50/raw", "srv cpu/raw"
     );
-    for concurrency in concurrencies {
-        let raw = find(System::Raw, concurrency);
-        let tonic = find(System::Tonic, concurrency);
-        for p in points.iter().filter(|p| p.concurrency == concurrency) {
+    for key in keys {
+        let (payload, concurrency) = key;
+        let raw = find(System::Raw, key);
+        let tonic = find(System::Tonic, key);
+        for p in points.iter().filter(|p| p.key() == key) {
             let ratio = |base: Option<&Point>, f: fn(&Point) -> f64| {
                 base.map_or("-".to_string(), |b| format!("{:.2}x", f(p) / f(b)))
             };
             println!(
-                "{:<13} {:>5} {:>12} {:>12} {:>12} {:>12} {:>12} {:>14}",
+                "{:<13} {:>7} {:>5} {:>12} {:>12} {:>12} {:>12} {:>12} {:>14}",
                 p.system.name(),
+                payload,
                 concurrency,
                 ratio(raw, |p| p.qps),
                 ratio(tonic, |p| p.qps),
