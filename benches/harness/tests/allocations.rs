@@ -1,6 +1,6 @@
-//! Allocations per call stay what the documentation says (docs/performance): about two for a
-//! msgpack call (the decoded copies of the payload) and almost none for protobuf (byte fields
-//! are slices of the frame; bodies are cut from a per-thread block). The only test in this
+//! Allocations per call stay what the documentation says (docs/performance): almost none for
+//! msgpack and protobuf (byte fields are slices of the frame: prost's `bytes` fields, and the
+//! payload's `shared_bytes` field under msgpack; bodies are cut from a per-thread block). The only test in this
 //! binary, so nothing else allocates meanwhile; the bounds leave room for a debug build.
 
 use rpc::SerializationId;
@@ -12,7 +12,7 @@ static ALLOCATOR: allocations::Counting = allocations::Counting;
 #[test]
 fn a_call_allocates_no_more_than_its_decoded_payloads() {
     let rt = runtime();
-    for (serialization, bound) in [(SerializationId::MsgPack, 3.0), (SerializationId::Protobuf, 1.0)] {
+    for (serialization, bound) in [(SerializationId::MsgPack, 1.0), (SerializationId::Protobuf, 1.0)] {
         for size in [64usize, 1024] {
             let (count, bytes) = allocations::per_call(&rt, serialization, size, 5_000);
             println!("{serialization}, {size} B: {count:.2} allocations ({bytes:.0} bytes) per call");
