@@ -41,13 +41,20 @@ pub(crate) struct RequestWrapper {
     pub(crate) arg_types: Vec<String>,
 }
 
+/// The longest serialization or class name a wrapper is taken to carry. A protobuf message
+/// whose field 1 is a long byte string (a 64 KiB payload) reads like a wrapper's
+/// `serializeType` at first; taking it for a name copied and UTF-8-checked the whole payload
+/// on every call, 2.3 % of the server's samples at 64 KiB.
+const MAX_NAME: usize = 1024;
+
 /// The wrapper `message` is, if it is one: only fields 1–3, each length-delimited, as Java's
-/// parser insists; anything else is not a wrapper.
+/// parser insists, its names no longer than [`MAX_NAME`]; anything else is not a wrapper.
 pub(crate) fn parse_request(message: &Bytes) -> Option<RequestWrapper> {
     let mut wrapper = RequestWrapper { serialize_type: String::new(), args: Vec::new(), arg_types: Vec::new() };
     let mut seen_type = false;
     for_each_field(message, |key, field| {
         match key {
+            0x0a | 0x1a if field.len() > MAX_NAME => return None,
             0x0a if !seen_type => {
                 wrapper.serialize_type = String::from_utf8(field.to_vec()).ok()?;
                 seen_type = true;
@@ -183,5 +190,9 @@ mod tests {
         // Arguments without their types.
         assert_eq!(parse_request(&Bytes::from_static(b"\x0a\x08hessian4\x12\x01\x91")), None);
         assert_eq!(parse_request(&Bytes::new()), None);
+        // A protobuf message with a long text in field 1 (a payload), however valid as UTF-8.
+        let mut payload = vec![0x0a, 0x80, 0x10];
+        payload.extend_from_slice(&[b'Z'; 2048]);
+        assert_eq!(parse_request(&Bytes::from(payload)), None);
     }
 }
