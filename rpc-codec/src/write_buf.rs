@@ -19,7 +19,7 @@ pub const INLINE_BODY_MAX: usize = 16 * 1024;
 /// [`advance`](WriteBuf::advance) drops what the write took.
 ///
 /// ```
-/// use bytes::Bytes;
+/// use bytes::{BufMut, Bytes};
 /// use rpc_codec::WriteBuf;
 ///
 /// let mut out = WriteBuf::new();
@@ -58,17 +58,7 @@ impl WriteBuf {
         self.len() == 0
     }
 
-    /// Room for `additional` more copied bytes.
-    pub fn reserve(&mut self, additional: usize) {
-        self.tail.reserve(additional);
-    }
-
-    /// Copies `bytes` behind what is queued.
-    pub fn put_slice(&mut self, bytes: &[u8]) {
-        self.tail.put_slice(bytes);
-    }
-
-    /// The buffer copied bytes go to (for encoders that write with [`BufMut`]).
+    /// The buffer copied bytes go to ([`BufMut`]'s writes on a `WriteBuf` land there).
     pub fn copied(&mut self) -> &mut BytesMut {
         &mut self.tail
     }
@@ -144,6 +134,12 @@ unsafe impl BufMut for WriteBuf {
 
     fn chunk_mut(&mut self) -> &mut UninitSlice {
         self.tail.chunk_mut()
+    }
+
+    // `BufMut`'s own `put_slice` (which its `put_u32` and the rest call) goes chunk by chunk
+    // through `chunk_mut`; `BytesMut`'s reserves once and copies once.
+    fn put_slice(&mut self, src: &[u8]) {
+        self.tail.put_slice(src);
     }
 }
 
@@ -224,7 +220,7 @@ mod tests {
     #[test]
     fn an_emptied_buffer_starts_over_at_its_allocation() {
         let mut buf = WriteBuf::new();
-        buf.reserve(4096);
+        buf.copied().reserve(4096);
         let start = buf.copied().as_ptr();
         buf.put_slice(&[0; 3000]);
         buf.advance(2000);

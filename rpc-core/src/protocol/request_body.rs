@@ -89,18 +89,19 @@ pub(crate) async fn read_whole(
     deadline: Option<Instant>,
     idle: Duration,
 ) -> Result<Bytes, BodyError> {
-    read_chunks(body, limit, deadline, idle).await.map(WholeBody::into_bytes)
+    read_chunks(body, limit, deadline, Some(idle)).await.map(WholeBody::into_bytes)
 }
 
 /// A whole body, at most `limit` bytes, arriving before `deadline` with no pause longer than
 /// `idle`: a body that never ends holds its buffer, and its stream, no longer than that.
+/// Without either, no timer is armed (a caller whose own deadline bounds the wait).
 /// Chunks are kept as they came, so a caller can take a message that arrived in one of them
 /// without copying it.
 pub(crate) async fn read_chunks<B>(
     mut body: B,
     limit: usize,
     deadline: Option<Instant>,
-    idle: Duration,
+    idle: Option<Duration>,
 ) -> Result<WholeBody, BodyError>
 where
     B: Body<Data = Bytes> + Unpin,
@@ -109,11 +110,16 @@ where
     let mut whole = WholeBody::default();
     let mut held = 0usize;
     loop {
-        let wait = deadline.map_or(idle, |d| idle.min(d.saturating_duration_since(Instant::now())));
-        let frame = match tokio::time::timeout(wait, body.frame()).await {
-            Ok(frame) => frame,
-            Err(_) if deadline.is_some_and(|d| d <= Instant::now()) => return Err(BodyError::Deadline),
-            Err(_) => return Err(BodyError::Idle(idle)),
+        let frame = if idle.is_none() && deadline.is_none() {
+            body.frame().await
+        } else {
+            let left = deadline.map_or(Duration::MAX, |d| d.saturating_duration_since(Instant::now()));
+            let wait = idle.unwrap_or(Duration::MAX).min(left);
+            match tokio::time::timeout(wait, body.frame()).await {
+                Ok(frame) => frame,
+                Err(_) if deadline.is_some_and(|d| d <= Instant::now()) => return Err(BodyError::Deadline),
+                Err(_) => return Err(BodyError::Idle(wait)),
+            }
         };
         let frame = match frame {
             None => return Ok(whole.finish()),

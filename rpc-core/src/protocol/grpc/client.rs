@@ -3,7 +3,7 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use bytes::Bytes;
 use http::header::{HeaderValue, CONTENT_TYPE, TE};
@@ -268,8 +268,8 @@ async fn exchange(
         .map(Code::from_u8)
         .filter(|code| *code != Code::Ok);
     let limit = shared.max_message.saturating_add(2 * message::PREFIX_LEN);
-    // The call's deadline bounds the wait (it wraps this future); no idle limit of its own.
-    let collected = read_chunks(body, limit, None, Duration::MAX).await.map_err(|e| match e {
+    // The call's deadline bounds the wait (it wraps this future); no timer of its own.
+    let collected = read_chunks(body, limit, None, None).await.map_err(|e| match e {
         BodyError::TooLarge => {
             Status::resource_exhausted(format!("reply over the limit of {} bytes", shared.max_message))
         }

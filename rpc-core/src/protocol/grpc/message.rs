@@ -1,7 +1,7 @@
 //! gRPC's message framing inside an HTTP/2 stream: a compressed flag (u8), a big-endian
 //! length (u32), then the message.
 
-use bytes::{Buf, BufMut, Bytes, BytesMut};
+use bytes::{Buf, Bytes, BytesMut};
 
 use crate::Status;
 
@@ -24,23 +24,25 @@ pub(crate) fn encode(message: &Bytes) -> Result<Encoded, Status> {
         encode_into(message, &mut out)?;
         return Ok(Encoded { first: out.freeze(), rest: None });
     }
-    let mut prefix = BytesMut::with_capacity(PREFIX_LEN);
-    encode_into(&[], &mut prefix)?;
-    let len = u32::try_from(message.len())
-        .map_err(|_| Status::resource_exhausted(format!("message of {} bytes exceeds gRPC's 4 GiB", message.len())))?;
-    prefix[1..PREFIX_LEN].copy_from_slice(&len.to_be_bytes());
-    Ok(Encoded { first: prefix.freeze(), rest: Some(message.clone()) })
+    let first = Bytes::copy_from_slice(&prefix(message.len())?);
+    Ok(Encoded { first, rest: Some(message.clone()) })
 }
 
 /// Appends `message` with its prefix to `out`.
 pub(crate) fn encode_into(message: &[u8], out: &mut BytesMut) -> Result<(), Status> {
-    let len = u32::try_from(message.len())
-        .map_err(|_| Status::resource_exhausted(format!("message of {} bytes exceeds gRPC's 4 GiB", message.len())))?;
+    let prefix = prefix(message.len())?;
     out.reserve(PREFIX_LEN + message.len());
-    out.put_u8(0);
-    out.put_u32(len);
+    out.extend_from_slice(&prefix);
     out.extend_from_slice(message);
     Ok(())
+}
+
+/// The prefix of an uncompressed message of `len` bytes.
+fn prefix(len: usize) -> Result<[u8; PREFIX_LEN], Status> {
+    let len = u32::try_from(len)
+        .map_err(|_| Status::resource_exhausted(format!("message of {len} bytes exceeds gRPC's 4 GiB")))?;
+    let [a, b, c, d] = len.to_be_bytes();
+    Ok([0, a, b, c, d])
 }
 
 /// The single message of a unary call's body. Total over any input: a truncated prefix or
@@ -62,11 +64,8 @@ pub(crate) fn decode_unary(mut body: Bytes, what: &str) -> Result<Bytes, Status>
 /// when the peer's frames are large enough), is taken as it is; otherwise the chunks are
 /// joined first.
 pub(crate) fn decode_unary_chunks(chunks: Vec<Bytes>, what: &str) -> Result<Bytes, Status> {
-    if let [prefix, message] = &chunks[..] {
-        if prefix.len() == PREFIX_LEN
-            && prefix[0] == 0
-            && u32::from_be_bytes([prefix[1], prefix[2], prefix[3], prefix[4]]) as usize == message.len()
-        {
+    if let [head, message] = &chunks[..] {
+        if prefix(message.len()).is_ok_and(|prefix| head[..] == prefix) {
             return Ok(message.clone());
         }
     }

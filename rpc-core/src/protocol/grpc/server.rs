@@ -272,7 +272,7 @@ async fn unary_message(
     idle: Duration,
 ) -> Result<Bytes, Status> {
     let limit = max_message.saturating_add(2 * message::PREFIX_LEN);
-    let body = read_chunks(body, limit, deadline, idle)
+    let body = read_chunks(body, limit, deadline, Some(idle))
         .await
         .map_err(|e| e.into_status(|| format!("request message over the limit of {max_message} bytes; not run")))?;
     message::decode_unary_chunks(body.chunks, "request")

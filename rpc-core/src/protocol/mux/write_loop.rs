@@ -1,7 +1,6 @@
 use std::time::Duration;
 
-use rpc_codec::CodecError;
-use rpc_codec::EncodeInto;
+use rpc_codec::{CodecError, EncodeInto};
 use tokio::io::AsyncWrite;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
