@@ -7,17 +7,16 @@ use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
 use dashmap::DashMap;
-use futures_util::StreamExt;
 use pin_project_lite::pin_project;
 use rpc_codec::{EventKind, Flags, Frame, FrameCodec, Inbound, RejectReason, SerializationId};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::sync::{mpsc, Semaphore};
-use tokio_util::codec::{Encoder, FramedRead};
+use tokio_util::codec::Encoder;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 use super::stream::{self, InboundMessages};
-use crate::protocol::mux::{spawn_write_loop, Pending, PendingCall, STREAM_ID_BASE};
+use crate::protocol::mux::{spawn_write_loop, FrameReader, Pending, PendingCall, STREAM_ID_BASE};
 use crate::protocol::IdleTimer;
 use crate::protocol::{Connected, ConnectionConfig, ProtocolConnection};
 use crate::request::Returned;
@@ -55,7 +54,7 @@ impl BinaryConnection {
             .encode(Frame::event(0, EventKind::Heartbeat, true), &mut hello)
             .map_err(|e| Status::internal(format!("encode the opening heartbeat: {e}")))?;
         write.write_all(&hello).await.map_err(|e| Status::unavailable(format!("write to {peer}: {e}")))?;
-        let mut frames = FramedRead::new(read, codec);
+        let mut frames = FrameReader::new(read, codec);
         loop {
             let frame = match frames.next().await {
                 Some(Ok(Inbound::Frame(frame))) => frame,
@@ -82,12 +81,12 @@ impl BinaryConnection {
         IO: AsyncRead + AsyncWrite + Send + 'static,
     {
         let (read, write) = tokio::io::split(io);
-        let frames = FramedRead::new(read, FrameCodec::new(config.max_frame_size));
+        let frames = FrameReader::new(read, FrameCodec::new(config.max_frame_size));
         BinaryConnection::from_parts(frames, write, peer.into(), config)
     }
 
     fn from_parts<R, W>(
-        frames: FramedRead<R, FrameCodec>,
+        frames: FrameReader<R, FrameCodec>,
         write: W,
         peer: String,
         config: &ConnectionConfig,
@@ -438,7 +437,7 @@ fn response_from_frame(mut frame: Frame) -> Result<Response, Unsent> {
 /// Reads replies and events until the stream ends, then fails whatever still waits. With
 /// `heartbeat`, a peer silent for three intervals (our heartbeats unanswered) is presumed dead.
 async fn read_loop<R: AsyncRead + Unpin>(
-    mut frames: FramedRead<R, FrameCodec>,
+    mut frames: FrameReader<R, FrameCodec>,
     pending: Arc<Pending<Frame>>,
     streams: Arc<ClientStreams>,
     heartbeat: Option<Duration>,

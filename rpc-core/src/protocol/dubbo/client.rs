@@ -7,7 +7,6 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::{Bytes, BytesMut};
-use futures_util::StreamExt;
 use rpc_codec::dubbo::{
     self, DubboCodec, DubboFrame, DubboHeader, DubboInbound, FLAG_EVENT, FLAG_REQUEST, FLAG_TWOWAY,
     HESSIAN2_SERIALIZATION,
@@ -16,11 +15,11 @@ use rpc_codec::serialization::transcode_arguments;
 use rpc_codec::{CodecError, SerializationId};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::sync::mpsc;
-use tokio_util::codec::{Encoder, FramedRead};
+use tokio_util::codec::Encoder;
 use tracing::Instrument;
 
 use super::call::{heartbeat_reply, response_from_reply};
-use crate::protocol::mux::{spawn_write_loop, Pending, STREAM_ID_BASE};
+use crate::protocol::mux::{spawn_write_loop, FrameReader, Pending, STREAM_ID_BASE};
 use crate::protocol::IdleTimer;
 use crate::protocol::{Connected, ConnectionConfig, ProtocolConnection};
 use crate::{BoxFuture, MessageStream, Protocol, Request, Response, Status};
@@ -93,7 +92,7 @@ impl DubboConnection {
             .encode(heartbeat_request(), &mut hello)
             .map_err(|e| Status::internal(format!("encode the opening heartbeat: {e}")))?;
         write.write_all(&hello).await.map_err(|e| Status::unavailable(format!("write to {peer}: {e}")))?;
-        let mut frames = FramedRead::new(read, codec);
+        let mut frames = FrameReader::new(read, codec);
         loop {
             let frame = match frames.next().await {
                 Some(Ok(DubboInbound::Frame(frame))) => frame,
@@ -115,7 +114,7 @@ impl DubboConnection {
     }
 
     fn from_parts<R, W>(
-        frames: FramedRead<R, DubboCodec>,
+        frames: FrameReader<R, DubboCodec>,
         write: W,
         peer: String,
         config: &ConnectionConfig,
@@ -314,7 +313,7 @@ fn is_readonly(body: &Bytes) -> bool {
 
 /// Reads replies and events until the stream ends, then fails whatever still waits.
 async fn read_loop<R: AsyncRead + Unpin>(
-    mut frames: FramedRead<R, DubboCodec>,
+    mut frames: FrameReader<R, DubboCodec>,
     pending: Arc<Pending<DubboFrame>>,
     control: mpsc::WeakSender<DubboFrame>,
     heartbeat: Option<std::time::Duration>,

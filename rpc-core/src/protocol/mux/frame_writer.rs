@@ -4,10 +4,12 @@ use rpc_codec::{CodecError, EncodeInto, WriteBuf};
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 
 use super::write_guard::WriteGuard;
+use super::PipeliningEntry;
 
 /// Encoded bytes after which a batch's first frames are written out while the rest are still
 /// being encoded: the peer starts on them at once. Waiting for a whole batch of 16 calls
-/// made both ends take turns instead of overlapping (half the QPS at 16 in flight).
+/// made both ends take turns instead of overlapping (half the QPS at 16 in flight). A server
+/// writes early only while no other connection pipelines ([`PipeliningEntry`]).
 const FIRST_CHUNK: usize = 8 * 1024;
 
 /// Encoded bytes per later write within the same batch: fewer, larger write syscalls once
@@ -35,16 +37,24 @@ pub(crate) struct FrameWriter<W, C> {
     started: bool,
     /// Bounds each write (servers); `None` waits as long as the peer takes.
     guard: Option<WriteGuard>,
+    /// A server connection's entry in its server's count of pipelining connections: it
+    /// writes early only while no other connection pipelines. Clients always do.
+    pipelining: Option<PipeliningEntry>,
 }
 
 impl<W: AsyncWrite + Unpin, C> FrameWriter<W, C> {
     pub(crate) fn new(io: W, codec: C) -> Self {
-        FrameWriter { io, codec, out: WriteBuf::new(), started: false, guard: None }
+        FrameWriter { io, codec, out: WriteBuf::new(), started: false, guard: None, pipelining: None }
     }
 
-    /// A writer whose writes give up as `guard` says.
-    pub(crate) fn guarded(io: W, codec: C, guard: WriteGuard) -> Self {
-        FrameWriter { guard: Some(guard), ..FrameWriter::new(io, codec) }
+    /// A server connection's writer: its writes give up as `guard` says, and it writes early
+    /// only while `pipelining` says no other connection of its server pipelines.
+    pub(crate) fn for_server(io: W, codec: C, guard: WriteGuard, pipelining: PipeliningEntry) -> Self {
+        FrameWriter { guard: Some(guard), pipelining: Some(pipelining), ..FrameWriter::new(io, codec) }
+    }
+
+    fn writes_early(&self) -> bool {
+        self.pipelining.as_ref().is_none_or(|entry| !entry.others_pipelining())
     }
 
     /// Encodes `frame`, first writing out what is buffered if it makes a chunk.
@@ -52,7 +62,7 @@ impl<W: AsyncWrite + Unpin, C> FrameWriter<W, C> {
     where
         C: EncodeInto<T>,
     {
-        let chunk = if self.started { LATER_CHUNK } else { FIRST_CHUNK };
+        let chunk = if self.started || !self.writes_early() { LATER_CHUNK } else { FIRST_CHUNK };
         if self.out.len() >= chunk {
             self.write_out().await?;
             self.started = true;
@@ -62,6 +72,9 @@ impl<W: AsyncWrite + Unpin, C> FrameWriter<W, C> {
 
     /// Ends the batch: writes out everything encoded so far.
     pub(crate) async fn flush(&mut self) -> Result<(), CodecError> {
+        if let Some(entry) = &mut self.pipelining {
+            entry.batch_written(self.started || self.out.len() >= FIRST_CHUNK);
+        }
         self.started = false;
         self.write_out().await
     }

@@ -5,13 +5,12 @@
 
 use std::future::Future;
 
-use futures_util::StreamExt;
 use rpc_codec::{CodecError, EncodeInto};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::mpsc;
-use tokio_util::codec::{Decoder, FramedRead};
+use tokio_util::codec::Decoder;
 
-use super::{write_batch, CallSlot, FrameWriter, WriteGuard};
+use super::{write_batch, CallSlot, FrameReader, FrameWriter, WriteGuard};
 use crate::protocol::{IdleTimer, LogLimit};
 use crate::provider::{Lifecycle, ServerConfig};
 
@@ -71,9 +70,9 @@ where
     W: AsyncWrite + Unpin,
 {
     let codec = protocol.codec();
-    let mut frames = FramedRead::new(read, codec.clone());
+    let mut frames = FrameReader::new(read, codec.clone());
     let guard = WriteGuard { limit: config.write_timeout, force: lifecycle.force.clone() };
-    let mut sink = FrameWriter::guarded(write, codec, guard);
+    let mut sink = FrameWriter::for_server(write, codec, guard, lifecycle.pipelining.connection());
     let (replies, mut queue) = mpsc::channel(protocol.write_queue().max(1));
     let mut going_away = false;
     // Replies written to the sink's buffer since the last flush.
@@ -140,7 +139,7 @@ where
             () = idle.as_mut().expired() => {
                 // Idle means no bytes, not no whole frames: a large frame still arriving
                 // slowly keeps its connection.
-                let buffered = frames.read_buffer().len();
+                let buffered = frames.buffered();
                 if buffered != std::mem::replace(&mut buffered_at_idle, buffered) {
                     idle.as_mut().activity();
                     continue;

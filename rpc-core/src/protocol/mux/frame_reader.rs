@@ -1,0 +1,145 @@
+use bytes::BytesMut;
+use rpc_codec::CodecError;
+use tokio::io::{AsyncRead, AsyncReadExt};
+use tokio_util::codec::Decoder;
+
+/// What the first read of a connection offers the socket: an idle connection holds no more.
+const FIRST_READ: usize = 8 * 1024;
+
+/// What a read offers at most. Sixteen 1 KiB calls arrive as 17 KiB; offered 8 KiB at a time
+/// (tokio-util's `FramedRead`, whose reads take whatever room is left in its buffer, often a
+/// few hundred bytes), a server made three reads per batch where one does.
+const MAX_READ: usize = 64 * 1024;
+
+/// Decodes frames (`C`'s items) from a connection's read half: one end of every multiplexed
+/// protocol's connection, used by the client's read loop and the server's connection loop.
+///
+/// Each read offers the socket at least as much room as the last read filled, doubling
+/// while reads fill it (up to 64 KiB) and halving when they take less than a quarter, so a
+/// busy connection drains its socket in one read per batch and an idle one keeps a small
+/// buffer. Frames longer than that grow the buffer as their bytes arrive (the codec's
+/// `reserve_toward`).
+pub(crate) struct FrameReader<R, C> {
+    io: R,
+    codec: C,
+    buffer: BytesMut,
+    /// Room the next read offers.
+    read_size: usize,
+    eof: bool,
+}
+
+impl<R: AsyncRead + Unpin, C: Decoder<Error = CodecError>> FrameReader<R, C> {
+    pub(crate) fn new(io: R, codec: C) -> Self {
+        FrameReader { io, codec, buffer: BytesMut::new(), read_size: FIRST_READ, eof: false }
+    }
+
+    pub(crate) fn decoder(&self) -> &C {
+        &self.codec
+    }
+
+    /// Bytes read and not yet decoded (part of a frame).
+    pub(crate) fn buffered(&self) -> usize {
+        self.buffer.len()
+    }
+
+    /// The next item; `None` once the peer has closed and every whole frame was decoded.
+    ///
+    /// Cancel-safe: what a read took stays in the buffer for the next call.
+    pub(crate) async fn next(&mut self) -> Option<Result<C::Item, CodecError>> {
+        loop {
+            if self.eof {
+                return self.codec.decode_eof(&mut self.buffer).transpose();
+            }
+            match self.codec.decode(&mut self.buffer) {
+                Ok(Some(item)) => return Some(Ok(item)),
+                Ok(None) => {}
+                Err(e) => return Some(Err(e)),
+            }
+            if let Err(e) = self.read().await {
+                return Some(Err(e.into()));
+            }
+        }
+    }
+
+    async fn read(&mut self) -> std::io::Result<()> {
+        if self.buffer.capacity() - self.buffer.len() < self.read_size {
+            // Moves a partial frame to the front of the allocation when nothing else holds
+            // it, else allocates anew.
+            self.buffer.reserve(self.read_size);
+        }
+        let offered = self.buffer.capacity() - self.buffer.len();
+        let read = self.io.read_buf(&mut self.buffer).await?;
+        if read == 0 {
+            self.eof = true;
+        } else if read == offered {
+            self.read_size = (self.read_size * 2).min(MAX_READ);
+        } else if read < self.read_size / 4 {
+            self.read_size = (self.read_size / 2).max(FIRST_READ);
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use bytes::Bytes;
+    use rpc_codec::{EncodeInto, Frame, FrameCodec, Inbound, Metadata};
+    use tokio::io::AsyncWriteExt;
+
+    use super::*;
+
+    fn frame(id: u64, body: usize) -> Frame {
+        Frame::request(id, Metadata::call("svc", "m"), Bytes::from(vec![id as u8; body]))
+    }
+
+    fn encoded(frames: impl IntoIterator<Item = Frame>) -> Vec<u8> {
+        let mut wire = BytesMut::new();
+        for frame in frames {
+            FrameCodec::default().encode_into(frame, &mut wire).expect("encodes");
+        }
+        wire.to_vec()
+    }
+
+    async fn ids<R: AsyncRead + Unpin>(reader: &mut FrameReader<R, FrameCodec>) -> Vec<u64> {
+        let mut ids = Vec::new();
+        while let Some(item) = reader.next().await {
+            match item.expect("decodes") {
+                Inbound::Frame(frame) => ids.push(frame.request_id),
+                Inbound::Rejected { header, .. } => panic!("rejected {header:?}"),
+            }
+        }
+        ids
+    }
+
+    #[tokio::test]
+    async fn a_batch_is_read_whole_and_in_order_however_the_bytes_arrive() {
+        let wire = encoded((0..40).map(|id| frame(id, 1000 + id as usize * 97)));
+        let (mut tx, rx) = tokio::io::duplex(1024);
+        let writer = tokio::spawn(async move {
+            // Uneven pieces, so frames straddle reads.
+            for piece in wire.chunks(777) {
+                tx.write_all(piece).await.expect("writes");
+            }
+        });
+        let mut reader = FrameReader::new(rx, FrameCodec::default());
+        assert_eq!(ids(&mut reader).await, (0..40).collect::<Vec<_>>());
+        writer.await.expect("writer");
+    }
+
+    #[tokio::test]
+    async fn reads_grow_while_they_fill_the_buffer_and_stay_bounded() {
+        let wire = encoded((0..200).map(|id| frame(id, 1024)));
+        let mut reader = FrameReader::new(&wire[..], FrameCodec::default());
+        assert_eq!(ids(&mut reader).await.len(), 200);
+        assert_eq!(reader.read_size, MAX_READ, "every read filled what it offered");
+        assert!(reader.buffer.capacity() <= 2 * MAX_READ, "{}", reader.buffer.capacity());
+    }
+
+    #[tokio::test]
+    async fn bytes_left_at_the_end_are_an_error_not_a_frame() {
+        let mut wire = encoded([frame(1, 10)]);
+        wire.truncate(wire.len() - 3);
+        let mut reader = FrameReader::new(&wire[..], FrameCodec::default());
+        assert!(matches!(reader.next().await, Some(Err(_))));
+    }
+}
