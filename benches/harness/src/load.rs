@@ -2,7 +2,7 @@
 //! then a measured window, recording each call's latency.
 
 use std::sync::atomic::{AtomicU8, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -14,6 +14,10 @@ use crate::systems::Client;
 const WARMING: u8 = 0;
 const MEASURING: u8 = 1;
 const STOPPED: u8 = 2;
+
+/// Caller tasks at most. More callers share tasks (and a histogram each task): 10,000 callers
+/// with a histogram each would hold gigabytes.
+const MAX_CALLER_TASKS: usize = 256;
 
 /// What the callers saw during the measured window.
 pub struct Measured {
@@ -36,11 +40,19 @@ pub async fn drive(
     mut on_window: impl FnMut(),
 ) -> Measured {
     let phase = Arc::new(AtomicU8::new(WARMING));
-    let callers: Vec<_> = (0..concurrency)
-        .map(|i| {
-            let client = clients[i % clients.len()].clone();
+    let tasks = concurrency.clamp(1, MAX_CALLER_TASKS);
+    let callers: Vec<_> = (0..tasks)
+        .map(|task| {
+            // Callers task, task + tasks, …: each client gets its share of every task.
+            let clients: Vec<Client> =
+                (task..concurrency).step_by(tasks).map(|i| clients[i % clients.len()].clone()).collect();
             let (phase, payload) = (phase.clone(), payload.clone());
-            tokio::spawn(async move { call_until_stopped(client, payload, phase).await })
+            tokio::spawn(async move {
+                let tally = Mutex::new(Tally::default());
+                let callers = clients.into_iter().map(|client| call_until_stopped(client, &payload, &phase, &tally));
+                futures_util::future::join_all(callers).await;
+                tally.into_inner().unwrap_or_else(PoisonError::into_inner)
+            })
         })
         .collect();
 
@@ -58,10 +70,10 @@ pub async fn drive(
 
     let mut measured = Measured { latencies: new_histogram(), errors: 0, first_error: None, elapsed };
     for caller in callers {
-        let (latencies, errors, first_error) = caller.await.expect("caller task");
-        measured.latencies.add(latencies).expect("histograms share bounds");
-        measured.errors += errors;
-        measured.first_error = measured.first_error.or(first_error);
+        let tally = caller.await.expect("caller task");
+        measured.latencies.add(tally.latencies).expect("histograms share bounds");
+        measured.errors += tally.errors;
+        measured.first_error = measured.first_error.or(tally.first_error);
     }
     measured
 }
@@ -71,33 +83,45 @@ fn new_histogram() -> Histogram<u64> {
     Histogram::new_with_bounds(1, 60_000_000_000, 3).expect("valid histogram bounds")
 }
 
-async fn call_until_stopped(
-    client: Client,
-    payload: Bytes,
-    phase: Arc<AtomicU8>,
-) -> (Histogram<u64>, u64, Option<String>) {
-    let mut latencies = new_histogram();
-    let (mut errors, mut first_error) = (0, None);
+/// What the callers of one task saw.
+struct Tally {
+    latencies: Histogram<u64>,
+    errors: u64,
+    first_error: Option<String>,
+}
+
+impl Default for Tally {
+    fn default() -> Self {
+        Tally { latencies: new_histogram(), errors: 0, first_error: None }
+    }
+}
+
+impl Tally {
+    fn error(&mut self, e: String) {
+        self.errors += 1;
+        self.first_error.get_or_insert(e);
+    }
+}
+
+/// Calls until the phase is `STOPPED`, recording calls that began and ended while measuring.
+/// (The tally is locked only between calls; its task's callers take turns on one thread.)
+async fn call_until_stopped(client: Client, payload: &Bytes, phase: &AtomicU8, tally: &Mutex<Tally>) {
+    let tally = || tally.lock().unwrap_or_else(PoisonError::into_inner);
     loop {
         let state = phase.load(Ordering::Relaxed);
         if state == STOPPED {
             break;
         }
         let started = Instant::now();
-        let result = client.echo(&payload).await;
+        let result = client.echo(payload).await;
         if state == MEASURING && phase.load(Ordering::Relaxed) == MEASURING {
             match result {
-                Ok(()) => latencies.saturating_record(started.elapsed().as_nanos() as u64),
-                Err(e) => {
-                    errors += 1;
-                    first_error.get_or_insert(e);
-                }
+                Ok(()) => tally().latencies.saturating_record(started.elapsed().as_nanos() as u64),
+                Err(e) => tally().error(e),
             }
         } else if let Err(e) = result {
             // An error while warming up still matters: a broken system must not look fast.
-            errors += 1;
-            first_error.get_or_insert(e);
+            tally().error(e);
         }
     }
-    (latencies, errors, first_error)
 }

@@ -14,7 +14,7 @@ use bytes::Bytes;
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use rpc_bench::process::ServerProcess;
-use rpc_bench::report::{Machine, Point};
+use rpc_bench::report::{Cell, Machine, Point};
 use rpc_bench::systems::{self, Client, System};
 use rpc_bench::{idle, load, plot, process, report};
 
@@ -68,9 +68,11 @@ struct RunArgs {
     compare: bool,
     #[arg(long, value_delimiter = ',', default_value = "1,16,64")]
     concurrency: Vec<usize>,
-    /// Connections the callers share.
-    #[arg(long, default_value_t = 1)]
-    connections: usize,
+    /// Connection counts, each measured at every concurrency (e.g. `1,16,256`); the callers
+    /// share a point's connections round-robin. With more than one (and one payload size), the
+    /// plot shows QPS against connections.
+    #[arg(long, value_delimiter = ',', default_value = "1")]
+    connections: Vec<usize>,
     /// Payload sizes in bytes, each measured at every concurrency (e.g. `1024,65536,1048576`);
     /// with more than one, the plot shows throughput in MB/s against payload size.
     #[arg(long, value_delimiter = ',', default_value = "1024")]
@@ -157,18 +159,27 @@ async fn run(args: RunArgs) -> Result<(), String> {
     let server_cpu = (!args.no_pin).then_some(args.server_cpu);
 
     let rounds = args.rounds.max(1);
-    let mut sweep: Vec<(System, usize, usize)> = Vec::new();
+    let mut sweep: Vec<(System, Cell)> = Vec::new();
     for &system in &systems {
-        for &bytes in &args.payload {
-            sweep.extend(args.concurrency.iter().map(|&concurrency| (system, bytes, concurrency)));
+        for &payload in &args.payload {
+            for &connections in &args.connections {
+                let cells = args.concurrency.iter().map(|&concurrency| Cell { payload, connections, concurrency });
+                sweep.extend(cells.map(|cell| (system, cell)));
+            }
         }
     }
     let total = sweep.len() * rounds;
     let mut measured = Vec::new();
-    for (n, &(system, bytes, concurrency)) in sweep.iter().cycle().take(total).enumerate() {
-        let label = format!("{}/{total} {} {bytes}B c={concurrency}", n + 1, system.name());
-        let payload = Bytes::from(vec![0x5a; bytes]);
-        let point = measure_point(&args, system, concurrency, server_cpu, payload, &label).await?;
+    for (n, &(system, cell)) in sweep.iter().cycle().take(total).enumerate() {
+        let label = format!(
+            "{}/{total} {} {}B c={} conns={}",
+            n + 1,
+            system.name(),
+            cell.payload,
+            cell.concurrency,
+            cell.connections
+        );
+        let point = measure_point(&args, system, cell, server_cpu, &label).await?;
         eprintln!(
             "{label:<40} {:>9.0} qps  p50 {:>7.1} µs  p99 {:>7.1} µs  errors {}",
             point.qps, point.p50_us, point.p99_us, point.errors
@@ -192,16 +203,17 @@ async fn run(args: RunArgs) -> Result<(), String> {
     Ok(())
 }
 
-/// One point: a fresh server process, `args.connections` clients, warm-up, then the measured
+/// One point: a fresh server process, `cell.connections` clients, warm-up, then the measured
 /// window, with a progress bar.
 async fn measure_point(
     args: &RunArgs,
     system: System,
-    concurrency: usize,
+    cell: Cell,
     server_cpu: Option<usize>,
-    payload: Bytes,
     label: &str,
 ) -> Result<Point, String> {
+    let Cell { payload, connections, concurrency } = cell;
+    let payload = Bytes::from(vec![0x5a; payload]);
     let (warmup, duration) = (Duration::from_secs_f64(args.warmup), Duration::from_secs_f64(args.duration));
     let progress = ProgressBar::new(duration.as_millis() as u64);
     progress.set_style(
@@ -213,9 +225,10 @@ async fn measure_point(
 
     let payload_len = payload.len();
     let server = ServerProcess::start(system, server_cpu)?;
-    let mut clients = Vec::with_capacity(args.connections);
-    for _ in 0..args.connections {
-        clients.push(Client::connect(system, server.addr).await?);
+    let mut clients = Vec::with_capacity(connections);
+    for i in 0..connections {
+        let client = Client::connect(system, server.addr).await.map_err(|e| format!("connection {i}: {e}"))?;
+        clients.push(client);
     }
     let mut cpu_marks = Vec::new();
     let measured = load::drive(&clients, concurrency, payload, warmup, duration, &progress, || {
@@ -233,7 +246,7 @@ async fn measure_point(
     Ok(Point {
         system,
         concurrency,
-        connections: args.connections,
+        connections,
         payload_bytes: payload_len,
         seconds,
         calls: h.len(),

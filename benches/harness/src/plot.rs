@@ -1,6 +1,7 @@
 //! The picture: QPS and p99 latency against concurrency, one line per system; for a sweep
-//! over payload sizes, throughput in MB/s and p99 against payload size instead (each system
-//! at its highest measured concurrency).
+//! over payload sizes, throughput in MB/s and p99 against payload size instead, and for one
+//! over connection counts, QPS and p99 against connections (each system at its highest
+//! measured concurrency).
 
 use std::path::Path;
 
@@ -34,6 +35,8 @@ struct Axis {
 
 const CONCURRENCY: Axis = Axis { name: "concurrency", of: |p| p.concurrency as f64, label: |x| format!("{x:.0}") };
 
+const CONNECTIONS: Axis = Axis { name: "connections", of: |p| p.connections as f64, label: |x| format!("{x:.0}") };
+
 const PAYLOAD: Axis = Axis {
     name: "payload (bytes)",
     of: |p| p.payload_bytes as f64,
@@ -48,22 +51,29 @@ pub fn write_svg(path: &Path, points: &[Point]) -> Result<(), String> {
     let root = SVGBackend::new(path, (1100, 460)).into_drawing_area();
     root.fill(&WHITE).map_err(|e| e.to_string())?;
     let (left, right) = root.split_horizontally(550);
-    let mut payloads: Vec<usize> = points.iter().map(|p| p.payload_bytes).collect();
-    payloads.sort_unstable();
-    payloads.dedup();
-    if payloads.len() > 1 {
-        let busiest: Vec<Point> = points
-            .iter()
-            .filter(|p| points.iter().filter(|q| q.system == p.system).all(|q| q.concurrency <= p.concurrency))
-            .cloned()
-            .collect();
+    let busiest: Vec<Point> = points
+        .iter()
+        .filter(|p| points.iter().filter(|q| q.system == p.system).all(|q| q.concurrency <= p.concurrency))
+        .cloned()
+        .collect();
+    if distinct(points, |p| p.payload_bytes) > 1 {
         panel(&left, &busiest, PAYLOAD, "Throughput (MB/s each way)", Point::megabytes_per_second, false)?;
         panel(&right, &busiest, PAYLOAD, "p99 latency (µs, log scale)", |p| p.p99_us, true)?;
+    } else if distinct(points, |p| p.connections) > 1 {
+        panel(&left, &busiest, CONNECTIONS, "Throughput (calls/s)", |p| p.qps, false)?;
+        panel(&right, &busiest, CONNECTIONS, "p99 latency (µs, log scale)", |p| p.p99_us, true)?;
     } else {
         panel(&left, points, CONCURRENCY, "Throughput (calls/s)", |p| p.qps, false)?;
         panel(&right, points, CONCURRENCY, "p99 latency (µs, log scale)", |p| p.p99_us, true)?;
     }
     root.present().map_err(|e| e.to_string())
+}
+
+fn distinct(points: &[Point], of: fn(&Point) -> usize) -> usize {
+    let mut values: Vec<usize> = points.iter().map(of).collect();
+    values.sort_unstable();
+    values.dedup();
+    values.len()
 }
 
 fn panel(

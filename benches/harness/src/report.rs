@@ -40,12 +40,20 @@ fn one() -> usize {
     1
 }
 
+/// One cell of a sweep: what a point measured, apart from the system.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Cell {
+    /// Payload bytes each way.
+    pub payload: usize,
+    pub connections: usize,
+    /// Callers making calls at once.
+    pub concurrency: usize,
+}
+
 impl Point {
-    /// Server CPU time per call, in microseconds: steadier than QPS on a noisy VM, since time
-    /// the hypervisor steals is not charged to the process.
-    /// Which cell of a sweep this point is: payload size and concurrency.
-    pub fn key(&self) -> (usize, usize) {
-        (self.payload_bytes, self.concurrency)
+    /// Which cell of a sweep this point is.
+    pub fn cell(&self) -> Cell {
+        Cell { payload: self.payload_bytes, connections: self.connections, concurrency: self.concurrency }
     }
 
     /// Payload bytes carried each way per second, in MB/s.
@@ -53,6 +61,8 @@ impl Point {
         self.qps * self.payload_bytes as f64 / 1e6
     }
 
+    /// Server CPU time per call, in microseconds: steadier than QPS on a noisy VM, since time
+    /// the hypervisor steals is not charged to the process.
     pub fn server_us_per_call(&self) -> f64 {
         self.server_cpu * 1e6 / self.qps.max(f64::MIN_POSITIVE)
     }
@@ -64,15 +74,12 @@ impl Point {
     }
 }
 
-/// One point per (system, payload size, concurrency) of `sweep`, in its order: the round with
-/// the median QPS, carrying the range over all rounds.
-pub fn median_rounds(measured: Vec<Point>, sweep: &[(System, usize, usize)]) -> Vec<Point> {
+/// One point per (system, cell) of `sweep`, in its order: the round with the median QPS,
+/// carrying the range over all rounds.
+pub fn median_rounds(measured: Vec<Point>, sweep: &[(System, Cell)]) -> Vec<Point> {
     let mut points = Vec::with_capacity(sweep.len());
-    for &(system, payload, concurrency) in sweep {
-        let mut rounds: Vec<&Point> = measured
-            .iter()
-            .filter(|p| p.system == system && p.payload_bytes == payload && p.concurrency == concurrency)
-            .collect();
+    for &(system, cell) in sweep {
+        let mut rounds: Vec<&Point> = measured.iter().filter(|p| p.system == system && p.cell() == cell).collect();
         rounds.sort_by(|a, b| a.qps.total_cmp(&b.qps));
         let Some(median) = rounds.get(rounds.len() / 2) else { continue };
         let mut point = (*median).clone();
@@ -124,30 +131,30 @@ pub fn print_table(points: &[Point]) {
     }
 }
 
-/// For each payload size and concurrency, every system's QPS and p99 as a ratio to the raw
-/// echo and to tonic, and its p50 and server CPU per call as a ratio to the raw echo.
+/// For each cell, every system's QPS and p99 as a ratio to the raw echo and to tonic, and
+/// its p50 and server CPU per call as a ratio to the raw echo.
 pub fn print_ratios(points: &[Point]) {
-    let find = |system, key: (usize, usize)| points.iter().find(|p| p.system == system && p.key() == key);
-    let mut keys: Vec<(usize, usize)> = points.iter().map(Point::key).collect();
-    keys.sort_unstable();
-    keys.dedup();
+    let find = |system, cell: Cell| points.iter().find(|p| p.system == system && p.cell() == cell);
+    let mut cells: Vec<Cell> = points.iter().map(Point::cell).collect();
+    cells.sort_unstable();
+    cells.dedup();
     println!(
-        "\n{:<13} {:>7} {:>5} {:>12} {:>12} {:>12} {:>12} {:>12} {:>14}",
-        "system", "payload", "conc", "qps/raw", "qps/tonic", "p99/raw", "p99/tonic", "p50/raw", "srv cpu/raw"
+        "\n{:<13} {:>7} {:>5} {:>5} {:>12} {:>12} {:>12} {:>12} {:>12} {:>14}",
+        "system", "payload", "conns", "conc", "qps/raw", "qps/tonic", "p99/raw", "p99/tonic", "p50/raw", "srv cpu/raw"
     );
-    for key in keys {
-        let (payload, concurrency) = key;
-        let raw = find(System::Raw, key);
-        let tonic = find(System::Tonic, key);
-        for p in points.iter().filter(|p| p.key() == key) {
+    for cell in cells {
+        let raw = find(System::Raw, cell);
+        let tonic = find(System::Tonic, cell);
+        for p in points.iter().filter(|p| p.cell() == cell) {
             let ratio = |base: Option<&Point>, f: fn(&Point) -> f64| {
                 base.map_or("-".to_string(), |b| format!("{:.2}x", f(p) / f(b)))
             };
             println!(
-                "{:<13} {:>7} {:>5} {:>12} {:>12} {:>12} {:>12} {:>12} {:>14}",
+                "{:<13} {:>7} {:>5} {:>5} {:>12} {:>12} {:>12} {:>12} {:>12} {:>14}",
                 p.system.name(),
-                payload,
-                concurrency,
+                cell.payload,
+                cell.connections,
+                cell.concurrency,
                 ratio(raw, |p| p.qps),
                 ratio(tonic, |p| p.qps),
                 ratio(raw, |p| p.p99_us),

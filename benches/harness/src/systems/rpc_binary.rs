@@ -28,6 +28,9 @@ pub async fn serve(listener: TcpListener, tls: Option<TlsFiles>) -> std::io::Res
     if let Some((_, cert, key)) = tls {
         builder = builder.tls(rpc::tls::ServerTls::from_pem_files(cert, key).build()?);
     }
+    // Every connection of the load comes from one address; the per-address limit (2,048 by
+    // default, against one peer taking every slot) would refuse the 10,000-connection runs.
+    builder = builder.max_connections(16_384, 16_384);
     builder.add_service(EchoServer::new(EchoImpl)).bind_listener(listener).serve().await
 }
 
