@@ -14,10 +14,10 @@ const MAX_READ: usize = 64 * 1024;
 /// Decodes frames (`C`'s items) from a connection's read half: one end of every multiplexed
 /// protocol's connection, used by the client's read loop and the server's connection loop.
 ///
-/// Each read offers the socket at least as much room as the last read filled, doubling
-/// while reads fill it (up to 64 KiB) and halving when they take less than a quarter, so a
-/// busy connection drains its socket in one read per batch and an idle one keeps a small
-/// buffer. Frames longer than that grow the buffer as their bytes arrive (the codec's
+/// While reads fill the room they are offered, each read is offered at least twice what the
+/// last one filled (up to 64 KiB), halving again when reads take less than a quarter, so a
+/// busy connection drains its socket in one read per batch; a quiet one reads into what its
+/// 8 KiB buffer has left, as tokio-util's `FramedRead` does. Frames longer than that grow the buffer as their bytes arrive (the codec's
 /// `reserve_toward`).
 pub(crate) struct FrameReader<R, C> {
     io: R,
@@ -62,7 +62,11 @@ impl<R: AsyncRead + Unpin, C: Decoder<Error = CodecError>> FrameReader<R, C> {
     }
 
     async fn read(&mut self) -> std::io::Result<()> {
-        if self.buffer.capacity() - self.buffer.len() < self.read_size {
+        let room = self.buffer.capacity() - self.buffer.len();
+        // Room is made only when none is left or reads have been filling it: a decoded
+        // reply still held by its caller keeps the buffer shared, and making room then
+        // allocates a new one, which at one call in flight would be once per call.
+        if room == 0 || (self.read_size > FIRST_READ && room < self.read_size) {
             // Moves a partial frame to the front of the allocation when nothing else holds
             // it, else allocates anew.
             self.buffer.reserve(self.read_size);
