@@ -1,6 +1,6 @@
 use tokio_util::sync::CancellationToken;
 
-use crate::protocol::mux::Pipelining;
+use super::Pipelining;
 
 /// What every connection task of a server shares: the shutdown signals it watches, and how
 /// many connections pipeline.

@@ -6,10 +6,12 @@
 pub(crate) mod call;
 mod config;
 mod lifecycle;
+mod pipelining;
 pub(crate) mod router;
 mod service_stack;
 
 pub use config::{BinaryServerConfig, DubboServerConfig, GrpcServerConfig, ServerConfig};
 pub(crate) use lifecycle::Lifecycle;
+pub(crate) use pipelining::{Pipelining, PipeliningEntry};
 pub use router::{Router, RpcService};
 pub(crate) use service_stack::ServiceStack;

@@ -4,7 +4,7 @@ use rpc_codec::{CodecError, EncodeInto, WriteBuf};
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 
 use super::write_guard::WriteGuard;
-use super::PipeliningEntry;
+use crate::provider::PipeliningEntry;
 
 /// Encoded bytes after which a batch's first frames are written out while the rest are still
 /// being encoded: the peer starts on them at once. Waiting for a whole batch of 16 calls

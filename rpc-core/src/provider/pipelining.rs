@@ -2,7 +2,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 /// How many of a server's connections are pipelining: their last batch of replies was long
-/// enough for an early write (see [`FrameWriter`](super::FrameWriter)).
+/// enough for an early write (see the multiplexed protocols' frame writer).
 ///
 /// An early write keeps one pipelining peer busy while the rest of its batch is encoded;
 /// when other connections pipeline too, their work keeps both ends busy already, and the
