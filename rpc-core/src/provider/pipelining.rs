@@ -6,8 +6,8 @@ use std::sync::Arc;
 ///
 /// An early write keeps one pipelining peer busy while the rest of its batch is encoded;
 /// when other connections pipeline too, their work keeps both ends busy already, and the
-/// early write only costs a second write per batch (about a quarter of a 1 KiB call's server
-/// time at 256 in flight over 16 connections).
+/// early write only costs a second write per batch (a fifth of a 1 KiB call's server time at
+/// 256 in flight over 16 connections: 2.78 against 2.19 µs per call with and without it).
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Pipelining(Arc<AtomicUsize>);
 

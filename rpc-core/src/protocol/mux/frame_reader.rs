@@ -14,11 +14,11 @@ const MAX_READ: usize = 64 * 1024;
 /// Decodes frames (`C`'s items) from a connection's read half: one end of every multiplexed
 /// protocol's connection, used by the client's read loop and the server's connection loop.
 ///
-/// While reads fill the room they are offered, each read is offered at least twice what the
-/// last one filled (up to 64 KiB), halving again when reads take less than a quarter, so a
-/// busy connection drains its socket in one read per batch; a quiet one reads into what its
-/// 8 KiB buffer has left, as tokio-util's `FramedRead` does. Frames longer than that grow the buffer as their bytes arrive (the codec's
-/// `reserve_toward`).
+/// While reads fill the room they are offered, each read is offered twice as much (up to
+/// 64 KiB), halving again when reads take less than a quarter, so a busy connection drains
+/// its socket in one read per batch; a quiet one reads into what its 8 KiB buffer has left,
+/// as tokio-util's `FramedRead` does. Longer frames grow the buffer as their bytes arrive
+/// (the codec's `reserve_toward`).
 pub(crate) struct FrameReader<R, C> {
     io: R,
     codec: C,

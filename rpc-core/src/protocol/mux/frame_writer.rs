@@ -62,8 +62,14 @@ impl<W: AsyncWrite + Unpin, C> FrameWriter<W, C> {
     where
         C: EncodeInto<T>,
     {
-        let chunk = if self.started || !self.writes_early() { LATER_CHUNK } else { FIRST_CHUNK };
-        if self.out.len() >= chunk {
+        let len = self.out.len();
+        // The shared count is read only once a first chunk is there, not per frame.
+        let due = if self.started {
+            len >= LATER_CHUNK
+        } else {
+            len >= FIRST_CHUNK && (len >= LATER_CHUNK || self.writes_early())
+        };
+        if due {
             self.write_out().await?;
             self.started = true;
         }

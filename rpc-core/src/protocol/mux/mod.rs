@@ -1,8 +1,9 @@
 //! What every multiplexed protocol (many calls in flight on one connection, matched by
 //! request id) shares: the server's connection engine ([`server::serve`], driven by a
-//! protocol's [`MuxServer`]), reads ([`FrameReader`]), batched writes ([`FrameWriter`], [`write_loop`]), the reused
-//! call slot, and the client's table of calls awaiting replies ([`Pending`]). The binary
-//! protocol is built on it; each piece is generic over the protocol's frame and codec.
+//! protocol's [`MuxServer`]), reads ([`FrameReader`]), batched writes ([`FrameWriter`],
+//! [`write_loop`]), the reused call slot, and the client's table of calls awaiting replies
+//! ([`Pending`]). The binary protocol is built on it; each piece is generic over the
+//! protocol's frame and codec.
 //!
 //! Only a write loop (client) or the connection task (server) touches a socket's write
 //! half, so a caller that gives up mid-call can never leave half a frame on the wire:
