@@ -1,7 +1,7 @@
 use bytes::{Buf, BytesMut};
 use tokio_util::codec::{Decoder, Encoder};
 
-use crate::{CodecError, EncodeInto, Frame, FrameHeader, FrameSink, Metadata, MetadataError, HEADER_LEN};
+use crate::{CodecError, EncodeInto, Frame, FrameHeader, FrameLength, FrameSink, Metadata, MetadataError, HEADER_LEN};
 
 /// Frames larger than this (header included) are refused unless configured otherwise: 8 MiB.
 pub const DEFAULT_MAX_FRAME_SIZE: usize = 8 * 1024 * 1024;
@@ -170,6 +170,17 @@ impl Decoder for FrameCodec {
             }))),
             Err(e) => Ok(Some(Inbound::Rejected { header, reason: RejectReason::BadMetadata(e) })),
         }
+    }
+}
+
+impl FrameLength for FrameCodec {
+    fn frame_len(&self, src: &[u8]) -> Option<usize> {
+        if self.discarding > 0 {
+            return None;
+        }
+        let header = FrameHeader::parse(src.get(..HEADER_LEN)?).ok()?;
+        let size = HEADER_LEN as u64 + header.payload_len();
+        (size <= self.max_frame_size as u64).then_some(size as usize)
     }
 }
 

@@ -26,6 +26,7 @@
 pub mod dubbo;
 mod error;
 mod frame;
+mod frame_length;
 mod framing;
 mod header;
 mod metadata;
@@ -35,6 +36,7 @@ mod write_buf;
 
 pub use error::{CodecError, MetadataError, SerializationError};
 pub use frame::{EventKind, Frame};
+pub use frame_length::FrameLength;
 pub use framing::{FrameCodec, Inbound, RejectReason, DEFAULT_MAX_FRAME_SIZE};
 pub use header::{Flags, FrameHeader, HEADER_LEN, MAGIC, VERSION};
 pub use metadata::{Attachments, Metadata};

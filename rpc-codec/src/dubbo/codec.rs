@@ -4,7 +4,7 @@ use bytes::{Buf, Bytes, BytesMut};
 use tokio_util::codec::{Decoder, Encoder};
 
 use super::header::{DubboHeader, DEFAULT_PAYLOAD, DUBBO_HEADER_LEN};
-use crate::{CodecError, EncodeInto, FrameSink};
+use crate::{CodecError, EncodeInto, FrameLength, FrameSink};
 
 /// One dubbo2 frame: its header (the body length is taken from the body when written) and
 /// body. A body to be written may come in parts (`body`, then `tail`), so a value encoded
@@ -109,6 +109,18 @@ impl Decoder for DubboCodec {
     }
 }
 
+impl FrameLength for DubboCodec {
+    fn frame_len(&self, src: &[u8]) -> Option<usize> {
+        if self.discarding > 0 {
+            return None;
+        }
+        let head: &[u8; DUBBO_HEADER_LEN] = src.get(..DUBBO_HEADER_LEN)?.try_into().ok()?;
+        let header = DubboHeader::parse(head).ok()?;
+        let len = header.body_len as usize;
+        (len <= self.payload).then_some(DUBBO_HEADER_LEN + len)
+    }
+}
+
 impl EncodeInto<DubboFrame> for DubboCodec {
     fn encode_into<S: FrameSink>(&mut self, frame: DubboFrame, dst: &mut S) -> Result<(), CodecError> {
         let body_len = frame.body_len();
@@ -147,6 +159,17 @@ mod tests {
         let mut buf = BytesMut::from(&header.to_bytes()[..]);
         assert_eq!(codec.decode(&mut buf).unwrap(), None);
         assert!(buf.capacity() < 1 << 20, "reserved {} bytes for a 16-byte header", buf.capacity());
+    }
+
+    #[test]
+    fn a_frame_length_is_known_once_its_header_arrived_and_only_within_the_limit() {
+        let codec = DubboCodec::new(100);
+        let header = DubboHeader { flags: FLAG_REQUEST | 2, status: 0, id: 1, body_len: 100 }.to_bytes();
+        assert_eq!(codec.frame_len(&header[..DUBBO_HEADER_LEN - 1]), None);
+        assert_eq!(codec.frame_len(&header), Some(DUBBO_HEADER_LEN + 100));
+        let over = DubboHeader { flags: FLAG_REQUEST | 2, status: 0, id: 1, body_len: 101 }.to_bytes();
+        assert_eq!(codec.frame_len(&over), None, "refused by decoding, not read toward");
+        assert_eq!(codec.frame_len(&[0; DUBBO_HEADER_LEN]), None, "bad magic");
     }
 
     #[test]

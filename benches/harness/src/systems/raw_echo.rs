@@ -6,7 +6,8 @@
 //! weak ceiling: callers wait in a slab slot named by the request id (no map, no channel per
 //! call); each side gathers whatever is ready into one vectored write, with headers and short
 //! bodies copied into a buffer that starts over once written and long bodies written from
-//! where they are (`rpc::codec::WriteBuf`); the read buffer grows toward the frame it holds.
+//! where they are (`rpc::codec::WriteBuf`); the read buffer grows toward the frame it holds,
+//! a read stops at the end of a long frame, and the next gets a buffer as long as it was.
 
 use std::io::IoSlice;
 use std::net::SocketAddr;
@@ -23,6 +24,11 @@ use tokio::sync::mpsc;
 // A frame: its length (u32, of what follows), its request id (u64), its body.
 /// What a read asks the socket for at least.
 const READ_CHUNK: usize = 32 * 1024;
+/// Frames at least this long are read to their end and no further, as `rpc` reads them: the
+/// next frame starts in a buffer of its own, so its first bytes are never moved.
+const LONG_FRAME: usize = 16 * 1024;
+/// The largest buffer made up front for a frame as long as the last.
+const MAX_FIT: usize = 128 * 1024;
 
 pub async fn serve(listener: TcpListener) -> std::io::Result<()> {
     loop {
@@ -34,28 +40,17 @@ pub async fn serve(listener: TcpListener) -> std::io::Result<()> {
 
 /// Reads what the socket has, queues an echo of every whole frame, writes them all at once.
 async fn echo_connection(mut stream: TcpStream) -> std::io::Result<()> {
-    let mut input = BytesMut::with_capacity(READ_CHUNK);
+    let mut input = Input::default();
     let mut out = WriteBuf::new();
     loop {
-        while let Some((id, body)) = next_frame(&mut input) {
+        while let Some((id, body)) = input.next_frame() {
             put_frame(&mut out, id, &body);
         }
         write_all(&mut stream, &mut out).await?;
-        if !read_more(&mut stream, &mut input).await? {
+        if !input.read_more(&mut stream).await? {
             return Ok(());
         }
     }
-}
-
-/// The next whole frame in `input`: its id and body, a slice of the read buffer.
-fn next_frame(input: &mut BytesMut) -> Option<(u64, Bytes)> {
-    let len = u32::from_be_bytes(input.get(..4)?.try_into().ok()?) as usize;
-    if input.len() < 4 + len || len < 8 {
-        return None;
-    }
-    input.advance(4);
-    let mut frame = input.split_to(len).freeze();
-    Some((frame.get_u64(), frame))
 }
 
 fn put_frame(out: &mut WriteBuf, id: u64, body: &Bytes) {
@@ -64,15 +59,55 @@ fn put_frame(out: &mut WriteBuf, id: u64, body: &Bytes) {
     out.put_body(body);
 }
 
-/// Reads once into `input`, with room for at least a chunk or the rest of a long frame;
-/// whether the peer is still there.
-async fn read_more<R: AsyncRead + Unpin>(io: &mut R, input: &mut BytesMut) -> std::io::Result<bool> {
-    let announced = input.get(..4).map_or(0, |len| 4 + u32::from_be_bytes([len[0], len[1], len[2], len[3]]) as usize);
-    let wanted = announced.saturating_sub(input.len()).max(READ_CHUNK);
-    if input.capacity() - input.len() < wanted {
-        input.reserve(wanted);
+/// A connection's read buffer.
+struct Input {
+    buffer: BytesMut,
+    /// The length of the last frame if it was long (at most [`MAX_FIT`]), else 0.
+    fit: usize,
+}
+
+impl Default for Input {
+    fn default() -> Self {
+        Input { buffer: BytesMut::with_capacity(READ_CHUNK), fit: 0 }
     }
-    Ok(io.read_buf(input).await? > 0)
+}
+
+impl Input {
+    /// The length the frame at the front announces (prefix included), once it has arrived.
+    fn announced(&self) -> Option<usize> {
+        let prefix = self.buffer.get(..4)?;
+        Some(4 + u32::from_be_bytes([prefix[0], prefix[1], prefix[2], prefix[3]]) as usize)
+    }
+
+    /// The next whole frame: its id and body, a slice of the read buffer.
+    fn next_frame(&mut self) -> Option<(u64, Bytes)> {
+        let size = self.announced()?;
+        if self.buffer.len() < size || size < 12 {
+            return None;
+        }
+        self.fit = if size >= LONG_FRAME { size.min(MAX_FIT) } else { 0 };
+        self.buffer.advance(4);
+        let mut frame = self.buffer.split_to(size - 4).freeze();
+        Some((frame.get_u64(), frame))
+    }
+
+    /// Reads once, with room for at least a chunk or the rest of a long frame, and never past
+    /// a long frame's end; whether the peer is still there.
+    async fn read_more<R: AsyncRead + Unpin>(&mut self, io: &mut R) -> std::io::Result<bool> {
+        let held = self.buffer.len();
+        let long_rest = self.announced().filter(|&size| size >= LONG_FRAME).map(|size| size - held);
+        let wanted = long_rest.unwrap_or(0).max(READ_CHUNK).max(self.fit);
+        if self.buffer.capacity() - held < wanted {
+            if held == 0 {
+                self.buffer = BytesMut::with_capacity(wanted);
+            } else {
+                self.buffer.reserve(wanted);
+            }
+        }
+        let room = self.buffer.capacity() - held;
+        let offered = long_rest.map_or(room, |rest| rest.min(room));
+        Ok(io.read_buf(&mut (&mut self.buffer).limit(offered)).await? > 0)
+    }
 }
 
 async fn write_all<W: AsyncWrite + Unpin>(io: &mut W, out: &mut WriteBuf) -> std::io::Result<()> {
@@ -135,9 +170,9 @@ impl Client {
         });
         let replies = pending.clone();
         tokio::spawn(async move {
-            let mut input = BytesMut::with_capacity(READ_CHUNK);
-            while read_more(&mut read, &mut input).await.unwrap_or(false) {
-                while let Some((id, body)) = next_frame(&mut input) {
+            let mut input = Input::default();
+            while input.read_more(&mut read).await.unwrap_or(false) {
+                while let Some((id, body)) = input.next_frame() {
                     let mut calls = lock(&replies);
                     if let Some(slot) = calls.slots.get_mut(id as usize) {
                         slot.reply = Some(body);

@@ -5,7 +5,7 @@
 
 use std::future::Future;
 
-use rpc_codec::{CodecError, EncodeInto};
+use rpc_codec::{CodecError, EncodeInto, FrameLength};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::mpsc;
 use tokio_util::codec::Decoder;
@@ -22,7 +22,7 @@ pub(crate) trait MuxServer {
     /// What is written: replies and events.
     type Frame: Send + 'static;
     /// The protocol's framing: reads inbound items, writes [`Frame`](Self::Frame)s.
-    type Codec: Decoder<Error = CodecError> + EncodeInto<Self::Frame> + Clone;
+    type Codec: Decoder<Error = CodecError> + FrameLength + EncodeInto<Self::Frame> + Clone;
 
     /// The framing, with this connection's limits.
     fn codec(&self) -> Self::Codec;
