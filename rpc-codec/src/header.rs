@@ -143,14 +143,18 @@ impl FrameHeader {
 
     /// Writes the header's 24 bytes.
     pub fn write(&self, dst: &mut impl BufMut) {
-        dst.put_u16(MAGIC);
-        dst.put_u8(VERSION);
-        dst.put_u8(self.flags.bits());
-        dst.put_u8(self.serialization);
-        dst.put_u8(self.status);
-        dst.put_u16(0);
-        dst.put_u64(self.request_id);
-        dst.put_u32(self.metadata_len);
-        dst.put_u32(self.body_len);
+        // Assembled here and put at once: field by field, each `put_*` was a call into
+        // `memmove` of one to eight bytes, seven per frame.
+        let mut header = [0u8; HEADER_LEN];
+        header[..2].copy_from_slice(&MAGIC.to_be_bytes());
+        header[2] = VERSION;
+        header[3] = self.flags.bits();
+        header[4] = self.serialization;
+        header[5] = self.status;
+        // Bytes 6 and 7 are reserved: zero.
+        header[8..16].copy_from_slice(&self.request_id.to_be_bytes());
+        header[16..20].copy_from_slice(&self.metadata_len.to_be_bytes());
+        header[20..24].copy_from_slice(&self.body_len.to_be_bytes());
+        dst.put_slice(&header);
     }
 }
