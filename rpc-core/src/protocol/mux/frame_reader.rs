@@ -111,14 +111,18 @@ impl<R: AsyncRead + Unpin, C: Decoder<Error = CodecError> + FrameLength> FrameRe
         Ok(())
     }
 
-    /// Room for `wanted` more bytes: a new buffer when none are held (nothing to move),
-    /// else `reserve`, which moves a partial frame to the front of the allocation when
-    /// nothing else holds it and allocates anew when something does.
+    /// Room for `wanted` more bytes, moving only the partial frame held: into a new buffer
+    /// when none is held (nothing to move), to the front of this one when the space already
+    /// taken makes room, else into a new one. (`BytesMut::reserve` would grow the allocation
+    /// in place: a `realloc` that copies every byte of it, the frames already taken
+    /// included — under callgrind, a twentieth of the server's instructions.)
     fn make_room(&mut self, wanted: usize) {
         if self.buffer.is_empty() {
             self.buffer = BytesMut::with_capacity(wanted);
-        } else {
-            self.buffer.reserve(wanted);
+        } else if !self.buffer.try_reclaim(wanted) {
+            let mut fresh = BytesMut::with_capacity(self.buffer.len() + wanted);
+            fresh.extend_from_slice(&self.buffer);
+            self.buffer = fresh;
         }
     }
 }
@@ -173,9 +177,16 @@ mod tests {
     async fn reads_grow_while_they_fill_the_buffer_and_stay_bounded() {
         let wire = encoded((0..200).map(|id| frame(id, 1024)));
         let mut reader = FrameReader::new(&wire[..], FrameCodec::default());
-        assert_eq!(ids(&mut reader).await.len(), 200);
-        assert_eq!(reader.read_size, MAX_READ, "every read filled what it offered");
-        assert!(reader.buffer.capacity() <= 2 * MAX_READ, "{}", reader.buffer.capacity());
+        let (mut frames, mut largest_read, mut largest_buffer) = (0, 0, 0);
+        while let Some(item) = reader.next().await {
+            assert!(matches!(item, Ok(Inbound::Frame(_))));
+            frames += 1;
+            largest_read = largest_read.max(reader.read_size);
+            largest_buffer = largest_buffer.max(reader.buffer.capacity());
+        }
+        assert_eq!(frames, 200);
+        assert_eq!(largest_read, MAX_READ, "every read but the last filled what it offered");
+        assert!(largest_buffer <= 2 * MAX_READ, "{largest_buffer}");
     }
 
     #[tokio::test]
