@@ -1,4 +1,4 @@
-use std::future::{poll_fn, Future};
+use std::future::Future;
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 
@@ -27,16 +27,45 @@ where
     /// Polls `call` once, here, and returns its reply if it finished. Otherwise the call goes
     /// on as its own task, so it never holds up the connection, and sends its reply to
     /// `replies` when it has one.
-    pub(crate) async fn run(&mut self, call: F, replies: &mpsc::Sender<T>) -> Option<T> {
+    ///
+    /// The call is moved once, into the slot, and polled there: passed into an `async fn`
+    /// instead, it was copied into that function's state and again into the slot (a call
+    /// future is several hundred bytes, and those copies showed under callgrind).
+    pub(crate) fn run<'a>(&'a mut self, call: F, replies: &'a mpsc::Sender<T>) -> RunOnce<'a, F, T> {
         let mut slot = self.spare.take().unwrap_or_else(|| Box::pin(None));
         slot.as_mut().set(Some(call));
-        match poll_fn(|cx| Poll::Ready(poll_slot(slot.as_mut(), cx))).await {
+        RunOnce { calls: self, slot: Some(slot), replies }
+    }
+}
+
+/// A call's first poll ([`CallSlot::run`]): ready at once, with the reply if the call
+/// finished.
+pub(crate) struct RunOnce<'a, F, T> {
+    calls: &'a mut CallSlot<F>,
+    slot: Option<Pin<Box<Option<F>>>>,
+    replies: &'a mpsc::Sender<T>,
+}
+
+impl<F, T> Future for RunOnce<'_, F, T>
+where
+    F: Future<Output = Option<T>> + Send + 'static,
+    T: Send + 'static,
+{
+    type Output = Option<T>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
+        // Every field is `Unpin`: the call itself stays pinned in its box.
+        let this = self.get_mut();
+        let Some(mut slot) = this.slot.take() else {
+            return Poll::Ready(None);
+        };
+        match poll_slot(slot.as_mut(), cx) {
             Poll::Ready(reply) => {
-                self.spare = Some(slot);
-                reply
+                this.calls.spare = Some(slot);
+                Poll::Ready(reply)
             }
             Poll::Pending => {
-                let replies = replies.clone();
+                let replies = this.replies.clone();
                 let call = SlottedCall { slot };
                 tokio::spawn(
                     async move {
@@ -47,7 +76,7 @@ where
                     }
                     .in_current_span(),
                 );
-                None
+                Poll::Ready(None)
             }
         }
     }
