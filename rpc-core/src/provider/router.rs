@@ -60,7 +60,9 @@ struct Route {
 /// unary or streaming, passes through them to it.
 #[derive(Clone, Default)]
 pub struct Router {
-    routes: Arc<HashMap<&'static str, Vec<Route>>>,
+    /// Keyed by service name. Hashed with foldhash, not SipHash: every call looks its service
+    /// up here, and the names are the provider's own (a caller cannot add keys to collide).
+    routes: Arc<HashMap<&'static str, Vec<Route>, foldhash::fast::RandomState>>,
     /// Dubbo's token: calls to guarded services must carry it.
     token: Option<Arc<str>>,
 }

@@ -1,11 +1,12 @@
 use std::future::Future;
+use std::pin::Pin;
+use std::task::{ready, Context, Poll};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use futures_util::future::Either;
-use futures_util::FutureExt;
+use pin_project_lite::pin_project;
 use rpc_codec::{Frame, FrameCodec, SerializationId};
-use tracing::Instrument;
 
 use crate::protocol::Annotator;
 use crate::provider::call::call;
@@ -31,14 +32,13 @@ pub(crate) fn dispatch<S>(
 where
     S: ServiceStack,
 {
-    let id = frame.request_id;
+    let reply_to = ReplyTo { id: frame.request_id, serialization: frame.serialization, codec };
     let oneway = frame.flags.is_oneway();
-    let serialization = frame.serialization;
     let span = tracing::debug_span!(
         "rpc.server.call",
         service = %frame.metadata.service,
         method = %frame.metadata.method,
-        request_id = id,
+        request_id = reply_to.id,
     );
     let call = match request_from_frame(frame) {
         Ok(mut request) => {
@@ -47,12 +47,41 @@ where
         }
         Err(status) => Either::Right(std::future::ready(Err(status))),
     };
-    call.instrument(span.clone()).map(move |result| {
+    Dispatched { call, span, reply_to: (!oneway).then_some(reply_to) }
+}
+
+/// Where a call's reply goes: its request's id and serialization, framed by `codec`.
+struct ReplyTo {
+    id: u64,
+    serialization: u8,
+    codec: FrameCodec,
+}
+
+pin_project! {
+    /// A call run in its span, its result turned into the reply frame. One future written
+    /// out rather than `instrument(..).map(..)`: each combinator took the call by value, and
+    /// every layer copied the several hundred bytes of it once more.
+    struct Dispatched<F> {
+        #[pin]
+        call: F,
+        span: tracing::Span,
+        // `None` for a oneway call, which has no reply.
+        reply_to: Option<ReplyTo>,
+    }
+}
+
+impl<F: Future<Output = Result<Response, Status>>> Future for Dispatched<F> {
+    type Output = Option<Frame>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Frame>> {
+        let this = self.project();
+        let _entered = this.span.enter();
+        let result = ready!(this.call.poll(cx));
         if let Err(status) = &result {
-            span.in_scope(|| tracing::debug!(code = %status.code(), message = status.message(), "call failed"));
+            tracing::debug!(code = %status.code(), message = status.message(), "call failed");
         }
-        (!oneway).then(|| reply_frame(id, serialization, result, &codec))
-    })
+        Poll::Ready(this.reply_to.take().map(|to| reply_frame(to.id, to.serialization, result, &to.codec)))
+    }
 }
 
 /// The request a frame carries, or why it must not run.
