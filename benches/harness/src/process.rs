@@ -57,11 +57,25 @@ impl ServerProcess {
 }
 
 impl Drop for ServerProcess {
+    /// Closes the server's stdin, which ends it, and kills it only if it is still there after
+    /// a grace period: a server run under a profiler (callgrind writes its counts as the
+    /// process exits) gets to finish.
     fn drop(&mut self) {
+        drop(self.child.stdin.take());
+        let deadline = std::time::Instant::now() + SHUTDOWN_GRACE;
+        while std::time::Instant::now() < deadline {
+            if matches!(self.child.try_wait(), Ok(Some(_)) | Err(_)) {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
 }
+
+/// How long a server has to exit once its stdin is closed.
+const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// CPU time of this process (the load generator: the clients and the callers).
 pub fn own_cpu_seconds() -> f64 {
