@@ -98,11 +98,9 @@ impl Input {
         let long_rest = self.announced().filter(|&size| size >= LONG_FRAME).map(|size| size - held);
         let wanted = long_rest.unwrap_or(0).max(READ_CHUNK).max(self.fit);
         if self.buffer.capacity() - held < wanted {
-            if held == 0 {
-                self.buffer = BytesMut::with_capacity(wanted);
-            } else {
-                self.buffer.reserve(wanted);
-            }
+            // Moves a partial frame to the front when nothing else holds the buffer, else
+            // allocates anew; as `rpc`'s reader does (see its note on page faults).
+            self.buffer.reserve(wanted);
         }
         let room = self.buffer.capacity() - held;
         let offered = long_rest.map_or(room, |rest| rest.min(room));

@@ -94,7 +94,13 @@ impl<R: AsyncRead + Unpin, C: Decoder<Error = CodecError> + FrameLength> FrameRe
             || (long_rest.is_none() && self.read_size > FIRST_READ && room < self.read_size)
             || (held == 0 && room < self.fit)
         {
-            self.make_room(self.read_size.max(self.fit));
+            // `reserve` moves a partial frame to the front of the allocation when nothing
+            // else holds it, else allocates anew, at least as large as the buffer was made.
+            // Allocating just what is wanted whenever the buffer was empty or shared had
+            // glibc hand each batch's buffer back to the kernel after use: at 1 KiB, 256 in
+            // flight over 16 connections, the client took 65,000-112,000 page faults in 2 s
+            // (about 1,000 with `reserve`) and the run lost a fifth of its QPS.
+            self.buffer.reserve(self.read_size.max(self.fit));
         }
         let room = self.buffer.capacity() - held;
         let offered = long_rest.map_or(room, |rest| rest.min(room));
@@ -109,21 +115,6 @@ impl<R: AsyncRead + Unpin, C: Decoder<Error = CodecError> + FrameLength> FrameRe
             self.read_size = (self.read_size / 2).max(FIRST_READ);
         }
         Ok(())
-    }
-
-    /// Room for `wanted` more bytes, moving only the partial frame held: into a new buffer
-    /// when none is held (nothing to move), to the front of this one when the space already
-    /// taken makes room, else into a new one. (`BytesMut::reserve` would grow the allocation
-    /// in place: a `realloc` that copies every byte of it, the frames already taken
-    /// included — under callgrind, a twentieth of the server's instructions.)
-    fn make_room(&mut self, wanted: usize) {
-        if self.buffer.is_empty() {
-            self.buffer = BytesMut::with_capacity(wanted);
-        } else if !self.buffer.try_reclaim(wanted) {
-            let mut fresh = BytesMut::with_capacity(self.buffer.len() + wanted);
-            fresh.extend_from_slice(&self.buffer);
-            self.buffer = fresh;
-        }
     }
 }
 
