@@ -186,8 +186,8 @@ impl<L> ServerBuilder<L> {
         self
     }
 
-    /// Request bytes a gRPC connection may have in flight unread, over all its calls
-    /// (HTTP/2's connection window; default 4 MiB).
+    /// Request bytes a gRPC connection may have in flight unread, over all its calls and
+    /// for any one of them (HTTP/2's connection and stream windows; default 4 MiB).
     pub fn grpc_connection_window(mut self, bytes: u32) -> Self {
         self.config.grpc.connection_window = bytes.max(65_535);
         self

@@ -51,6 +51,7 @@ where
         .keep_alive_timeout(ping)
         .max_concurrent_streams(config.grpc.max_concurrent_streams)
         .initial_connection_window_size(config.grpc.connection_window)
+        .initial_stream_window_size(config.grpc.connection_window)
         .max_frame_size(config.grpc.max_frame_size)
         .serve_connection(TokioIo::new(io), handler);
     serve_until_shutdown(connection, &lifecycle, |connection| connection.graceful_shutdown()).await
