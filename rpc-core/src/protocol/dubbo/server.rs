@@ -12,11 +12,10 @@ use rpc_codec::dubbo::{
     FLAG_REQUEST, HESSIAN2_SERIALIZATION,
 };
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::sync::mpsc;
 use tracing::Instrument;
 
 use super::call::{error_frame, heartbeat_reply, reply_frame, request_from_dubbo, version_of};
-use crate::protocol::mux::{self, Handled, MuxServer};
+use crate::protocol::mux::{self, Handled, MuxServer, ReplyQueue};
 use crate::protocol::{Annotator, ConnectionContext};
 use crate::provider::call::call;
 use crate::provider::ServiceStack;
@@ -82,7 +81,7 @@ where
         &mut self,
         inbound: DubboInbound,
         going_away: bool,
-        _replies: &mpsc::Sender<DubboFrame>,
+        _replies: &mut ReplyQueue<DubboFrame>,
     ) -> Handled<DubboFrame, impl Future<Output = Option<DubboFrame>> + Send + 'static + use<S>> {
         let frame = match inbound {
             DubboInbound::TooLarge { header, payload } => {

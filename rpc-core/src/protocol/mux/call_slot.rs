@@ -2,8 +2,9 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 
-use tokio::sync::mpsc;
 use tracing::Instrument;
+
+use super::ReplyQueue;
 
 /// A heap slot for a connection's call futures, reused while calls finish on their first poll
 /// (most do), so running a call allocates nothing. A call that has to wait takes the slot with
@@ -31,7 +32,7 @@ where
     /// The call is moved once, into the slot, and polled there: passed into an `async fn`
     /// instead, it was copied into that function's state and again into the slot (a call
     /// future is several hundred bytes, and those copies showed under callgrind).
-    pub(crate) fn run<'a>(&'a mut self, call: F, replies: &'a mpsc::Sender<T>) -> RunOnce<'a, F, T> {
+    pub(crate) fn run<'a>(&'a mut self, call: F, replies: &'a mut ReplyQueue<T>) -> RunOnce<'a, F, T> {
         let mut slot = self.spare.take().unwrap_or_else(|| Box::pin(None));
         slot.as_mut().set(Some(call));
         RunOnce { calls: self, slot: Some(slot), replies }
@@ -43,7 +44,7 @@ where
 pub(crate) struct RunOnce<'a, F, T> {
     calls: &'a mut CallSlot<F>,
     slot: Option<Pin<Box<Option<F>>>>,
-    replies: &'a mpsc::Sender<T>,
+    replies: &'a mut ReplyQueue<T>,
 }
 
 impl<F, T> Future for RunOnce<'_, F, T>
@@ -65,7 +66,7 @@ where
                 Poll::Ready(reply)
             }
             Poll::Pending => {
-                let replies = this.replies.clone();
+                let replies = this.replies.sender().clone();
                 let call = SlottedCall { slot };
                 tokio::spawn(
                     async move {
@@ -111,7 +112,7 @@ mod tests {
 
     use rpc_codec::Frame;
 
-    use super::CallSlot;
+    use super::{CallSlot, ReplyQueue};
 
     fn reply(id: u64) -> Option<Frame> {
         Some(Frame::response(id, 1, 0, bytes::Bytes::new()))
@@ -119,7 +120,7 @@ mod tests {
 
     #[tokio::test]
     async fn finished_calls_reuse_the_slot_and_waiting_ones_reply_from_their_task() {
-        let (replies, mut queue) = tokio::sync::mpsc::channel(4);
+        let mut replies = ReplyQueue::new(4);
         let (release, released) = tokio::sync::watch::channel(false);
         let call = |id: u64, wait: bool| {
             let mut released = released.clone();
@@ -131,14 +132,15 @@ mod tests {
             }
         };
         let mut slot = CallSlot::new();
-        assert_eq!(slot.run(call(1, false), &replies).await.map(|f| f.request_id), Some(1));
+        assert_eq!(slot.run(call(1, false), &mut replies).await.map(|f| f.request_id), Some(1));
         let first = slot.spare.as_ref().map(|b| &**b as *const _);
-        assert_eq!(slot.run(call(2, false), &replies).await.map(|f| f.request_id), Some(2));
+        assert_eq!(slot.run(call(2, false), &mut replies).await.map(|f| f.request_id), Some(2));
         assert_eq!(slot.spare.as_ref().map(|b| &**b as *const _), first, "a finished call's slot is reused");
-        assert!(slot.run(call(3, true), &replies).await.is_none());
+        assert!(slot.run(call(3, true), &mut replies).await.is_none());
         assert!(slot.spare.is_none(), "a waiting call took the slot into its task");
         release.send(true).expect("the waiting call holds a receiver");
-        let late = tokio::time::timeout(Duration::from_secs(5), queue.recv()).await.expect("the spawned call replies");
+        let late =
+            tokio::time::timeout(Duration::from_secs(5), replies.recv()).await.expect("the spawned call replies");
         assert_eq!(late.map(|f| f.request_id), Some(3));
     }
 }

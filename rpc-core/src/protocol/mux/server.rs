@@ -7,10 +7,9 @@ use std::future::Future;
 
 use rpc_codec::{CodecError, EncodeInto, FrameLength};
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::sync::mpsc;
 use tokio_util::codec::Decoder;
 
-use super::{write_batch, CallSlot, FrameReader, FrameWriter, WriteGuard};
+use super::{write_batch, CallSlot, FrameReader, FrameWriter, ReplyQueue, WriteGuard};
 use crate::protocol::{IdleTimer, LogLimit};
 use crate::provider::{Lifecycle, ServerConfig};
 
@@ -37,7 +36,7 @@ pub(crate) trait MuxServer {
         &mut self,
         inbound: <Self::Codec as Decoder>::Item,
         going_away: bool,
-        replies: &mpsc::Sender<Self::Frame>,
+        replies: &mut ReplyQueue<Self::Frame>,
     ) -> Handled<Self::Frame, impl Future<Output = Option<Self::Frame>> + Send + 'static + use<Self>>;
     /// The connection is ending: stop what runs on the peer's behalf.
     fn on_close(&mut self);
@@ -73,7 +72,7 @@ where
     let mut frames = FrameReader::new(read, codec.clone());
     let guard = WriteGuard { limit: config.write_timeout, force: lifecycle.force.clone() };
     let mut sink = FrameWriter::for_server(write, codec, guard, lifecycle.pipelining.connection());
-    let (replies, mut queue) = mpsc::channel(protocol.write_queue().max(1));
+    let mut queue = ReplyQueue::new(protocol.write_queue());
     let mut going_away = false;
     // Replies written to the sink's buffer since the last flush.
     let mut unflushed = false;
@@ -111,7 +110,8 @@ where
             biased;
             next = frames.next() => next,
             Some(reply) = queue.recv() => {
-                if write_batch(&mut sink, &mut queue, reply).await.is_err() {
+                let Some(more) = queue.receiver() else { continue };
+                if write_batch(&mut sink, more, reply).await.is_err() {
                     return;
                 }
                 unflushed = false;
@@ -163,11 +163,11 @@ where
                 }
                 break;
             }
-            Some(Ok(inbound)) => match protocol.on_inbound(inbound, going_away, &replies) {
+            Some(Ok(inbound)) => match protocol.on_inbound(inbound, going_away, &mut queue) {
                 Handled::Reply(reply) => Some(reply),
                 Handled::Done => None,
                 // A call that completes at once (most do) needs no task of its own.
-                Handled::Call(call) => calls.run(call, &replies).await,
+                Handled::Call(call) => calls.run(call, &mut queue).await,
             },
         };
         if let Some(reply) = reply {
@@ -181,19 +181,20 @@ where
     // What runs for the peer waits on it, and it is gone: stop it. Replies of calls still
     // running hold senders; finish when the last is written.
     protocol.on_close();
-    drop(replies);
-    loop {
-        tokio::select! {
-            biased;
-            _ = &mut force => return,
-            reply = queue.recv() => match reply {
-                Some(reply) => {
-                    if write_batch(&mut sink, &mut queue, reply).await.is_err() {
-                        return;
+    if let Some(queue) = queue.close_sending() {
+        loop {
+            tokio::select! {
+                biased;
+                _ = &mut force => return,
+                reply = queue.recv() => match reply {
+                    Some(reply) => {
+                        if write_batch(&mut sink, queue, reply).await.is_err() {
+                            return;
+                        }
                     }
-                }
-                None => break,
-            },
+                    None => break,
+                },
+            }
         }
     }
     let _ = sink.close().await;

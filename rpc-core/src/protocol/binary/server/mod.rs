@@ -13,7 +13,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::mpsc;
 
 use super::NOT_RUN_ATTACHMENT;
-use crate::protocol::mux::{self, Handled, MuxServer};
+use crate::protocol::mux::{self, Handled, MuxServer, ReplyQueue};
 use crate::protocol::{Annotator, ConnectionContext};
 use crate::provider::ServiceStack;
 use crate::{Code, Status};
@@ -80,7 +80,7 @@ where
         &mut self,
         inbound: Inbound,
         going_away: bool,
-        replies: &mpsc::Sender<Frame>,
+        replies: &mut ReplyQueue<Frame>,
     ) -> Handled<Frame, impl Future<Output = Option<Frame>> + Send + 'static + use<S>> {
         let reply = match inbound {
             Inbound::Rejected { header, reason } => {
@@ -98,7 +98,7 @@ where
                 }
             }
             Inbound::Frame(frame) if frame.is_stream() || is_stream_event(&frame) => {
-                handle_stream_frame(frame, going_away, &self.streams, replies)
+                handle_stream_frame(frame, going_away, &self.streams, replies.sender())
             }
             Inbound::Frame(frame) => {
                 return handle_frame(frame, going_away, &self.service, &self.annotator, &self.codec);
