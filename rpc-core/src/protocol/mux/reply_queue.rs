@@ -10,46 +10,37 @@ use tokio::sync::mpsc;
 /// fell from 23.1 to 18.5 KiB when it became lazy).
 pub(crate) struct ReplyQueue<T> {
     capacity: usize,
-    sender: Option<mpsc::Sender<T>>,
-    receiver: Option<mpsc::Receiver<T>>,
+    channel: Option<(mpsc::Sender<T>, mpsc::Receiver<T>)>,
 }
 
 impl<T> ReplyQueue<T> {
     /// A queue of at most `capacity` replies (backpressure on the calls), not yet made.
     pub(crate) fn new(capacity: usize) -> Self {
-        ReplyQueue { capacity: capacity.max(1), sender: None, receiver: None }
+        ReplyQueue { capacity: capacity.max(1), channel: None }
     }
 
     /// Where replies are sent; makes the queue on first use.
     pub(crate) fn sender(&mut self) -> &mpsc::Sender<T> {
-        if self.sender.is_none() && self.receiver.is_none() {
-            let (sender, receiver) = mpsc::channel(self.capacity);
-            self.receiver = Some(receiver);
-            return self.sender.insert(sender);
-        }
-        // Once closed (`close_sending`) there is no sender to hand out, and a closed channel's
-        // stand-in refuses every send, as the real one would.
-        self.sender.get_or_insert_with(|| mpsc::channel(1).0)
+        &self.channel.get_or_insert_with(|| mpsc::channel(self.capacity)).0
     }
 
     /// The next reply; pending forever while the queue has not been made.
     pub(crate) async fn recv(&mut self) -> Option<T> {
-        match &mut self.receiver {
-            Some(receiver) => receiver.recv().await,
+        match &mut self.channel {
+            Some((_, receiver)) => receiver.recv().await,
             None => std::future::pending().await,
         }
     }
 
     /// The queue's receiving end, once it exists.
     pub(crate) fn receiver(&mut self) -> Option<&mut mpsc::Receiver<T>> {
-        self.receiver.as_mut()
+        self.channel.as_mut().map(|(_, receiver)| receiver)
     }
 
     /// Drops the connection's own sender: the queue ends once every task holding a clone has
     /// sent its reply. Returns the receiver to drain, if the queue was ever made.
-    pub(crate) fn close_sending(&mut self) -> Option<&mut mpsc::Receiver<T>> {
-        self.sender = None;
-        self.receiver.as_mut()
+    pub(crate) fn close_sending(self) -> Option<mpsc::Receiver<T>> {
+        self.channel.map(|(_, receiver)| receiver)
     }
 }
 
@@ -67,7 +58,7 @@ mod tests {
         let task_sender = queue.sender().clone();
         queue.sender().send(1).await.expect("open");
         tokio::spawn(async move { task_sender.send(2).await.expect("open") });
-        let receiver = queue.close_sending().expect("made");
+        let mut receiver = queue.close_sending().expect("made");
         assert_eq!(receiver.recv().await, Some(1));
         assert_eq!(receiver.recv().await, Some(2));
         assert_eq!(receiver.recv().await, None, "ends with the last sender");

@@ -181,14 +181,14 @@ where
     // What runs for the peer waits on it, and it is gone: stop it. Replies of calls still
     // running hold senders; finish when the last is written.
     protocol.on_close();
-    if let Some(queue) = queue.close_sending() {
+    if let Some(mut queue) = queue.close_sending() {
         loop {
             tokio::select! {
                 biased;
                 _ = &mut force => return,
                 reply = queue.recv() => match reply {
                     Some(reply) => {
-                        if write_batch(&mut sink, queue, reply).await.is_err() {
+                        if write_batch(&mut sink, &mut queue, reply).await.is_err() {
                             return;
                         }
                     }
