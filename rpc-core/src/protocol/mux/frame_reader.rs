@@ -39,12 +39,19 @@ pub(crate) struct FrameReader<R, C> {
     /// The length of the last frame decoded if it was long (at most [`MAX_FIT`]), else 0: a
     /// new buffer is made this large, so that a frame of the same length fits it whole.
     fit: usize,
+    /// The length of the last long frame decoded, however long. A frame no longer than it
+    /// gets all its room when its header arrives; a longer one gets room as its bytes arrive
+    /// (the codec's `reserve_toward`, which doubles the buffer and copies what it holds each
+    /// time: at 1 MiB calls three quarters of a megabyte per frame). Either way a connection
+    /// holds room for no more than twice what it has received of a frame, or than a frame
+    /// it has already received whole.
+    trusted: usize,
     eof: bool,
 }
 
 impl<R: AsyncRead + Unpin, C: Decoder<Error = CodecError> + FrameLength> FrameReader<R, C> {
     pub(crate) fn new(io: R, codec: C) -> Self {
-        FrameReader { io, codec, buffer: BytesMut::new(), read_size: FIRST_READ, fit: 0, eof: false }
+        FrameReader { io, codec, buffer: BytesMut::new(), read_size: FIRST_READ, fit: 0, trusted: 0, eof: false }
     }
 
     pub(crate) fn decoder(&self) -> &C {
@@ -64,11 +71,15 @@ impl<R: AsyncRead + Unpin, C: Decoder<Error = CodecError> + FrameLength> FrameRe
             if self.eof {
                 return self.codec.decode_eof(&mut self.buffer).transpose();
             }
+            self.make_room_for_a_trusted_frame();
             let before = self.buffer.len();
             match self.codec.decode(&mut self.buffer) {
                 Ok(Some(item)) => {
                     let taken = before - self.buffer.len();
                     self.fit = if taken >= LONG_FRAME { taken.min(MAX_FIT) } else { 0 };
+                    if taken >= LONG_FRAME {
+                        self.trusted = taken;
+                    }
                     return Some(Ok(item));
                 }
                 Ok(None) => {}
@@ -77,6 +88,16 @@ impl<R: AsyncRead + Unpin, C: Decoder<Error = CodecError> + FrameLength> FrameRe
             if let Err(e) = self.read().await {
                 return Some(Err(e.into()));
             }
+        }
+    }
+
+    /// Makes room for the whole of a long frame begun in the buffer if it is no longer than
+    /// [`Self::trusted`], before the codec would make room for part of it.
+    fn make_room_for_a_trusted_frame(&mut self) {
+        let Some(len) = self.codec.frame_len(&self.buffer) else { return };
+        let held = self.buffer.len();
+        if len >= LONG_FRAME && len <= self.trusted && self.buffer.capacity() < len {
+            self.buffer.reserve(len - held);
         }
     }
 
@@ -189,6 +210,28 @@ mod tests {
             assert_eq!(reader.fit, frame_len);
         }
         assert!(reader.next().await.is_none());
+    }
+
+    #[tokio::test]
+    async fn a_frame_no_longer_than_one_received_whole_gets_all_its_room_at_once() {
+        let megabyte = 1 << 20;
+        let first = encoded([frame(0, megabyte)]);
+        let second = encoded([frame(1, megabyte)]);
+        let mut wire = first.clone();
+        wire.extend_from_slice(&second[..4096]);
+
+        let mut untrusting = FrameReader::new(&[][..], FrameCodec::default());
+        untrusting.buffer.extend_from_slice(&second[..4096]);
+        untrusting.make_room_for_a_trusted_frame();
+        assert!(untrusting.buffer.capacity() < second.len() / 4, "a peer's first long frame gets room as it arrives");
+
+        let mut reader = FrameReader::new(&wire[..], FrameCodec::default());
+        assert!(matches!(reader.next().await, Some(Ok(Inbound::Frame(f))) if f.request_id == 0));
+        assert_eq!(reader.trusted, first.len());
+        reader.read().await.expect("reads");
+        assert_eq!(reader.buffered(), 4096);
+        reader.make_room_for_a_trusted_frame();
+        assert!(reader.buffer.capacity() >= second.len(), "{}", reader.buffer.capacity());
     }
 
     #[tokio::test]
