@@ -18,6 +18,8 @@ use rpc_bench::report::{Cell, Machine, Point};
 use rpc_bench::systems::{self, Client, System};
 use rpc_bench::{idle, load, plot, process, report};
 
+mod copy_count;
+
 #[derive(Parser)]
 #[command(about = "Benchmark rpc against tonic, tarpc and a raw framed-TCP echo")]
 struct Cli {
@@ -142,10 +144,16 @@ fn serve(system: System, addr: &str, cpu: Option<usize>) -> Result<(), String> {
     rt.block_on(async {
         let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| format!("bind {addr}: {e}"))?;
         println!("listening {}", listener.local_addr().map_err(|e| e.to_string())?);
-        // The harness ends us by closing stdin (or killing us).
+        // The harness ends us by closing stdin (or killing us), and asks on it for our count of
+        // copied bytes.
         let stdin_closed = tokio::task::spawn_blocking(|| {
-            let mut sink = String::new();
-            while std::io::stdin().read_line(&mut sink).is_ok_and(|n| n > 0) {}
+            let mut line = String::new();
+            while std::io::stdin().read_line(&mut line).is_ok_and(|n| n > 0) {
+                if line.trim() == ServerProcess::COPIED_QUERY {
+                    println!("{} {}", ServerProcess::COPIED_QUERY, copy_count::copied());
+                }
+                line.clear();
+            }
         });
         tokio::select! {
             served = systems::serve(system, listener) => served.map_err(|e| e.to_string()),
@@ -224,15 +232,16 @@ async fn measure_point(
     progress.set_prefix(label.to_string());
 
     let payload_len = payload.len();
-    let server = ServerProcess::start(system, server_cpu)?;
+    let mut server = ServerProcess::start(system, server_cpu)?;
     let mut clients = Vec::with_capacity(connections);
     for i in 0..connections {
         let client = Client::connect(system, server.addr).await.map_err(|e| format!("connection {i}: {e}"))?;
         clients.push(client);
     }
-    let mut cpu_marks = Vec::new();
+    let mut marks = Vec::new();
     let measured = load::drive(&clients, concurrency, payload, warmup, duration, &progress, || {
-        cpu_marks.push((server.cpu_seconds(), process::own_cpu_seconds()))
+        let copied = copy_count::ENABLED.then(|| (server.copied_bytes(), copy_count::copied()));
+        marks.push(Mark { server_cpu: server.cpu_seconds(), client_cpu: process::own_cpu_seconds(), copied })
     })
     .await;
     progress.finish_and_clear();
@@ -256,11 +265,33 @@ async fn measure_point(
         p90_us: us(0.90),
         p99_us: us(0.99),
         p999_us: us(0.999),
-        server_cpu: (cpu_marks[1].0 - cpu_marks[0].0) / seconds,
-        client_cpu: (cpu_marks[1].1 - cpu_marks[0].1) / seconds,
+        server_cpu: (marks[1].server_cpu - marks[0].server_cpu) / seconds,
+        client_cpu: (marks[1].client_cpu - marks[0].client_cpu) / seconds,
+        copied: copied_per_call(&marks, h.len()),
         rounds: 1,
         qps_min: qps,
         qps_max: qps,
         first_error: measured.first_error,
+    })
+}
+
+/// What the harness reads at the start and the end of a point's measured window.
+struct Mark {
+    server_cpu: f64,
+    client_cpu: f64,
+    /// Bytes copied so far by the server (if it answered) and by this process, when counting.
+    copied: Option<(Option<u64>, u64)>,
+}
+
+/// Bytes each process copied per call over the window, when this binary counts copies.
+fn copied_per_call(marks: &[Mark], calls: u64) -> Option<report::CopiedPerCall> {
+    let (Some((server_start, client_start)), Some((server_end, client_end))) = (marks[0].copied, marks[1].copied)
+    else {
+        return None;
+    };
+    let per_call = |bytes: u64| bytes as f64 / calls.max(1) as f64;
+    Some(report::CopiedPerCall {
+        server: server_start.zip(server_end).map(|(start, end)| per_call(end.saturating_sub(start))),
+        client: per_call(client_end.saturating_sub(client_start)),
     })
 }

@@ -1,14 +1,16 @@
 //! Server processes: started pinned to a CPU, measured through /proc, stopped at the end.
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Write};
 use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, ChildStdout, Command, Stdio};
 
 use crate::systems::System;
 
 /// A benchmark server running as a child process of the harness.
 pub struct ServerProcess {
     child: Child,
+    /// The server's answers to queries written to its stdin.
+    answers: BufReader<ChildStdout>,
     pub addr: SocketAddr,
 }
 
@@ -28,14 +30,29 @@ impl ServerProcess {
             .spawn()
             .map_err(|e| format!("start server: {e}"))?;
         let stdout = child.stdout.take().ok_or("server has no stdout")?;
+        let mut answers = BufReader::new(stdout);
         let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line).map_err(|e| format!("read server address: {e}"))?;
+        answers.read_line(&mut line).map_err(|e| format!("read server address: {e}"))?;
         let addr = line
             .trim()
             .strip_prefix("listening ")
             .and_then(|a| a.parse().ok())
             .ok_or_else(|| format!("server did not report its address (said {line:?})"))?;
-        Ok(ServerProcess { child, addr })
+        Ok(ServerProcess { child, answers, addr })
+    }
+
+    /// The line that asks a server for the bytes it has copied; it answers with the same word
+    /// and the count.
+    pub const COPIED_QUERY: &'static str = "copied";
+
+    /// Bytes the server has copied in user space so far, if it counts them (a binary built
+    /// with the `count-copies` feature).
+    pub fn copied_bytes(&mut self) -> Option<u64> {
+        let stdin = self.child.stdin.as_mut()?;
+        writeln!(stdin, "{}", Self::COPIED_QUERY).and_then(|()| stdin.flush()).ok()?;
+        let mut line = String::new();
+        self.answers.read_line(&mut line).ok()?;
+        line.trim().strip_prefix(Self::COPIED_QUERY)?.trim().parse().ok()
     }
 
     pub fn pid(&self) -> u32 {

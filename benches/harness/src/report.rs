@@ -34,6 +34,19 @@ pub struct Point {
     #[serde(default)]
     pub qps_max: f64,
     pub first_error: Option<String>,
+    /// Bytes copied in user space per call, when the binary counted them (feature
+    /// `count-copies`).
+    #[serde(default)]
+    pub copied: Option<CopiedPerCall>,
+}
+
+/// Bytes moved by `memcpy`/`memmove` per call in each process over a point's window.
+#[derive(Debug, Clone, Copy, serde::Serialize, serde::Deserialize)]
+pub struct CopiedPerCall {
+    /// `None` if the server did not answer.
+    pub server: Option<f64>,
+    /// The load process: the client under test and the callers driving it.
+    pub client: f64,
 }
 
 fn one() -> usize {
@@ -91,9 +104,12 @@ pub fn median_rounds(measured: Vec<Point>, sweep: &[(System, Cell)]) -> Vec<Poin
     points
 }
 
+/// The table of points; with columns of bytes copied per call when they were counted.
 pub fn print_table(points: &[Point]) {
+    let counted = points.iter().any(|p| p.copied.is_some());
+    let copied_header = if counted { format!(" {:>13} {:>13}", "srv copied B", "cli copied B") } else { String::new() };
     println!(
-        "{:<13} {:>5} {:>5} {:>7} {:>10} {:>17} {:>9} {:>9} {:>9} {:>9} {:>7} {:>7} {:>11} {:>11}",
+        "{:<13} {:>5} {:>5} {:>7} {:>10} {:>17} {:>9} {:>9} {:>9} {:>9} {:>7} {:>7} {:>11} {:>11}{copied_header}",
         "system",
         "conc",
         "conns",
@@ -111,8 +127,16 @@ pub fn print_table(points: &[Point]) {
     );
     for p in points {
         let range = format!("{:.0}-{:.0}", p.qps_min, p.qps_max);
+        let copied = match (counted, p.copied) {
+            (false, _) => String::new(),
+            (true, None) => format!(" {:>13} {:>13}", "-", "-"),
+            (true, Some(c)) => {
+                let server = c.server.map_or("-".to_string(), |b| format!("{b:.0}"));
+                format!(" {server:>13} {:>13.0}", c.client)
+            }
+        };
         println!(
-            "{:<13} {:>5} {:>5} {:>7} {:>10.0} {:>17} {:>9.1} {:>9.1} {:>9.1} {:>9.1} {:>7} {:>6.0}% {:>11.2} {:>11.2}",
+            "{:<13} {:>5} {:>5} {:>7} {:>10.0} {:>17} {:>9.1} {:>9.1} {:>9.1} {:>9.1} {:>7} {:>6.0}% {:>11.2} {:>11.2}{copied}",
             p.system.name(),
             p.concurrency,
             p.connections,
