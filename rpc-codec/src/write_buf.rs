@@ -58,6 +58,11 @@ impl WriteBuf {
         self.len() == 0
     }
 
+    /// Whether a long body (one written from where it is) is waiting.
+    pub fn holds_long_bodies(&self) -> bool {
+        !self.sealed.is_empty()
+    }
+
     /// The buffer copied bytes go to ([`BufMut`]'s writes on a `WriteBuf` land there).
     pub fn copied(&mut self) -> &mut BytesMut {
         &mut self.tail
