@@ -1,8 +1,9 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
-/// How many of a server's connections are pipelining: their last batch of replies was long
-/// enough for an early write (see the multiplexed protocols' frame writer).
+/// How many of a server's connections (or of the process's client connections) are
+/// pipelining: their last batch was long enough for an early write (see the multiplexed
+/// protocols' frame writer).
 ///
 /// An early write keeps one pipelining peer busy while the rest of its batch is encoded;
 /// when other connections pipeline too, their work keeps both ends busy already, and the
@@ -12,6 +13,15 @@ use std::sync::Arc;
 pub(crate) struct Pipelining(Arc<AtomicUsize>);
 
 impl Pipelining {
+    /// The count every client connection of the process shares. A client with many
+    /// pipelining connections is as busy as a server with many: an early write per batch on
+    /// each of 16 connections carrying 256 calls of 1 KiB made twice the segments of the raw
+    /// echo (8.6 KB against 16.6 KB each).
+    pub(crate) fn of_clients() -> Pipelining {
+        static CLIENTS: OnceLock<Pipelining> = OnceLock::new();
+        CLIENTS.get_or_init(Pipelining::default).clone()
+    }
+
     /// One connection's entry, counted while its batches are long.
     pub(crate) fn connection(&self) -> PipeliningEntry {
         PipeliningEntry { shared: self.clone(), counted: false }

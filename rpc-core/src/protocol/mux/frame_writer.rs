@@ -8,8 +8,9 @@ use crate::provider::PipeliningEntry;
 
 /// Encoded bytes after which a batch's first frames are written out while the rest are still
 /// being encoded: the peer starts on them at once. Waiting for a whole batch of 16 calls
-/// made both ends take turns instead of overlapping (half the QPS at 16 in flight). A server
-/// writes early only while no other connection pipelines ([`PipeliningEntry`]).
+/// made both ends take turns instead of overlapping (half the QPS at 16 in flight). A
+/// connection writes early only while no other connection of its server, or of its
+/// process's clients, pipelines ([`PipeliningEntry`]).
 const FIRST_CHUNK: usize = 8 * 1024;
 
 /// Encoded bytes per later write within the same batch: fewer, larger write syscalls once
@@ -43,14 +44,22 @@ pub(crate) struct FrameWriter<W, C> {
     started: bool,
     /// Bounds each write (servers); `None` waits as long as the peer takes.
     guard: Option<WriteGuard>,
-    /// A server connection's entry in its server's count of pipelining connections: it
-    /// writes early only while no other connection pipelines. Clients always do.
+    /// The connection's entry in its server's (or, for a client, its process's) count of
+    /// pipelining connections: it writes early only while no other connection pipelines.
+    /// Without one (tests) it always does.
     pipelining: Option<PipeliningEntry>,
 }
 
 impl<W: AsyncWrite + Unpin, C> FrameWriter<W, C> {
     pub(crate) fn new(io: W, codec: C) -> Self {
         FrameWriter { io, codec, out: WriteBuf::new(), started: false, guard: None, pipelining: None }
+    }
+
+    /// A client connection's writer: it writes early only while `pipelining`, an entry in
+    /// [`Pipelining::of_clients`](crate::provider::Pipelining::of_clients), says no other
+    /// client connection of the process pipelines.
+    pub(crate) fn for_client(io: W, codec: C, pipelining: PipeliningEntry) -> Self {
+        FrameWriter { pipelining: Some(pipelining), ..FrameWriter::new(io, codec) }
     }
 
     /// A server connection's writer: its writes give up as `guard` says, and it writes early
@@ -138,6 +147,7 @@ mod tests {
     use tokio_util::codec::FramedRead;
 
     use super::{FrameWriter, FIRST_CHUNK, LATER_CHUNK, LATER_CHUNK_OF_LONG_BODIES};
+    use crate::provider::Pipelining;
 
     fn frame(id: u64) -> Frame {
         Frame::request(id, Metadata::call("svc", "m"), Bytes::from(vec![id as u8; 1024]))
@@ -236,5 +246,27 @@ mod tests {
         // write would be 16).
         let per_later_write = LATER_CHUNK_OF_LONG_BODIES / body.len();
         assert_eq!(writes, 1 + (frames as usize - 1).div_ceil(per_later_write), "{writes} writes");
+    }
+
+    #[tokio::test]
+    async fn a_client_writes_early_only_while_no_other_client_connection_pipelines() {
+        let clients = Pipelining::default();
+        let mut busy = clients.connection();
+        busy.batch_written(true);
+        let mut writer =
+            FrameWriter::for_client(CountingWriter::default(), FrameCodec::default(), clients.connection());
+        // Ten 1 KiB frames: more than a first chunk, less than a later one.
+        for id in 0..10 {
+            writer.feed(frame(id)).await.expect("feed");
+        }
+        assert_eq!(writer.io.writes, 0, "another connection pipelines: the batch waits for its flush");
+        writer.flush().await.expect("flush");
+        assert_eq!(writer.io.writes, 1);
+
+        drop(busy);
+        for id in 0..10 {
+            writer.feed(frame(id)).await.expect("feed");
+        }
+        assert_eq!(writer.io.writes, 2, "alone, it writes the first chunk before the flush");
     }
 }

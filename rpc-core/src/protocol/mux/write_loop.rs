@@ -7,6 +7,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::{FrameWriter, Pending};
 use crate::protocol::IdleTimer;
+use crate::provider::Pipelining;
 
 /// Frames encoded per flush at most, so one busy connection cannot starve the flush forever.
 const MAX_BATCH: usize = 256;
@@ -15,7 +16,8 @@ const MAX_BATCH: usize = 256;
 /// flush once), until every sender is gone or `stop` fires. On `stop` it still writes what was
 /// already queued, then shuts the write half down. With `heartbeat`, an interval without
 /// outbound frames sends the protocol's heartbeat request, `heartbeat.1()` (after one to two
-/// intervals of quiet).
+/// intervals of quiet). It writes a batch's first chunk early only while no other client
+/// connection of the process pipelines ([`Pipelining::of_clients`]).
 pub(crate) async fn write_loop<W, C, T>(
     io: W,
     codec: C,
@@ -27,7 +29,7 @@ where
     W: AsyncWrite + Unpin,
     C: EncodeInto<T>,
 {
-    let mut sink = FrameWriter::new(io, codec);
+    let mut sink = FrameWriter::for_client(io, codec, Pipelining::of_clients().connection());
     let stopped = stop.cancelled();
     // Without heartbeats the timer exists but is never polled.
     let quiet = IdleTimer::new(heartbeat.map_or(Duration::MAX / 4, |(interval, _)| interval));
