@@ -92,8 +92,12 @@ impl<R: AsyncRead + Unpin, C: Decoder<Error = CodecError> + FrameLength> FrameRe
     }
 
     /// Makes room for the whole of a long frame begun in the buffer if it is no longer than
-    /// [`Self::trusted`], before the codec would make room for part of it.
+    /// [`Self::trusted`], before the codec would make room for part of it. A connection that
+    /// never carried a long frame does not parse the header a second time.
     fn make_room_for_a_trusted_frame(&mut self) {
+        if self.trusted == 0 {
+            return;
+        }
         let Some(len) = self.codec.frame_len(&self.buffer) else { return };
         let held = self.buffer.len();
         if len >= LONG_FRAME && len <= self.trusted && self.buffer.capacity() < len {
