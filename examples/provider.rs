@@ -5,6 +5,7 @@
 //! ```text
 //! cargo run --example provider -- --label east          # twice, in two terminals
 //! cargo run --example provider -- --registry etcd://127.0.0.1:2379 --addr 127.0.0.1:20880
+//! cargo run --example provider -- --admin 127.0.0.1:22222   # then curl 127.0.0.1:22222/metrics
 //! ```
 
 #[path = "greeter/mod.rs"]
@@ -42,6 +43,10 @@ struct Args {
     /// Refuse plaintext, and with --tls-ca, clients without a certificate.
     #[arg(long, requires = "tls_cert")]
     tls_required: bool,
+    /// Serve the admin port here (e.g. 127.0.0.1:22222): /live, /ready, /startup,
+    /// /metrics, /services, /online, /offline.
+    #[arg(long)]
+    admin: Option<String>,
 }
 
 /// The TLS settings the flags ask for, if any.
@@ -64,13 +69,20 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     if let Some(tls) = server_tls(&args)? {
         builder = builder.tls(tls);
     }
+    if let Some(admin) = &args.admin {
+        builder = builder.admin(admin);
+    }
     let server = builder
+        .layer(rpc::metrics::MetricsLayer::server())
         .registry(registry)
         .weight(args.weight)
         .add_service(GreeterServer::new(MyGreeter::new(&args.label)))
         .bind(&args.addr)
         .await?;
     println!("provider {} listening on {}", args.label, server.local_addr()?);
+    if let Some(admin) = server.admin_addr() {
+        println!("admin port on http://{admin}");
+    }
     server
         .serve_with_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;

@@ -127,10 +127,10 @@
 
 #[doc(inline)]
 pub use rpc_core::{
-    auth, server, tls, transport, Attachments, BoundServer, BoxFuture, CallContext, CallFuture, CallOptions, Channel,
-    ChannelBuilder, Code, ConnectionInfo, MessageStream, MethodDescriptor, MethodKind, Protocol, RegistryService,
-    Request, Response, Router, RpcService, SerializationId, Server, ServerBuilder, ServerConfig, ServiceDescriptor,
-    Status, Streaming,
+    auth, metrics, server, tls, transport, Attachments, BoundServer, BoxFuture, CallContext, CallFuture, CallOptions,
+    Channel, ChannelBuilder, Code, ConnectionInfo, MessageStream, MethodDescriptor, MethodKind, Protocol,
+    RegistryService, Request, Response, Router, RpcService, SerializationId, Server, ServerBuilder, ServerConfig,
+    ServiceDescriptor, Status, Streaming,
 };
 
 #[doc = include_str!("service.md")]

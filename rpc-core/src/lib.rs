@@ -15,6 +15,7 @@ mod descriptor;
 pub mod fuzz;
 mod identity;
 mod metadata_service;
+pub mod metrics;
 mod protocol;
 mod protocol_name;
 mod provider;

@@ -13,6 +13,7 @@ use crate::systems::System;
 const COLOURS: [RGBColor; System::ALL.len()] = [
     RGBColor(80, 80, 80),
     RGBColor(214, 39, 40),
+    RGBColor(240, 128, 128),
     RGBColor(255, 127, 14),
     RGBColor(148, 103, 189),
     RGBColor(140, 86, 75),

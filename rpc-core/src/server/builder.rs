@@ -10,6 +10,7 @@ use tokio::net::{TcpListener, ToSocketAddrs};
 use tower::layer::util::{Identity, Stack};
 use tower::{BoxError, Layer, Service};
 
+use super::admin::{self, AdminConfig, AdminState};
 use super::incoming::TcpIncoming;
 use super::listener::Listener;
 use super::metadata_service::MetadataService;
@@ -43,6 +44,7 @@ impl Server {
             config: ServerConfig::default(),
             registration: Registration::default(),
             dubbo_port: None,
+            admin: None,
         }
     }
 }
@@ -55,6 +57,7 @@ pub struct ServerBuilder<L> {
     config: ServerConfig,
     registration: Registration,
     dubbo_port: Option<u16>,
+    admin: Option<AdminConfig>,
 }
 
 impl<L> ServerBuilder<L> {
@@ -83,6 +86,7 @@ impl<L> ServerBuilder<L> {
             config: self.config,
             registration: self.registration,
             dubbo_port: self.dubbo_port,
+            admin: self.admin,
         }
     }
 
@@ -129,6 +133,47 @@ impl<L> ServerBuilder<L> {
     /// ```
     pub fn dubbo_port(mut self, port: u16) -> Self {
         self.dubbo_port = Some(port);
+        self
+    }
+
+    /// Serves the admin port at `address` (`127.0.0.1:22222` is Dubbo's QoS port; port 0
+    /// picks a free one), plain HTTP/1.1: `/live` (200 while serving), `/startup` (200 once
+    /// listening and registered), `/ready` (200 when started, online and not shutting down;
+    /// else 503), `/metrics` (Prometheus text), `/services` (JSON: services, methods, whether
+    /// online), `/offline` (deregisters; calls still arriving are served) and `/online`
+    /// (registers again). Bind it to loopback unless a [token](Self::admin_token) guards it.
+    ///
+    /// It also installs the process's Prometheus recorder
+    /// ([`install_prometheus`](crate::metrics::install_prometheus)) if none is installed, so
+    /// that `/metrics` shows what a [`MetricsLayer`](crate::metrics::MetricsLayer) records:
+    ///
+    /// ```no_run
+    /// # mod rpc { pub use rpc_core::*; }
+    /// # async fn run(greeter: impl rpc::RpcService) -> std::io::Result<()> {
+    /// let bound = rpc::Server::builder()
+    ///     .admin("127.0.0.1:22222")
+    ///     .layer(rpc::metrics::MetricsLayer::server())
+    ///     .add_service(greeter)
+    ///     .bind("127.0.0.1:50051")
+    ///     .await?;
+    /// assert_eq!(bound.admin_addr().map(|a| a.port()), Some(22222));
+    /// bound.serve().await
+    /// # }
+    /// ```
+    pub fn admin(mut self, address: impl Into<String>) -> Self {
+        if let Err(e) = crate::metrics::install_prometheus() {
+            tracing::warn!(error = %e, "the admin port's /metrics will answer 503");
+        }
+        let token = self.admin.take().and_then(|admin| admin.token);
+        self.admin = Some(AdminConfig { address: address.into(), token });
+        self
+    }
+
+    /// Requires `Authorization: Bearer <token>` on every admin path but the probes
+    /// (`/live`, `/ready`, `/startup`), as Dubbo's QoS leaves only those public.
+    pub fn admin_token(mut self, token: impl Into<String>) -> Self {
+        let admin = self.admin.get_or_insert_with(|| AdminConfig { address: "127.0.0.1:22222".into(), token: None });
+        admin.token = Some(token.into());
         self
     }
 
@@ -270,13 +315,17 @@ impl<L> ServerBuilder<L> {
             }
             None => None,
         };
-        Ok(BoundServer { listener, dubbo, builder: self })
+        let admin = match &self.admin {
+            Some(config) => Some(TcpListener::bind(&config.address).await?),
+            None => None,
+        };
+        Ok(BoundServer { listener, dubbo, admin, builder: self })
     }
 
     /// Serves on a listener bound elsewhere (inherited sockets, tests, benchmarks). A
     /// [`dubbo_port`](Self::dubbo_port) is not bound: this listener serves dubbo2 too.
     pub fn bind_listener(self, listener: TcpListener) -> BoundServer<L> {
-        BoundServer { listener, dubbo: None, builder: self }
+        BoundServer { listener, dubbo: None, admin: None, builder: self }
     }
 
     /// Serves one already-open byte stream (an in-memory duplex in tests and benchmarks, a
@@ -353,6 +402,8 @@ pub struct BoundServer<L> {
     listener: TcpListener,
     /// The separate dubbo2 port, if one was asked for.
     dubbo: Option<TcpListener>,
+    /// The admin port, if one was asked for.
+    admin: Option<TcpListener>,
     builder: ServerBuilder<L>,
 }
 
@@ -373,6 +424,11 @@ where
         self.dubbo.as_ref().and_then(|l| l.local_addr().ok())
     }
 
+    /// The admin port's address, when [`ServerBuilder::admin`] asked for one.
+    pub fn admin_addr(&self) -> Option<SocketAddr> {
+        self.admin.as_ref().and_then(|l| l.local_addr().ok())
+    }
+
     /// Serves until the process ends; see [`serve_with_shutdown`](Self::serve_with_shutdown) to stop.
     pub async fn serve(self) -> io::Result<()> {
         self.serve_with_shutdown(std::future::pending()).await
@@ -382,13 +438,20 @@ where
     /// away (clients stop sending; requests already on the wire are answered `Unavailable`
     /// without running), lets in-flight calls finish within the grace period, and closes.
     pub async fn serve_with_shutdown(self, signal: impl Future<Output = ()>) -> io::Result<()> {
-        let BoundServer { listener, dubbo, mut builder } = self;
+        let BoundServer { listener, dubbo, admin, mut builder } = self;
         let local = listener.local_addr()?;
         let dubbo_local = dubbo.as_ref().map(TcpListener::local_addr).transpose()?;
         if builder.config.tls.is_some() {
             // The URL parameter Dubbo's consumers read to connect over TLS.
             builder.registration.metadata.insert("ssl-enabled".into(), "true".into());
         }
+        let state = AdminState::default();
+        let stop_admin = tokio_util::sync::CancellationToken::new();
+        // Serving before registering: the startup probe answers 503 until registered.
+        if let (Some(listener), Some(config)) = (admin, &builder.admin) {
+            admin::spawn(listener, config, state.clone(), &builder.router.registrations(), stop_admin.clone());
+        }
+        let _stop_admin = stop_admin.drop_guard();
         let registered = builder.registration.register(&builder.router, local, dubbo_local).await;
         if let Some(application) = registered.application() {
             // What Java consumers ask for an application instance's services, unregistered
@@ -396,6 +459,7 @@ where
             let metadata = rpc_registry::MetadataInfo::of(application);
             builder.router.add_unguarded_service(application.application.clone(), MetadataService::new(&metadata));
         }
+        state.started(registered).await;
         let mut connections =
             Listener::new(builder.layer.layer(builder.router.clone()), builder.router, builder.config);
         tracing::info!(%local, dubbo = ?dubbo_local, "serving");
@@ -405,7 +469,9 @@ where
             None => connections.accept_until(incoming, signal).await,
         }
         // Leave the registry first, so consumers stop choosing this provider.
-        registered.deregister().await;
+        if let Some(registered) = state.stopping().await {
+            registered.deregister().await;
+        }
         connections.drain().await;
         tracing::info!(%local, "stopped");
         Ok(())

@@ -44,7 +44,13 @@ where
     /// connection limit.
     pub(crate) fn serve<IO: Connected>(&self, io: IO) {
         let info = ConnectionInfo::new(io.peer_addr(), io.local_addr());
-        let Some(admitted) = self.limit.admit(info.peer_addr.map(|a| a.ip())) else { return };
+        let Some(admitted) = self.limit.admit(info.peer_addr.map(|a| a.ip())) else {
+            metrics::counter!("rpc_server_connections_refused_total").increment(1);
+            return;
+        };
+        metrics::counter!("rpc_server_connections_accepted_total").increment(1);
+        let open = metrics::gauge!("rpc_server_connections_open");
+        open.increment(1.0);
         let span = match info.peer_addr {
             Some(peer) => tracing::debug_span!("rpc.server.connection", %peer),
             None => tracing::debug_span!("rpc.server.connection"),
@@ -60,6 +66,7 @@ where
             async move {
                 serve_detected(io, context).await;
                 drop(admitted);
+                open.decrement(1.0);
             }
             .instrument(span),
         );

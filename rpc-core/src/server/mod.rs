@@ -15,6 +15,7 @@
 //! fast call costs no spawn. (A handler that computes for long without awaiting delays its
 //! connection's next reads for that first poll; put such work on `spawn_blocking`.)
 
+mod admin;
 mod builder;
 mod connection_limit;
 mod incoming;

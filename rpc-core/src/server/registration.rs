@@ -158,8 +158,24 @@ impl Registered {
         self.application.as_ref()
     }
 
-    pub(crate) async fn deregister(self) {
-        let Some(registry) = self.registry else { return };
+    /// Registers what [`deregister`](Self::deregister) removed (the admin port's `/online`).
+    pub(crate) async fn register_again(&self) {
+        let Some(registry) = &self.registry else { return };
+        for instance in &self.instances {
+            match registry.register(instance.clone()).await {
+                Ok(()) => tracing::info!(service = %instance.service, address = %instance.address, "registered again"),
+                Err(e) => tracing::warn!(service = %instance.service, error = %e, "registration failed"),
+            }
+        }
+        if let Some(application) = &self.application {
+            if let Err(e) = registry.register_application(application.clone()).await {
+                tracing::warn!(application = %application.application, error = %e, "application registration failed");
+            }
+        }
+    }
+
+    pub(crate) async fn deregister(&self) {
+        let Some(registry) = &self.registry else { return };
         if let Some(application) = &self.application {
             match registry.deregister_application(application).await {
                 Ok(()) => {

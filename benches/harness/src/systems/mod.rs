@@ -18,6 +18,9 @@ use tokio::net::TcpListener;
 pub enum System {
     /// Our binary protocol, msgpack bodies.
     RpcMsgpack,
+    /// `rpc-msgpack` with a `MetricsLayer` on both sides, recording into a Prometheus
+    /// recorder: what metrics cost.
+    RpcMsgpackMetrics,
     /// Our binary protocol, protobuf bodies.
     RpcProtobuf,
     /// Our binary protocol, msgpack bodies, through the cluster client (one endpoint, with
@@ -46,9 +49,10 @@ pub enum System {
 }
 
 impl System {
-    pub const ALL: [System; 12] = [
+    pub const ALL: [System; 13] = [
         System::Raw,
         System::RpcMsgpack,
+        System::RpcMsgpackMetrics,
         System::RpcProtobuf,
         System::RpcCluster,
         System::RpcGrpc,
@@ -64,6 +68,7 @@ impl System {
     pub fn name(self) -> &'static str {
         match self {
             System::RpcMsgpack => "rpc-msgpack",
+            System::RpcMsgpackMetrics => "rpc-msgpack-metrics",
             System::RpcProtobuf => "rpc-protobuf",
             System::RpcCluster => "rpc-cluster",
             System::RpcGrpc => "rpc-grpc",
@@ -88,6 +93,7 @@ pub async fn serve(system: System, listener: TcpListener) -> std::io::Result<()>
         | System::RpcGrpc
         | System::RpcDubbo
         | System::RpcTriple => rpc_binary::serve(listener, None).await,
+        System::RpcMsgpackMetrics => rpc_binary::serve_metered(listener).await,
         System::RpcMsgpackTls | System::RpcGrpcTls => {
             rpc_binary::serve(listener, Some(tls::files().map_err(std::io::Error::other)?)).await
         }
@@ -102,6 +108,7 @@ pub async fn serve(system: System, listener: TcpListener) -> std::io::Result<()>
 #[derive(Clone)]
 pub enum Client {
     Rpc(rpc_binary::Client),
+    RpcMetered(rpc_binary::MeteredClient),
     Tonic(tonic_grpc::Client),
     Tarpc(tarpc_bincode::Client),
     Raw(raw_echo::Client),
@@ -111,6 +118,7 @@ impl Client {
     pub async fn connect(system: System, addr: SocketAddr) -> Result<Client, String> {
         Ok(match system {
             System::RpcMsgpack => Client::Rpc(rpc_binary::Client::connect(addr, SerializationId::MsgPack).await?),
+            System::RpcMsgpackMetrics => Client::RpcMetered(rpc_binary::MeteredClient::connect(addr).await?),
             System::RpcProtobuf => Client::Rpc(rpc_binary::Client::connect(addr, SerializationId::Protobuf).await?),
             System::RpcCluster => Client::Rpc(rpc_binary::Client::cluster(addr).await?),
             System::RpcGrpc => Client::Rpc(rpc_binary::Client::grpc(addr).await?),
@@ -129,6 +137,7 @@ impl Client {
     pub async fn echo(&self, payload: &Bytes) -> Result<(), String> {
         let reply = match self {
             Client::Rpc(client) => client.echo(payload).await?,
+            Client::RpcMetered(client) => client.echo(payload).await?,
             Client::Tonic(client) => client.echo(payload).await?,
             Client::Tarpc(client) => client.echo(payload).await?,
             Client::Raw(client) => client.echo(payload).await?,

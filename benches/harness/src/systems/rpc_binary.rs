@@ -3,8 +3,10 @@
 use std::net::SocketAddr;
 
 use bytes::Bytes;
+use rpc::metrics::{Metrics, MetricsLayer};
 use rpc::{CallOptions, Channel, Protocol, SerializationId, Status};
 use tokio::net::TcpListener;
+use tower::Layer;
 
 use super::tls::TlsFiles;
 use crate::payload::Payload;
@@ -32,6 +34,38 @@ pub async fn serve(listener: TcpListener, tls: Option<TlsFiles>) -> std::io::Res
     // default, against one peer taking every slot) would refuse the 10,000-connection runs.
     builder = builder.max_connections(16_384, 16_384);
     builder.add_service(EchoServer::new(EchoImpl)).bind_listener(listener).serve().await
+}
+
+/// [`serve`] with a `MetricsLayer`, recording into the process's Prometheus recorder.
+pub async fn serve_metered(listener: TcpListener) -> std::io::Result<()> {
+    rpc::metrics::install_prometheus().map_err(std::io::Error::other)?;
+    rpc::Server::builder()
+        .layer(MetricsLayer::server())
+        .max_connections(16_384, 16_384)
+        .add_service(EchoServer::new(EchoImpl))
+        .bind_listener(listener)
+        .serve()
+        .await
+}
+
+/// A msgpack client whose channel is wrapped in a `MetricsLayer`.
+#[derive(Clone)]
+pub struct MeteredClient(EchoClient<Metrics<Channel>>);
+
+impl MeteredClient {
+    pub async fn connect(addr: SocketAddr) -> Result<MeteredClient, String> {
+        rpc::metrics::install_prometheus()?;
+        let channel = Channel::connect(addr).await.map_err(|e| e.to_string())?;
+        let metered = MetricsLayer::client().layer(channel);
+        Ok(MeteredClient(
+            EchoClient::new(metered).with_options(CallOptions::new().serialization(SerializationId::MsgPack)),
+        ))
+    }
+
+    pub async fn echo(&self, payload: &Bytes) -> Result<Bytes, String> {
+        let reply = self.0.echo(Payload { data: payload.clone() }).await.map_err(|e| e.to_string())?;
+        Ok(reply.data)
+    }
 }
 
 #[derive(Clone)]
