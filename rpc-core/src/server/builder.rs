@@ -10,10 +10,12 @@ use tokio::net::{TcpListener, ToSocketAddrs};
 use tower::layer::util::{Identity, Stack};
 use tower::{BoxError, Layer, Service};
 
-use super::admin::{self, AdminConfig, AdminState};
+use super::admin::{self, AdminConfig};
+use super::health_service::{HealthService, HEALTH_SERVICE};
 use super::incoming::TcpIncoming;
 use super::listener::Listener;
 use super::metadata_service::MetadataService;
+use super::phase::Phase;
 use super::registration::Registration;
 use super::{Connected, RegisterMode, Router, RpcService, ServerConfig};
 use crate::protocol::Unaddressed;
@@ -445,11 +447,11 @@ where
             // The URL parameter Dubbo's consumers read to connect over TLS.
             builder.registration.metadata.insert("ssl-enabled".into(), "true".into());
         }
-        let state = AdminState::default();
+        let phase = Phase::default();
         let stop_admin = tokio_util::sync::CancellationToken::new();
         // Serving before registering: the startup probe answers 503 until registered.
         if let (Some(listener), Some(config)) = (admin, &builder.admin) {
-            admin::spawn(listener, config, state.clone(), &builder.router.registrations(), stop_admin.clone());
+            admin::spawn(listener, config, phase.clone(), &builder.router.registrations(), stop_admin.clone());
         }
         let _stop_admin = stop_admin.drop_guard();
         let registered = builder.registration.register(&builder.router, local, dubbo_local).await;
@@ -459,7 +461,11 @@ where
             let metadata = rpc_registry::MetadataInfo::of(application);
             builder.router.add_unguarded_service(application.application.clone(), MetadataService::new(&metadata));
         }
-        state.started(registered).await;
+        if !builder.router.services().iter().any(|service| service.name == HEALTH_SERVICE) {
+            let hosted = builder.router.services().into_iter().map(|service| service.name.to_string());
+            builder.router.add_unguarded_service("", HealthService::new(phase.clone(), hosted));
+        }
+        phase.started(registered).await;
         let mut connections =
             Listener::new(builder.layer.layer(builder.router.clone()), builder.router, builder.config);
         tracing::info!(%local, dubbo = ?dubbo_local, "serving");
@@ -469,7 +475,7 @@ where
             None => connections.accept_until(incoming, signal).await,
         }
         // Leave the registry first, so consumers stop choosing this provider.
-        if let Some(registered) = state.stopping().await {
+        if let Some(registered) = phase.stopping().await {
             registered.deregister().await;
         }
         connections.drain().await;

@@ -18,9 +18,11 @@
 mod admin;
 mod builder;
 mod connection_limit;
+mod health_service;
 mod incoming;
 mod listener;
 mod metadata_service;
+mod phase;
 mod register_mode;
 mod registration;
 

@@ -17,8 +17,6 @@
 //! path but the three probes needs `Authorization: Bearer <token>`, as Dubbo leaves only
 //! its probes public.
 
-mod state;
-
 use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
@@ -33,8 +31,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
-pub(crate) use state::AdminState;
-
+use crate::server::phase::Phase;
 use crate::{MethodKind, ServiceDescriptor};
 
 /// How long a request's head may take to arrive.
@@ -49,7 +46,7 @@ pub(crate) struct AdminConfig {
 
 /// Everything a request may read, shared by the port's connections.
 struct Admin {
-    state: AdminState,
+    phase: Phase,
     token: Option<String>,
     services: serde_json::Value,
 }
@@ -60,11 +57,11 @@ type Reply = http::Response<Full<Bytes>>;
 pub(crate) fn spawn(
     listener: TcpListener,
     config: &AdminConfig,
-    state: AdminState,
+    phase: Phase,
     services: &[(&'static ServiceDescriptor, String)],
     stop: CancellationToken,
 ) {
-    let admin = Arc::new(Admin { state, token: config.token.clone(), services: services_json(services) });
+    let admin = Arc::new(Admin { phase, token: config.token.clone(), services: services_json(services) });
     let local = listener.local_addr().ok();
     let span = tracing::info_span!("rpc.admin", address = ?local);
     tokio::spawn(
@@ -123,10 +120,10 @@ impl Admin {
         }
         match path {
             "/live" => text(StatusCode::OK, "live\n"),
-            "/startup" if self.state.is_started() => text(StatusCode::OK, "started\n"),
+            "/startup" if self.phase.is_started() => text(StatusCode::OK, "started\n"),
             "/startup" => text(StatusCode::SERVICE_UNAVAILABLE, "starting\n"),
-            "/ready" if self.state.is_ready() => text(StatusCode::OK, "ready\n"),
-            "/ready" if self.state.is_offline() => text(StatusCode::SERVICE_UNAVAILABLE, "offline\n"),
+            "/ready" if self.phase.is_ready() => text(StatusCode::OK, "ready\n"),
+            "/ready" if self.phase.is_offline() => text(StatusCode::SERVICE_UNAVAILABLE, "offline\n"),
             "/ready" => text(StatusCode::SERVICE_UNAVAILABLE, "not ready\n"),
             "/metrics" => match crate::metrics::prometheus_handle() {
                 Some(prometheus) => reply(StatusCode::OK, "text/plain; version=0.0.4", prometheus.render().into()),
@@ -137,17 +134,17 @@ impl Admin {
             },
             "/services" => {
                 let mut body = self.services.clone();
-                body["online"] = (!self.state.is_offline()).into();
+                body["online"] = (!self.phase.is_offline()).into();
                 reply(StatusCode::OK, "application/json", body.to_string().into())
             }
             "/offline" => {
-                let changed = self.state.offline().await;
+                let changed = self.phase.offline().await;
                 text(StatusCode::OK, if changed { "OK\n" } else { "already offline\n" })
             }
-            "/online" if !self.state.is_started() => text(StatusCode::SERVICE_UNAVAILABLE, "not started\n"),
+            "/online" if !self.phase.is_started() => text(StatusCode::SERVICE_UNAVAILABLE, "not started\n"),
             "/online" => {
-                let changed = self.state.online().await;
-                if !changed && self.state.is_offline() {
+                let changed = self.phase.online().await;
+                if !changed && self.phase.is_offline() {
                     return text(StatusCode::SERVICE_UNAVAILABLE, "shutting down\n");
                 }
                 text(StatusCode::OK, if changed { "OK\n" } else { "already online\n" })
