@@ -39,11 +39,12 @@ fi
 # Debian starts the servers it installs; the tests run their own, so stop those.
 if command -v systemctl >/dev/null && systemctl is-active --quiet etcd 2>/dev/null; then systemctl stop etcd || true; fi
 
-# The Python peers from PyPI, in a venv under target/ (kept between runs): grpcio and its
-# health-checking client, Dubbo's Python SDK (Triple) and dubbo-ssl-python (dubbo2 + Hessian2).
+# The Python peers from PyPI, in a venv under target/ (kept between runs): grpcio with its
+# health-checking and reflection clients, Dubbo's Python SDK (Triple) and dubbo-ssl-python
+# (dubbo2 + Hessian2).
 venv=target/grpc-venv
-python_peers=(grpcio grpcio-health-checking apache-dubbo==3.0.0b1 dubbo-ssl-python==0.9.6)
-if ! "$venv/bin/python" -c 'import grpc, grpc_health.v1, dubbo, dubbo_ssl' 2>/dev/null; then
+python_peers=(grpcio grpcio-health-checking grpcio-reflection apache-dubbo==3.0.0b1 dubbo-ssl-python==0.9.6)
+if ! "$venv/bin/python" -c 'import grpc, grpc_health.v1, grpc_reflection.v1alpha, dubbo, dubbo_ssl' 2>/dev/null; then
     echo "== installing ${python_peers[*]} into $venv"
     rm -rf "$venv"
     python3 -m venv "$venv"

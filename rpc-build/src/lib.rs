@@ -23,6 +23,14 @@
 //!
 //! Streaming methods (`stream` on either side) become `rpc::Streaming<T>` arguments or
 //! results, served and called over either protocol like any `rpc` streaming method.
+//!
+//! Every generated package also gets `FILE_DESCRIPTOR_SET`, the compiled descriptors of the
+//! build's `.proto` files (imports included), which a server hands to gRPC reflection so
+//! that grpcurl, `rpcctl` and grpcio's reflection client can describe its services:
+//!
+//! ```text
+//! rpc::Server::builder().grpc_reflection(helloworld::FILE_DESCRIPTOR_SET)
+//! ```
 
 #![warn(missing_docs)]
 
@@ -45,9 +53,16 @@ pub fn compile_with_config(
     protos: &[impl AsRef<Path>],
     includes: &[impl AsRef<Path>],
 ) -> io::Result<()> {
+    let out_dir = std::env::var_os("OUT_DIR")
+        .ok_or_else(|| io::Error::other("OUT_DIR is not set: call rpc_build from a build script"))?;
+    // Replaces a path set in `config`: the generated constant names this file.
+    config.file_descriptor_set_path(Path::new(&out_dir).join(DESCRIPTOR_SET_FILE));
     config.service_generator(Box::new(RpcServices));
     config.compile_protos(protos, includes)
 }
+
+/// Where in `OUT_DIR` the descriptor set goes.
+const DESCRIPTOR_SET_FILE: &str = "rpc_file_descriptor_set.bin";
 
 /// Writes each service as an `#[rpc::service]` trait.
 struct RpcServices;
@@ -66,6 +81,17 @@ impl ServiceGenerator for RpcServices {
             write_method(buf, method);
         }
         buf.push_str("}\n");
+    }
+
+    fn finalize_package(&mut self, _package: &str, buf: &mut String) {
+        buf.push_str(
+            "/// The compiled descriptors of this build's `.proto` files, imports included: what\n\
+             /// `rpc::ServerBuilder::grpc_reflection` serves.\n",
+        );
+        let _ = writeln!(
+            buf,
+            "pub const FILE_DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!(\"OUT_DIR\"), \"/{DESCRIPTOR_SET_FILE}\"));"
+        );
     }
 }
 

@@ -16,6 +16,7 @@ use super::incoming::TcpIncoming;
 use super::listener::Listener;
 use super::metadata_service::MetadataService;
 use super::phase::Phase;
+use super::reflection::{Descriptors, ReflectionService};
 use super::registration::Registration;
 use super::{Connected, RegisterMode, Router, RpcService, ServerConfig};
 use crate::protocol::Unaddressed;
@@ -47,6 +48,7 @@ impl Server {
             registration: Registration::default(),
             dubbo_port: None,
             admin: None,
+            reflection: None,
         }
     }
 }
@@ -60,6 +62,8 @@ pub struct ServerBuilder<L> {
     registration: Registration,
     dubbo_port: Option<u16>,
     admin: Option<AdminConfig>,
+    /// gRPC reflection's descriptors, or why a set given was unreadable.
+    reflection: Option<Result<Descriptors, String>>,
 }
 
 impl<L> ServerBuilder<L> {
@@ -89,6 +93,7 @@ impl<L> ServerBuilder<L> {
             registration: self.registration,
             dubbo_port: self.dubbo_port,
             admin: self.admin,
+            reflection: self.reflection,
         }
     }
 
@@ -176,6 +181,36 @@ impl<L> ServerBuilder<L> {
     pub fn admin_token(mut self, token: impl Into<String>) -> Self {
         let admin = self.admin.get_or_insert_with(|| AdminConfig { address: "127.0.0.1:22222".into(), token: None });
         admin.token = Some(token.into());
+        self
+    }
+
+    /// Serves gRPC server reflection (`grpc.reflection.v1` and `v1alpha`) with the
+    /// descriptors in `descriptor_set`, a serialized `FileDescriptorSet`: the
+    /// `FILE_DESCRIPTOR_SET` that `rpc-build` generates for a `.proto` build (call again to
+    /// add more). grpcurl, grpcio's reflection client and `rpcctl describe` then list the
+    /// hosted services and describe those built from `.proto` files. A set that is not a
+    /// `FileDescriptorSet` makes [`bind`](Self::bind) fail with `InvalidData`.
+    ///
+    /// ```no_run
+    /// # mod rpc { pub use rpc_core::*; }
+    /// # const FILE_DESCRIPTOR_SET: &[u8] = &[];
+    /// # async fn run(greeter: impl rpc::RpcService) -> std::io::Result<()> {
+    /// rpc::Server::builder().grpc_reflection(FILE_DESCRIPTOR_SET).add_service(greeter).serve("127.0.0.1:50051").await
+    /// # }
+    /// ```
+    pub fn grpc_reflection(mut self, descriptor_set: &[u8]) -> Self {
+        let mut descriptors = match self.reflection.take() {
+            Some(Err(e)) => {
+                self.reflection = Some(Err(e));
+                return self;
+            }
+            Some(Ok(descriptors)) => descriptors,
+            None => Descriptors::default(),
+        };
+        self.reflection = Some(match descriptors.add_set(descriptor_set) {
+            Ok(()) => Ok(descriptors),
+            Err(e) => Err(format!("grpc_reflection was given bytes that are no FileDescriptorSet: {e}")),
+        });
         self
     }
 
@@ -308,6 +343,9 @@ impl<L> ServerBuilder<L> {
     /// Listens on `addr` (port 0 picks a free port); serving starts with
     /// [`BoundServer::serve`] or [`BoundServer::serve_with_shutdown`].
     pub async fn bind(self, addr: impl ToSocketAddrs) -> io::Result<BoundServer<L>> {
+        if let Some(Err(e)) = &self.reflection {
+            return Err(io::Error::new(io::ErrorKind::InvalidData, e.clone()));
+        }
         let listener = TcpListener::bind(addr).await?;
         let dubbo = match self.dubbo_port {
             Some(port) => {
@@ -464,6 +502,12 @@ where
         if !builder.router.services().iter().any(|service| service.name == HEALTH_SERVICE) {
             let hosted = builder.router.services().into_iter().map(|service| service.name.to_string());
             builder.router.add_unguarded_service("", HealthService::new(phase.clone(), hosted));
+        }
+        if let Some(Ok(descriptors)) = builder.reflection.take() {
+            let hosted = builder.router.services().into_iter().map(|service| service.name.to_string());
+            for service in ReflectionService::both(descriptors, hosted) {
+                builder.router.add_unguarded_service("", service);
+            }
         }
         phase.started(registered).await;
         let mut connections =

@@ -23,6 +23,7 @@ mod incoming;
 mod listener;
 mod metadata_service;
 mod phase;
+mod reflection;
 mod register_mode;
 mod registration;
 

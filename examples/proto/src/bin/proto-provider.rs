@@ -2,7 +2,7 @@
 //! gRPC alike: `cargo run -p rpc-example-proto --bin proto-provider -- --addr 127.0.0.1:50051`.
 
 use clap::Parser;
-use rpc_example_proto::{GreeterServer, Greetings};
+use rpc_example_proto::{GreeterServer, Greetings, FILE_DESCRIPTOR_SET};
 
 #[derive(Parser)]
 struct Args {
@@ -23,6 +23,7 @@ async fn main() -> std::io::Result<()> {
     }
     let bound = builder
         .layer(rpc::metrics::MetricsLayer::server())
+        .grpc_reflection(FILE_DESCRIPTOR_SET)
         .add_service(GreeterServer::new(Greetings::default()))
         .bind(&args.addr)
         .await?;
