@@ -139,6 +139,10 @@ pub use rpc_macros::service;
 #[doc(inline)]
 pub use rpc_core::cluster;
 
+#[cfg(feature = "opentelemetry")]
+#[doc(inline)]
+pub use rpc_core::trace;
+
 /// The wire format: frames, the framing codec, metadata and the serializations (msgpack,
 /// JSON, protobuf). Decoders are total: bad bytes give an error, never a panic.
 pub mod codec {

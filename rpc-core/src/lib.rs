@@ -25,6 +25,8 @@ pub mod server;
 mod status;
 pub mod streaming;
 pub mod tls;
+#[cfg(feature = "opentelemetry")]
+pub mod trace;
 pub mod transport;
 
 pub use box_future::BoxFuture;
