@@ -170,14 +170,15 @@ async fn the_wire_format_edges_follow_grpc() {
     }
     assert_eq!(greeter.finished.load(Ordering::SeqCst), finished, "neither call ran");
 
-    // A malformed timeout, a truncated message, a compressed one, two messages.
+    // A malformed timeout, a truncated message, one flagged compressed without a
+    // grpc-encoding (INTERNAL, as gRPC's spec and grpc-go have it), two messages.
     let bad_timeout = [("content-type", "application/grpc"), ("grpc-timeout", "soon")];
     assert_eq!(raw_call(addr, SAY_HELLO, &bad_timeout, framed(&request).into()).await.grpc_status(), Some("3"));
     let truncated = framed(&request)[..6].to_vec();
     assert_eq!(raw_call(addr, SAY_HELLO, &grpc, truncated.into()).await.grpc_status(), Some("3"));
     let mut compressed = framed(&request);
     compressed[0] = 1;
-    assert_eq!(raw_call(addr, SAY_HELLO, &grpc, compressed.into()).await.grpc_status(), Some("12"));
+    assert_eq!(raw_call(addr, SAY_HELLO, &grpc, compressed.into()).await.grpc_status(), Some("13"));
     let mut two = framed(&request);
     two.extend_from_slice(&framed(&request));
     assert_eq!(raw_call(addr, SAY_HELLO, &grpc, two.into()).await.grpc_status(), Some("3"));

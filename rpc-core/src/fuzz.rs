@@ -4,19 +4,23 @@
 
 use bytes::Bytes;
 
+use crate::protocol::grpc::compression::{Compression, Encoding};
 use crate::protocol::grpc::{headers, message, wrapper};
 
 /// Splits a gRPC body into messages as the server does (whole, and in two chunks, which must
-/// agree), and reads each as Triple's request and response wrappers.
+/// agree), inflating those flagged compressed as gzip or zstd (the body's first byte picks
+/// which), and reads each as Triple's request and response wrappers.
 pub fn grpc_body(body: &[u8]) {
+    let compression = if body.first().is_some_and(|b| b & 0x80 != 0) { Compression::Zstd } else { Compression::Gzip };
+    let reading = message::Reading { encoding: Encoding::Compressed(compression), limit: 1 << 20 };
     let mut body = Bytes::copy_from_slice(body);
-    let whole = message::decode_unary(body.clone(), "fuzz");
+    let whole = message::decode_unary(body.clone(), "fuzz", reading);
     // As DATA frames: the first five bytes apart (as a long message is sent), the rest after.
     let split = body.len().min(message::PREFIX_LEN);
     let chunks = vec![body.slice(..split), body.slice(split..)];
-    let chunked = message::decode_unary_chunks(chunks, "fuzz");
+    let chunked = message::decode_unary_chunks(chunks, "fuzz", reading);
     assert_eq!(whole.ok(), chunked.ok(), "a body decodes the same whatever its chunks");
-    while let Ok(Some(message)) = message::next(&mut body, "fuzz") {
+    while let Ok(Some((_, message))) = message::next(&mut body, "fuzz") {
         let _ = wrapper::parse_request(&message);
         let _ = wrapper::parse_response(&message);
     }

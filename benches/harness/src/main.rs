@@ -10,13 +10,12 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use bytes::Bytes;
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use rpc_bench::process::ServerProcess;
 use rpc_bench::report::{Cell, Machine, Point};
 use rpc_bench::systems::{self, Client, System};
-use rpc_bench::{idle, load, plot, process, report};
+use rpc_bench::{idle, load, payload, plot, process, report};
 
 mod copy_count;
 
@@ -79,6 +78,11 @@ struct RunArgs {
     /// with more than one, the plot shows throughput in MB/s against payload size.
     #[arg(long, value_delimiter = ',', default_value = "1024")]
     payload: Vec<usize>,
+    /// Text-like payloads (JSON log lines) instead of one repeated byte: what gRPC
+    /// compression (`rpc-grpc-gzip`, `rpc-grpc-zstd`) is measured on. Their compressed sizes
+    /// are printed first.
+    #[arg(long)]
+    compressible: bool,
     /// Measured seconds per point.
     #[arg(long, default_value_t = 10.0)]
     duration: f64,
@@ -166,6 +170,11 @@ async fn run(args: RunArgs) -> Result<(), String> {
     let systems = if args.compare { System::ALL.to_vec() } else { args.systems.clone() };
     let server_cpu = (!args.no_pin).then_some(args.server_cpu);
 
+    if args.compressible {
+        for &size in &args.payload {
+            println!("{}", payload::compressed_sizes(&payload::bytes(size, true)));
+        }
+    }
     let rounds = args.rounds.max(1);
     let mut sweep: Vec<(System, Cell)> = Vec::new();
     for &system in &systems {
@@ -221,7 +230,7 @@ async fn measure_point(
     label: &str,
 ) -> Result<Point, String> {
     let Cell { payload, connections, concurrency } = cell;
-    let payload = Bytes::from(vec![0x5a; payload]);
+    let payload = payload::bytes(payload, args.compressible);
     let (warmup, duration) = (Duration::from_secs_f64(args.warmup), Duration::from_secs_f64(args.duration));
     let progress = ProgressBar::new(duration.as_millis() as u64);
     progress.set_style(

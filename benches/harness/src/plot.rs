@@ -17,6 +17,8 @@ const COLOURS: [RGBColor; System::ALL.len()] = [
     RGBColor(255, 127, 14),
     RGBColor(148, 103, 189),
     RGBColor(140, 86, 75),
+    RGBColor(23, 190, 207),
+    RGBColor(127, 127, 127),
     RGBColor(227, 119, 194),
     RGBColor(188, 189, 34),
     RGBColor(31, 119, 180),

@@ -187,6 +187,21 @@ impl ChannelBuilder {
         self.config.max_frame_size = bytes;
         self
     }
+    /// On gRPC, compresses requests of at least `threshold` bytes with `compression`
+    /// (`grpc-encoding`) and tells providers they may compress replies with it
+    /// (`grpc-accept-encoding`). Compressed replies are read either way.
+    ///
+    /// ```
+    /// # mod rpc { pub use rpc_core::*; }
+    /// use rpc::transport::Compression;
+    /// let channel = rpc::Channel::builder().protocol(rpc::Protocol::Grpc).grpc_compression(Compression::Zstd, 1024);
+    /// # drop(channel);
+    /// ```
+    pub fn grpc_compression(mut self, compression: crate::transport::Compression, threshold: usize) -> Self {
+        self.config.grpc_compression = Some(compression);
+        self.config.grpc_compression_threshold = threshold;
+        self
+    }
     /// Connects over TLS with these settings, in whichever protocol (see
     /// [`ClientTls`](crate::tls::ClientTls)).
     pub fn tls(mut self, tls: crate::tls::ClientTls) -> Self {

@@ -2,6 +2,7 @@ use std::time::Duration;
 
 use rpc_codec::DEFAULT_MAX_FRAME_SIZE;
 
+use super::grpc::compression::{Compression, DEFAULT_COMPRESSION_THRESHOLD};
 use crate::tls::ClientTls;
 use crate::Protocol;
 
@@ -23,6 +24,12 @@ pub struct ConnectionConfig {
     /// provider's registration says `ssl-enabled=true`, which connects over TLS verified
     /// against the system's roots).
     pub tls: Option<ClientTls>,
+    /// gRPC: compress requests with this (`grpc-encoding`), and tell the provider it may
+    /// compress replies with it; `None` sends uncompressed. Compressed replies are read
+    /// whatever this says.
+    pub grpc_compression: Option<Compression>,
+    /// gRPC: messages shorter than this go uncompressed (default 1 KiB).
+    pub grpc_compression_threshold: usize,
 }
 
 impl Default for ConnectionConfig {
@@ -34,6 +41,8 @@ impl Default for ConnectionConfig {
             write_queue: 1024,
             protocol: Protocol::Binary,
             tls: None,
+            grpc_compression: None,
+            grpc_compression_threshold: DEFAULT_COMPRESSION_THRESHOLD,
         }
     }
 }

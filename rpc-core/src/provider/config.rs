@@ -80,6 +80,11 @@ pub struct GrpcServerConfig {
     /// as its 9-byte header arrives, so this is also what any peer can make one connection
     /// hold for nothing.
     pub max_frame_size: u32,
+    /// Compress replies with this when the caller's `grpc-accept-encoding` lists it;
+    /// `None` (the default) answers uncompressed. Compressed requests are read either way.
+    pub compression: Option<crate::transport::Compression>,
+    /// Replies shorter than this go uncompressed (default 1 KiB).
+    pub compression_threshold: usize,
 }
 
 /// The dubbo2 protocol's server settings.
@@ -128,6 +133,8 @@ impl Default for GrpcServerConfig {
             max_concurrent_streams: 1024,
             connection_window: 4 << 20,
             max_frame_size: 256 * 1024,
+            compression: None,
+            compression_threshold: crate::transport::DEFAULT_COMPRESSION_THRESHOLD,
         }
     }
 }

@@ -275,6 +275,22 @@ impl<L> ServerBuilder<L> {
         self
     }
 
+    /// Compresses gRPC replies of at least `threshold` bytes with `compression` for callers
+    /// whose `grpc-accept-encoding` lists it (grpcio, tonic and grpc-go send gzip; tonic and
+    /// grpc-go also zstd). Compressed requests in gzip or zstd are read whatever this says;
+    /// one in another encoding is answered `UNIMPLEMENTED` with the encodings accepted.
+    ///
+    /// ```
+    /// # mod rpc { pub use rpc_core::*; }
+    /// let server = rpc::Server::builder().grpc_compression(rpc::transport::Compression::Gzip, 1024);
+    /// # drop(server);
+    /// ```
+    pub fn grpc_compression(mut self, compression: crate::transport::Compression, threshold: usize) -> Self {
+        self.config.grpc.compression = Some(compression);
+        self.config.grpc.compression_threshold = threshold;
+        self
+    }
+
     /// Binary-protocol streams a client may have open at once on one connection (default
     /// 1,024); one more is refused with `ResourceExhausted` and not run.
     pub fn binary_max_concurrent_streams(mut self, streams: usize) -> Self {

@@ -9,6 +9,7 @@ mod tonic_grpc;
 use std::net::SocketAddr;
 
 use bytes::Bytes;
+use rpc::transport::Compression;
 use rpc::{Protocol, SerializationId};
 use tokio::net::TcpListener;
 
@@ -29,6 +30,10 @@ pub enum System {
     /// Our gRPC-over-HTTP/2 transport (protobuf bodies), both ends ours: the server is the
     /// same `rpc::Server` (it serves both protocols on one port), the client a gRPC channel.
     RpcGrpc,
+    /// `rpc-grpc` with gzip on both sides (replies from 1 KiB; see `--compressible`).
+    RpcGrpcGzip,
+    /// `rpc-grpc` with zstd on both sides (replies from 1 KiB; see `--compressible`).
+    RpcGrpcZstd,
     /// Dubbo's dubbo2 protocol with Hessian2 bodies, both ends ours (the same server).
     RpcDubbo,
     /// Triple as Java Dubbo speaks it for interface services: HTTP/2 with Hessian2 arguments
@@ -49,13 +54,15 @@ pub enum System {
 }
 
 impl System {
-    pub const ALL: [System; 13] = [
+    pub const ALL: [System; 15] = [
         System::Raw,
         System::RpcMsgpack,
         System::RpcMsgpackMetrics,
         System::RpcProtobuf,
         System::RpcCluster,
         System::RpcGrpc,
+        System::RpcGrpcGzip,
+        System::RpcGrpcZstd,
         System::RpcDubbo,
         System::RpcTriple,
         System::Tarpc,
@@ -72,6 +79,8 @@ impl System {
             System::RpcProtobuf => "rpc-protobuf",
             System::RpcCluster => "rpc-cluster",
             System::RpcGrpc => "rpc-grpc",
+            System::RpcGrpcGzip => "rpc-grpc-gzip",
+            System::RpcGrpcZstd => "rpc-grpc-zstd",
             System::RpcDubbo => "rpc-dubbo",
             System::RpcTriple => "rpc-triple",
             System::Tonic => "tonic",
@@ -94,6 +103,8 @@ pub async fn serve(system: System, listener: TcpListener) -> std::io::Result<()>
         | System::RpcDubbo
         | System::RpcTriple => rpc_binary::serve(listener, None).await,
         System::RpcMsgpackMetrics => rpc_binary::serve_metered(listener).await,
+        System::RpcGrpcGzip => rpc_binary::serve_compressed(listener, Compression::Gzip).await,
+        System::RpcGrpcZstd => rpc_binary::serve_compressed(listener, Compression::Zstd).await,
         System::RpcMsgpackTls | System::RpcGrpcTls => {
             rpc_binary::serve(listener, Some(tls::files().map_err(std::io::Error::other)?)).await
         }
@@ -122,6 +133,8 @@ impl Client {
             System::RpcProtobuf => Client::Rpc(rpc_binary::Client::connect(addr, SerializationId::Protobuf).await?),
             System::RpcCluster => Client::Rpc(rpc_binary::Client::cluster(addr).await?),
             System::RpcGrpc => Client::Rpc(rpc_binary::Client::grpc(addr).await?),
+            System::RpcGrpcGzip => Client::Rpc(rpc_binary::Client::grpc_compressed(addr, Compression::Gzip).await?),
+            System::RpcGrpcZstd => Client::Rpc(rpc_binary::Client::grpc_compressed(addr, Compression::Zstd).await?),
             System::RpcDubbo => Client::Rpc(rpc_binary::Client::over(addr, Protocol::Dubbo).await?),
             System::RpcTriple => Client::Rpc(rpc_binary::Client::over(addr, Protocol::Grpc).await?),
             System::RpcMsgpackTls => Client::Rpc(rpc_binary::Client::tls(addr, Protocol::Binary, tls::files()?).await?),

@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 
 use bytes::Bytes;
 use rpc::metrics::{Metrics, MetricsLayer};
+use rpc::transport::Compression;
 use rpc::{CallOptions, Channel, Protocol, SerializationId, Status};
 use tokio::net::TcpListener;
 use tower::Layer;
@@ -48,6 +49,16 @@ pub async fn serve_metered(listener: TcpListener) -> std::io::Result<()> {
         .await
 }
 
+/// [`serve`] compressing gRPC replies of 1 KiB and more with `compression`.
+pub async fn serve_compressed(listener: TcpListener, compression: Compression) -> std::io::Result<()> {
+    rpc::Server::builder()
+        .grpc_compression(compression, 1024)
+        .add_service(EchoServer::new(EchoImpl))
+        .bind_listener(listener)
+        .serve()
+        .await
+}
+
 /// A msgpack client whose channel is wrapped in a `MetricsLayer`.
 #[derive(Clone)]
 pub struct MeteredClient(EchoClient<Metrics<Channel>>);
@@ -80,6 +91,18 @@ impl Client {
     /// Over gRPC (HTTP/2), protobuf bodies.
     pub async fn grpc(addr: SocketAddr) -> Result<Client, String> {
         let channel = Channel::builder().protocol(Protocol::Grpc).connect(addr).await.map_err(|e| e.to_string())?;
+        let options = CallOptions::new().serialization(SerializationId::Protobuf);
+        Ok(Client(EchoClient::new(channel).with_options(options)))
+    }
+
+    /// Over gRPC with protobuf bodies, requests of 1 KiB and more compressed.
+    pub async fn grpc_compressed(addr: SocketAddr, compression: Compression) -> Result<Client, String> {
+        let channel = Channel::builder()
+            .protocol(Protocol::Grpc)
+            .grpc_compression(compression, 1024)
+            .connect(addr)
+            .await
+            .map_err(|e| e.to_string())?;
         let options = CallOptions::new().serialization(SerializationId::Protobuf);
         Ok(Client(EchoClient::new(channel).with_options(options)))
     }

@@ -7,6 +7,7 @@ use bytes::{Bytes, BytesMut};
 use http::HeaderMap;
 use http_body::{Body, Frame, SizeHint};
 
+use super::compression::Compressor;
 use super::{headers, message};
 use crate::{MessageStream, Status};
 
@@ -46,6 +47,8 @@ pub(crate) struct MessageBody {
     ended: Option<Status>,
     /// DATA frames made since this body last let its task yield.
     since_yield: u32,
+    /// Compresses long messages, when the peer accepts it.
+    compressor: Option<Compressor>,
 }
 
 /// A body whose messages are always ready would keep hyper's task busy for a whole
@@ -59,9 +62,14 @@ const FRAMES_PER_YIELD: u32 = 4;
 const COALESCE_BYTES: usize = 32 * 1024;
 
 impl MessageBody {
-    pub(crate) fn new(messages: MessageStream, with_status: bool, deadline: Option<Instant>) -> MessageBody {
+    pub(crate) fn new(
+        messages: MessageStream,
+        with_status: bool,
+        deadline: Option<Instant>,
+        compressor: Option<Compressor>,
+    ) -> MessageBody {
         let deadline = deadline.map(|d| Box::pin(tokio::time::sleep_until(d.into())));
-        MessageBody { messages: Some(messages), with_status, deadline, ended: None, since_yield: 0 }
+        MessageBody { messages: Some(messages), with_status, deadline, ended: None, since_yield: 0, compressor }
     }
 
     /// Ends the body with `status` (trailers on a reply; a reset on a request).
@@ -114,7 +122,7 @@ impl Body for GrpcBody {
                 while data.len() < COALESCE_BYTES {
                     match messages.as_mut().poll_next(cx) {
                         Poll::Ready(Some(Ok(message))) => {
-                            if let Err(status) = message::encode_into(&message, &mut data) {
+                            if let Err(status) = message::encode_into(&message, body.compressor, &mut data) {
                                 body.ended = Some(status);
                                 break;
                             }

@@ -15,6 +15,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 use super::body::{GrpcBody, MessageBody};
+use super::compression::{self, Compressor, Encoding};
 use super::headers::{self, ContentType};
 use super::message;
 use super::reader::MessageReader;
@@ -35,6 +36,8 @@ struct Shared {
     closed: CancellationToken,
     in_flight: AtomicUsize,
     max_message: usize,
+    /// Requests' compression, if configured.
+    compressor: Option<Compressor>,
 }
 
 /// The largest HTTP/2 frame this client accepts (`SETTINGS_MAX_FRAME_SIZE`): a reply message
@@ -73,8 +76,16 @@ impl GrpcConnection {
             }
             .instrument(span),
         );
-        let shared =
-            Arc::new(Shared { peer, closed, in_flight: AtomicUsize::new(0), max_message: config.max_frame_size });
+        let compressor = config
+            .grpc_compression
+            .map(|compression| Compressor { compression, threshold: config.grpc_compression_threshold });
+        let shared = Arc::new(Shared {
+            peer,
+            closed,
+            in_flight: AtomicUsize::new(0),
+            max_message: config.max_frame_size,
+            compressor,
+        });
         Ok(GrpcConnection { sender, shared })
     }
 }
@@ -136,7 +147,7 @@ impl ProtocolConnection for GrpcConnection {
         let (mut sender, shared) = (self.sender.clone(), self.shared.clone());
         Box::pin(async move {
             let Prepared { request: mut http_request, deadline, .. } = prepared?;
-            *http_request.body_mut() = GrpcBody::Stream(MessageBody::new(outbound, false, None));
+            *http_request.body_mut() = GrpcBody::Stream(MessageBody::new(outbound, false, None, shared.compressor));
             if !sender.is_ready() {
                 return Err(Status::unavailable(format!("HTTP/2 connection to {} is closing", shared.peer)).not_sent());
             }
@@ -156,7 +167,8 @@ impl ProtocolConnection for GrpcConnection {
             if parts.status != StatusCode::OK {
                 return Err(headers::status_from_http(parts.status));
             }
-            let reader = MessageReader::new(body, shared.max_message, true, "reply stream", deadline);
+            let encoding = reply_encoding(&parts.headers)?;
+            let reader = MessageReader::new(body, shared.max_message, true, "reply stream", deadline, encoding);
             Ok(Box::pin(reader) as MessageStream)
         })
     }
@@ -181,9 +193,10 @@ impl GrpcConnection {
         }
         let uri = format!("http://{}/{}/{}", self.shared.peer, request.service(), request.method());
         let wrapped = unary && request.serialization == SerializationId::Hessian2;
+        let compressor = self.shared.compressor;
         let data = match wrapped {
-            true => message::encode(&wrapper::wrap_call(&request).map_err(Status::not_sent)?),
-            false => message::encode(&request.body),
+            true => message::encode(&wrapper::wrap_call(&request).map_err(Status::not_sent)?, compressor),
+            false => message::encode(&request.body, compressor),
         }
         .map_err(Status::not_sent)?;
         let mut http_request = http::Request::new(GrpcBody::unary(data, None));
@@ -198,6 +211,10 @@ impl GrpcConnection {
         };
         headers.insert(CONTENT_TYPE, content_type);
         headers.insert(TE, HeaderValue::from_static("trailers"));
+        if let Some(compressor) = compressor {
+            headers.insert(compression::GRPC_ENCODING, compressor.compression.header());
+            headers.insert(compression::GRPC_ACCEPT_ENCODING, compression::ACCEPTED);
+        }
         if let Some(remaining) = remaining {
             if let Ok(value) = HeaderValue::from_str(&headers::format_timeout(remaining)) {
                 headers.insert(headers::GRPC_TIMEOUT, value);
@@ -267,6 +284,7 @@ async fn exchange(
         .and_then(|v| v.parse::<u8>().ok())
         .map(Code::from_u8)
         .filter(|code| *code != Code::Ok);
+    let reading = message::Reading { encoding: reply_encoding(&parts.headers)?, limit: shared.max_message };
     let limit = shared.max_message.saturating_add(2 * message::PREFIX_LEN);
     // The call's deadline bounds the wait (it wraps this future); no timer of its own.
     let collected = read_chunks(body, limit, None, None).await.map_err(|e| match e {
@@ -285,7 +303,7 @@ async fn exchange(
         None => return Err(Status::internal(format!("reply from {} ended without grpc-status", shared.peer))),
     }
     let mut body: Bytes =
-        message::decode_unary_chunks(collected.chunks, "reply").map_err(|s| Status::internal(s.message()))?;
+        message::decode_unary_chunks(collected.chunks, "reply", reading).map_err(|s| Status::internal(s.message()))?;
     if wrapped {
         let data = wrapper::parse_response(&body).ok_or_else(|| {
             Status::internal(format!("{} answered a wrapped call without Triple's wrapper", shared.peer))
@@ -305,6 +323,12 @@ async fn exchange(
     let mut response = Response::new(serialization, body);
     response.attachments = headers::attachments_from(&without_reserved(parts.headers)).unwrap_or_default();
     Ok(response)
+}
+
+/// The reply's `grpc-encoding`; one this build cannot read is `INTERNAL` on a client, as
+/// gRPC's compression spec has it.
+fn reply_encoding(headers: &HeaderMap) -> Result<Encoding, Status> {
+    Encoding::of(headers).map_err(|status| Status::internal(format!("reply: {}", status.message())))
 }
 
 fn send_error(shared: &Shared, error: hyper::Error) -> Status {

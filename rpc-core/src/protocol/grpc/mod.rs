@@ -13,6 +13,7 @@
 
 mod body;
 pub(crate) mod client;
+pub(crate) mod compression;
 pub(crate) mod headers;
 pub(crate) mod message;
 mod reader;

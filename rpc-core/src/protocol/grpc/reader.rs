@@ -8,6 +8,7 @@ use futures_core::Stream;
 use http_body::Body;
 use hyper::body::Incoming;
 
+use super::compression::Encoding;
 use super::{headers, message};
 use crate::Status;
 
@@ -20,6 +21,7 @@ pub(crate) struct MessageReader {
     body: Incoming,
     buffer: BytesMut,
     max_message: usize,
+    encoding: Encoding,
     expect_status: bool,
     what: &'static str,
     deadline: Option<Pin<Box<tokio::time::Sleep>>>,
@@ -33,11 +35,13 @@ impl MessageReader {
         expect_status: bool,
         what: &'static str,
         deadline: Option<Instant>,
+        encoding: Encoding,
     ) -> MessageReader {
         MessageReader {
             body,
             buffer: BytesMut::new(),
             max_message,
+            encoding,
             expect_status,
             what,
             deadline: deadline.map(|d| Box::pin(tokio::time::sleep_until(d.into()))),
@@ -47,7 +51,7 @@ impl MessageReader {
 
     /// The next whole message in the buffer, if one has fully arrived.
     fn split_message(&mut self) -> Result<Option<Bytes>, Status> {
-        split_message(&mut self.buffer, self.max_message, self.what)
+        split_message(&mut self.buffer, self.max_message, self.what, self.encoding)
     }
 
     fn fail(&mut self, status: Status) -> Poll<Option<Result<Bytes, Status>>> {
@@ -118,15 +122,19 @@ impl Stream for MessageReader {
 
 /// The next whole message in `buffer`, if one has fully arrived; room is made for one still
 /// arriving in step with its bytes, not for its announced length at once.
-fn split_message(buffer: &mut BytesMut, max_message: usize, what: &str) -> Result<Option<Bytes>, Status> {
+fn split_message(
+    buffer: &mut BytesMut,
+    max_message: usize,
+    what: &str,
+    encoding: Encoding,
+) -> Result<Option<Bytes>, Status> {
     if buffer.len() < message::PREFIX_LEN {
         return Ok(None);
     }
     let len = u32::from_be_bytes([buffer[1], buffer[2], buffer[3], buffer[4]]) as usize;
-    match buffer[0] {
-        0 => {}
-        1 => return Err(Status::unimplemented(format!("{what}: compressed messages are not supported"))),
-        flag => return Err(Status::invalid_argument(format!("{what}: bad compressed flag {flag}"))),
+    let flag = buffer[0];
+    if flag > 1 {
+        return Err(Status::invalid_argument(format!("{what}: bad compressed flag {flag}")));
     }
     if len > max_message {
         return Err(Status::resource_exhausted(format!(
@@ -138,7 +146,8 @@ fn split_message(buffer: &mut BytesMut, max_message: usize, what: &str) -> Resul
         return Ok(None);
     }
     buffer.advance(message::PREFIX_LEN);
-    Ok(Some(buffer.split_to(len).freeze()))
+    let message = buffer.split_to(len).freeze();
+    encoding.decode(flag, message, max_message, what).map(Some)
 }
 
 #[cfg(test)]
@@ -148,12 +157,14 @@ mod tests {
     #[test]
     fn a_large_message_announced_reserves_little_until_its_bytes_arrive() {
         let mut buffer = BytesMut::from(&[0, 0, 0x80, 0, 0][..]);
-        assert_eq!(split_message(&mut buffer, 16 << 20, "test").unwrap(), None);
+        assert_eq!(split_message(&mut buffer, 16 << 20, "test", Encoding::Identity).unwrap(), None);
         assert!(buffer.capacity() < 1 << 20, "reserved {} bytes for an 8 MiB prefix", buffer.capacity());
         buffer.extend_from_slice(&vec![7; 8 << 20]);
-        let message = split_message(&mut buffer, 16 << 20, "test").unwrap().expect("the whole message");
+        let message =
+            split_message(&mut buffer, 16 << 20, "test", Encoding::Identity).unwrap().expect("the whole message");
         assert_eq!(message.len(), 8 << 20);
-        let status = split_message(&mut BytesMut::from(&[0, 0, 0x80, 0, 0][..]), 1024, "test").unwrap_err();
+        let status =
+            split_message(&mut BytesMut::from(&[0, 0, 0x80, 0, 0][..]), 1024, "test", Encoding::Identity).unwrap_err();
         assert_eq!(status.code(), crate::Code::ResourceExhausted);
     }
 }

@@ -14,6 +14,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tracing::Instrument;
 
 use super::body::{GrpcBody, MessageBody};
+use super::compression::{self, Compressor, Encoding};
 use super::headers::{self, ContentType};
 use super::message;
 use super::reader::MessageReader;
@@ -41,6 +42,10 @@ where
         annotator,
         max_message: config.grpc.max_message_size,
         body_idle: config.idle_timeout,
+        compression: config
+            .grpc
+            .compression
+            .map(|compression| Compressor { compression, threshold: config.grpc.compression_threshold }),
     };
     // A peer that stops answering (never finishes the handshake, or vanished) is found by
     // pings it must acknowledge, and closed within the idle timeout.
@@ -66,6 +71,8 @@ struct GrpcHandler<S> {
     max_message: usize,
     /// How long a unary request's body may send nothing.
     body_idle: Duration,
+    /// How replies are compressed for callers that accept it.
+    compression: Option<Compressor>,
 }
 
 impl<S> hyper::service::Service<http::Request<Incoming>> for GrpcHandler<S>
@@ -88,7 +95,7 @@ where
     S: ServiceStack,
 {
     async fn handle(self, request: http::Request<Incoming>) -> http::Response<GrpcBody> {
-        let GrpcHandler { service, router, annotator, max_message, body_idle } = self;
+        let GrpcHandler { service, router, annotator, max_message, body_idle, compression } = self;
         let (parts, body) = request.into_parts();
         if parts.method != Method::POST {
             return plain_http(StatusCode::METHOD_NOT_ALLOWED);
@@ -103,6 +110,16 @@ where
                 return trailers_only(SerializationId::Protobuf, &status);
             }
         };
+        let encoding = match Encoding::of(&parts.headers) {
+            Ok(encoding) => encoding,
+            Err(status) => {
+                let mut reply = trailers_only(serialization, &status);
+                reply.headers_mut().insert(compression::GRPC_ACCEPT_ENCODING, compression::ACCEPTED);
+                return reply;
+            }
+        };
+        let compressor =
+            compression.filter(|c| compression::accepted_by(&parts.headers, Some(c.compression)).is_some());
         let mut request = match request_head(&parts, serialization) {
             Ok(request) => request,
             Err(status) => return trailers_only(serialization, &status),
@@ -114,10 +131,12 @@ where
             Err(status) => return trailers_only(serialization, &Status::unimplemented(status.message())),
         };
         if kind.is_streaming() {
-            return streaming(service, request, body, serialization, max_message).await;
+            let reading = message::Reading { encoding, limit: max_message };
+            return streaming(service, request, body, serialization, reading, compressor).await;
         }
         let mut wrapped = None;
-        let result = match unary_message(body, max_message, request.deadline(), body_idle).await {
+        let reading = message::Reading { encoding, limit: max_message };
+        let result = match unary_message(body, reading, request.deadline(), body_idle).await {
             Ok(message) => match unwrap_triple(&mut request, message, serialization) {
                 Ok(wrapper) => {
                     wrapped = wrapper;
@@ -133,7 +152,7 @@ where
                     let data = (!matches!(&response.body[..], b"" | b"N")).then_some(&response.body[..]);
                     response.body = wrapper::encode_response(&wrapped.serialize_type, data, &wrapped.return_type);
                 }
-                reply(serialization, response)
+                reply(serialization, response, compressor)
             }
             Err(status) => {
                 tracing::debug!(code = %status.code(), message = status.message(), "call failed");
@@ -160,7 +179,7 @@ fn exception_reply(serialization: SerializationId, wrapped: &Wrapped, status: &S
     let mut exception = bytes::BytesMut::new();
     rpc_codec::dubbo::encode_exception(status.message(), &mut exception);
     let body = wrapper::encode_response(&wrapped.serialize_type, Some(&exception), &wrapped.return_type);
-    let mut reply = reply(serialization, Response::new(serialization, body));
+    let mut reply = reply(serialization, Response::new(serialization, body), None);
     let headers = reply.headers_mut();
     headers.insert(headers::EXCEPTION_CODE, HeaderValue::from_static(headers::BIZ_EXCEPTION));
     headers.insert(headers::RPC_STATUS, HeaderValue::from(u16::from(status.code() as u8)));
@@ -175,20 +194,31 @@ async fn streaming<S>(
     request: Request,
     body: Incoming,
     serialization: SerializationId,
-    max_message: usize,
+    reading: message::Reading,
+    compressor: Option<Compressor>,
 ) -> http::Response<GrpcBody>
 where
     S: ServiceStack,
 {
     let deadline = request.deadline();
-    let inbound = Box::pin(MessageReader::new(body, max_message, false, "request stream", deadline));
+    let inbound =
+        Box::pin(MessageReader::new(body, reading.limit, false, "request stream", deadline, reading.encoding));
     let messages = match call(service, request.with_messages(inbound)).await {
         Ok(response) => response.into_messages(),
         Err(status) => return trailers_only(serialization, &status),
     };
-    let mut reply = http::Response::new(GrpcBody::Stream(MessageBody::new(messages, true, deadline)));
+    let mut reply = http::Response::new(GrpcBody::Stream(MessageBody::new(messages, true, deadline, compressor)));
     reply.headers_mut().insert(http::header::CONTENT_TYPE, headers::content_type_value(serialization));
+    announce_compression(reply.headers_mut(), compressor);
     reply
+}
+
+/// `grpc-encoding` (and what this server accepts) on a reply whose messages may be compressed.
+fn announce_compression(headers: &mut HeaderMap, compressor: Option<Compressor>) {
+    if let Some(compressor) = compressor {
+        headers.insert(compression::GRPC_ENCODING, compressor.compression.header());
+        headers.insert(compression::GRPC_ACCEPT_ENCODING, compression::ACCEPTED);
+    }
 }
 
 /// The call an HTTP/2 request names (its message, if unary, is read separately).
@@ -268,15 +298,16 @@ fn unwrap_triple(
 /// arrives for `idle`.
 async fn unary_message(
     body: Incoming,
-    max_message: usize,
+    reading: message::Reading,
     deadline: Option<Instant>,
     idle: Duration,
 ) -> Result<Bytes, Status> {
+    let max_message = reading.limit;
     let limit = max_message.saturating_add(2 * message::PREFIX_LEN);
     let body = read_chunks(body, limit, deadline, Some(idle))
         .await
         .map_err(|e| e.into_status(|| format!("request message over the limit of {max_message} bytes; not run")))?;
-    message::decode_unary_chunks(body.chunks, "request")
+    message::decode_unary_chunks(body.chunks, "request", reading)
 }
 
 fn text_header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
@@ -284,14 +315,19 @@ fn text_header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 }
 
 /// A successful reply: headers (with the reply's attachments), one message, `grpc-status: 0`.
-fn reply(serialization: SerializationId, response: Response) -> http::Response<GrpcBody> {
-    let data = match message::encode(&response.body) {
+fn reply(
+    serialization: SerializationId,
+    response: Response,
+    compressor: Option<Compressor>,
+) -> http::Response<GrpcBody> {
+    let data = match message::encode(&response.body, compressor) {
         Ok(data) => data,
         Err(status) => return trailers_only(serialization, &status),
     };
     let mut reply = http::Response::new(GrpcBody::unary(data, Some(ok_trailers())));
     let headers = reply.headers_mut();
     headers.insert(http::header::CONTENT_TYPE, headers::content_type_value(serialization));
+    announce_compression(headers, compressor);
     headers::put_attachments(headers, &response.attachments);
     reply
 }
