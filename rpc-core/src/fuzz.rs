@@ -4,7 +4,8 @@
 
 use bytes::Bytes;
 
-use crate::protocol::grpc::compression::{Compression, Encoding};
+use crate::compression::Compression;
+use crate::protocol::grpc::compression::Encoding;
 use crate::protocol::grpc::{headers, message, wrapper};
 
 /// Splits a gRPC body into messages as the server does (whole, and in two chunks, which must

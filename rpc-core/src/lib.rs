@@ -8,6 +8,7 @@ mod box_future;
 mod call_options;
 mod client;
 pub mod cluster;
+mod compression;
 mod connection_info;
 mod context;
 mod descriptor;

@@ -197,7 +197,7 @@ impl ChannelBuilder {
     /// let channel = rpc::Channel::builder().protocol(rpc::Protocol::Grpc).grpc_compression(Compression::Zstd, 1024);
     /// # drop(channel);
     /// ```
-    pub fn grpc_compression(mut self, compression: crate::transport::Compression, threshold: usize) -> Self {
+    pub fn grpc_compression(mut self, compression: crate::compression::Compression, threshold: usize) -> Self {
         self.config.grpc_compression = Some(compression);
         self.config.grpc_compression_threshold = threshold;
         self

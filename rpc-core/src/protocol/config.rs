@@ -2,7 +2,7 @@ use std::time::Duration;
 
 use rpc_codec::DEFAULT_MAX_FRAME_SIZE;
 
-use super::grpc::compression::{Compression, DEFAULT_COMPRESSION_THRESHOLD};
+use crate::compression::{Compression, DEFAULT_COMPRESSION_THRESHOLD};
 use crate::tls::ClientTls;
 use crate::Protocol;
 

@@ -82,7 +82,7 @@ pub struct GrpcServerConfig {
     pub max_frame_size: u32,
     /// Compress replies with this when the caller's `grpc-accept-encoding` lists it;
     /// `None` (the default) answers uncompressed. Compressed requests are read either way.
-    pub compression: Option<crate::transport::Compression>,
+    pub compression: Option<crate::compression::Compression>,
     /// Replies shorter than this go uncompressed (default 1 KiB).
     pub compression_threshold: usize,
 }
@@ -134,7 +134,7 @@ impl Default for GrpcServerConfig {
             connection_window: 4 << 20,
             max_frame_size: 256 * 1024,
             compression: None,
-            compression_threshold: crate::transport::DEFAULT_COMPRESSION_THRESHOLD,
+            compression_threshold: crate::compression::DEFAULT_COMPRESSION_THRESHOLD,
         }
     }
 }

@@ -285,7 +285,7 @@ impl<L> ServerBuilder<L> {
     /// let server = rpc::Server::builder().grpc_compression(rpc::transport::Compression::Gzip, 1024);
     /// # drop(server);
     /// ```
-    pub fn grpc_compression(mut self, compression: crate::transport::Compression, threshold: usize) -> Self {
+    pub fn grpc_compression(mut self, compression: crate::compression::Compression, threshold: usize) -> Self {
         self.config.grpc.compression = Some(compression);
         self.config.grpc.compression_threshold = threshold;
         self

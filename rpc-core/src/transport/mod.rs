@@ -5,7 +5,7 @@
 
 mod connection;
 
-pub use crate::protocol::grpc::compression::{Compression, DEFAULT_COMPRESSION_THRESHOLD};
+pub use crate::compression::{Compression, DEFAULT_COMPRESSION_THRESHOLD};
 pub use crate::protocol::ConnectionConfig;
 pub use crate::Protocol;
 pub use connection::{Connection, ResponseFuture};

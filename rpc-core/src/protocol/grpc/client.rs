@@ -212,7 +212,7 @@ impl GrpcConnection {
         headers.insert(CONTENT_TYPE, content_type);
         headers.insert(TE, HeaderValue::from_static("trailers"));
         if let Some(compressor) = compressor {
-            headers.insert(compression::GRPC_ENCODING, compressor.compression.header());
+            headers.insert(compression::GRPC_ENCODING, compression::header(compressor.compression));
             headers.insert(compression::GRPC_ACCEPT_ENCODING, compression::ACCEPTED);
         }
         if let Some(remaining) = remaining {

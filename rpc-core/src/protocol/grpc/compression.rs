@@ -6,11 +6,10 @@
 //! the message limit: a small message that inflates past it (a "zip bomb") is refused with
 //! `RESOURCE_EXHAUSTED` once the limit is reached, without inflating the rest.
 
-use std::io::Read;
-
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::Bytes;
 use http::{HeaderMap, HeaderValue};
 
+use crate::compression::Compression;
 use crate::Status;
 
 pub(crate) const GRPC_ENCODING: &str = "grpc-encoding";
@@ -19,77 +18,9 @@ pub(crate) const GRPC_ACCEPT_ENCODING: &str = "grpc-accept-encoding";
 /// What `grpc-accept-encoding` says this build decompresses.
 pub(crate) const ACCEPTED: HeaderValue = HeaderValue::from_static("gzip,zstd");
 
-/// Messages shorter than this go uncompressed unless configured otherwise.
-pub const DEFAULT_COMPRESSION_THRESHOLD: usize = 1024;
-
-/// A compression for gRPC messages.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum Compression {
-    /// gzip (RFC 1952), which every gRPC implementation offers.
-    Gzip,
-    /// Zstandard: faster than gzip at a similar ratio; tonic and grpc-go offer it.
-    Zstd,
-}
-
-impl Compression {
-    /// Its `grpc-encoding` name.
-    pub fn name(self) -> &'static str {
-        match self {
-            Compression::Gzip => "gzip",
-            Compression::Zstd => "zstd",
-        }
-    }
-
-    fn from_name(name: &str) -> Option<Compression> {
-        match name.trim() {
-            "gzip" => Some(Compression::Gzip),
-            "zstd" => Some(Compression::Zstd),
-            _ => None,
-        }
-    }
-
-    pub(crate) fn header(self) -> HeaderValue {
-        HeaderValue::from_static(self.name())
-    }
-
-    /// Compresses `message`.
-    pub(crate) fn compress(self, message: &[u8]) -> Result<Bytes, Status> {
-        let failed = |e: std::io::Error| Status::internal(format!("{} compression failed: {e}", self.name()));
-        let mut out = BytesMut::with_capacity(message.len() / 2 + 64).writer();
-        match self {
-            Compression::Gzip => {
-                let mut encoder = flate2::write::GzEncoder::new(&mut out, flate2::Compression::fast());
-                std::io::Write::write_all(&mut encoder, message).map_err(failed)?;
-                encoder.finish().map_err(failed)?;
-            }
-            Compression::Zstd => zstd::stream::copy_encode(message, &mut out, 1).map_err(failed)?,
-        }
-        Ok(out.into_inner().freeze())
-    }
-
-    /// Decompresses `message`, refusing one that inflates past `limit` bytes.
-    pub(crate) fn decompress(self, message: &[u8], limit: usize, what: &str) -> Result<Bytes, Status> {
-        let corrupt = |e: std::io::Error| Status::internal(format!("{what}: bad {} message: {e}", self.name()));
-        let mut out = Vec::with_capacity(message.len().saturating_mul(2).min(limit));
-        // One byte more than the limit tells an over-long message from one exactly at it.
-        let bound = (limit as u64).saturating_add(1);
-        let read = match self {
-            Compression::Gzip => flate2::read::GzDecoder::new(message).take(bound).read_to_end(&mut out),
-            Compression::Zstd => {
-                let decoder = zstd::stream::read::Decoder::new(message).map_err(corrupt)?;
-                decoder.take(bound).read_to_end(&mut out)
-            }
-        };
-        read.map_err(corrupt)?;
-        if out.len() > limit {
-            return Err(Status::resource_exhausted(format!(
-                "{what}: {} message inflates past the limit of {limit} bytes",
-                self.name()
-            )));
-        }
-        Ok(out.into())
-    }
+/// `compression`'s `grpc-encoding` value.
+pub(crate) fn header(compression: Compression) -> HeaderValue {
+    HeaderValue::from_static(compression.name())
 }
 
 /// How the messages of one direction of a call are encoded: the sender's `grpc-encoding`.
@@ -110,7 +41,7 @@ impl Encoding {
         if name.is_empty() || name == "identity" {
             return Ok(Encoding::Identity);
         }
-        Compression::from_name(name)
+        crate::compression::from_name(name)
             .map(Encoding::Compressed)
             .ok_or_else(|| Status::unimplemented(format!("grpc-encoding {name:?} is not supported (gzip, zstd)")))
     }
@@ -133,7 +64,10 @@ impl Encoding {
 pub(crate) fn accepted_by(headers: &HeaderMap, preferred: Option<Compression>) -> Option<Compression> {
     let preferred = preferred?;
     let listed = headers.get_all(GRPC_ACCEPT_ENCODING).iter().filter_map(|v| v.to_str().ok());
-    listed.flat_map(|v| v.split(',')).any(|name| Compression::from_name(name) == Some(preferred)).then_some(preferred)
+    listed
+        .flat_map(|v| v.split(','))
+        .any(|name| crate::compression::from_name(name) == Some(preferred))
+        .then_some(preferred)
 }
 
 /// How a sender compresses: with what, from which length on.

@@ -216,7 +216,7 @@ where
 /// `grpc-encoding` (and what this server accepts) on a reply whose messages may be compressed.
 fn announce_compression(headers: &mut HeaderMap, compressor: Option<Compressor>) {
     if let Some(compressor) = compressor {
-        headers.insert(compression::GRPC_ENCODING, compressor.compression.header());
+        headers.insert(compression::GRPC_ENCODING, compression::header(compressor.compression));
         headers.insert(compression::GRPC_ACCEPT_ENCODING, compression::ACCEPTED);
     }
 }
