@@ -11,7 +11,7 @@ use std::time::Duration;
 use common::{EchoClient, EchoImpl, EchoServer, Probe, TestServer};
 use futures_util::StreamExt;
 use rpc::metrics::MetricsLayer;
-use rpc::registry::{MemoryRegistry, Registry};
+use rpc::registry::{Instance, MemoryRegistry, Registry};
 use tower::Layer;
 
 /// `curl` against the admin port: the status code and the body. It blocks its thread, so
@@ -159,4 +159,62 @@ async fn a_token_guards_everything_but_the_probes() {
     assert_eq!(curl(&format!("{admin}/services"), &["-H", "Authorization: Bearer s3cret"]).0, 200);
     assert_eq!(curl(&format!("{admin}/ready"), &[]).0, 200, "the refused /offline changed nothing");
     server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cluster_channel_reports_its_endpoints_and_discovery() {
+    let prometheus = rpc::metrics::install_prometheus().expect("the test binary's recorder");
+    let registry = Arc::new(MemoryRegistry::new());
+    let providers = [TestServer::start().await, TestServer::start().await];
+    for provider in &providers {
+        registry
+            .register(Instance::new("test.Echo", provider.addr.to_string()).version("1.0.0"))
+            .await
+            .expect("register");
+    }
+    let channel = rpc::Channel::builder().registry(registry.clone(), "test.Echo").build().expect("channel");
+    let directory = channel.directory().expect("a cluster channel").clone();
+    assert!(directory.wait_for(2, Duration::from_secs(5)).await);
+    assert!(rpc::metrics::observe_endpoints(&channel, Duration::from_millis(20)));
+    let client = EchoClient::new(channel);
+    for n in 0..10 {
+        assert_eq!(client.add(n, 1).await.expect("add"), n + 1);
+    }
+    // The observer's next tick, with a wide margin.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    let scrape = loop {
+        let scrape = prometheus.render();
+        let calls: f64 = scrape
+            .lines()
+            .filter(|l| l.starts_with("rpc_client_endpoint_calls_total{service=\"test.Echo\""))
+            .filter_map(|l| l.rsplit_once(' ')?.1.parse::<f64>().ok())
+            .sum();
+        if calls >= 10.0 || tokio::time::Instant::now() > deadline {
+            break scrape;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let echo = [("service", "test.Echo")];
+    assert_eq!(sample(&scrape, "rpc_client_endpoints", &echo), Some(2.0), "{scrape}");
+    assert_eq!(sample(&scrape, "rpc_registry_instances", &echo), Some(2.0), "{scrape}");
+    assert!(sample(&scrape, "rpc_registry_events_total", &echo).is_some_and(|n| n >= 1.0), "{scrape}");
+    assert!(sample(&scrape, "rpc_registry_subscriptions", &[]).is_some_and(|n| n >= 1.0), "{scrape}");
+    assert!(
+        sample(&scrape, "rpc_registry_last_update_timestamp_seconds", &echo).is_some_and(|t| t > 1.7e9),
+        "{scrape}"
+    );
+    for provider in &providers {
+        let labels = [("service", "test.Echo"), ("endpoint", &*provider.addr.to_string())];
+        assert_eq!(sample(&scrape, "rpc_client_endpoint_breaker_state", &labels), Some(0.0), "closed: {scrape}");
+        assert_eq!(sample(&scrape, "rpc_client_endpoint_connected", &labels), Some(1.0), "{scrape}");
+        assert_eq!(sample(&scrape, "rpc_client_endpoint_in_flight", &labels), Some(0.0), "{scrape}");
+    }
+    let calls: f64 = providers
+        .iter()
+        .filter_map(|p| {
+            let address = p.addr.to_string();
+            sample(&scrape, "rpc_client_endpoint_calls_total", &[("service", "test.Echo"), ("endpoint", &address)])
+        })
+        .sum();
+    assert_eq!(calls, 10.0, "every call was balanced to one of the two: {scrape}");
 }

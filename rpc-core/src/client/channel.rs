@@ -428,6 +428,12 @@ impl ChannelBuilder {
             group: self.group,
             protocol: self.protocol,
             source: self.source.unwrap_or_else(|| "discovery".into()).into(),
+            service: self
+                .discovers
+                .clone()
+                .or_else(|| self.service.map(|s| s.name.to_string()))
+                .unwrap_or_default()
+                .into(),
         };
         let core = Core::start(discover, directory_settings, settings, Budget::new(self.retry_budget));
         let failback = match self.cluster {

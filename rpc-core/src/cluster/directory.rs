@@ -1,7 +1,7 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Weak};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use arc_swap::ArcSwap;
 use futures_util::StreamExt;
@@ -32,6 +32,8 @@ pub(crate) struct DirectorySettings {
     pub(crate) protocol: Option<Protocol>,
     /// Where the endpoints come from, for errors: `the registry's "demo.Greeter"`.
     pub(crate) source: Arc<str>,
+    /// The service followed (the `service` label of discovery's metrics); may be empty.
+    pub(crate) service: Arc<str>,
 }
 
 /// The live endpoint set of a cluster channel. A task follows the discovery stream and, on
@@ -138,7 +140,13 @@ impl Directory {
         });
         let span = tracing::debug_span!("rpc.discovery");
         tokio::spawn(follow(Arc::downgrade(&directory), discover, stop).instrument(span));
+        metrics::gauge!("rpc_registry_subscriptions").increment(1.0);
         directory
+    }
+
+    /// The service it follows (empty for an unnamed endpoint list).
+    pub fn service(&self) -> &str {
+        &self.settings.service
     }
 
     /// The current snapshot, if discovery has delivered a first set (never waits).
@@ -211,6 +219,15 @@ impl Directory {
     /// Whether `set` would take away every endpoint the directory has now.
     fn would_empty(&self, set: &InstanceSet) -> bool {
         !self.snapshot.load().endpoints.is_empty() && !set.instances.iter().any(|i| self.accepts(i))
+    }
+
+    /// Counts a set discovery delivered, and when (`time() - …` in PromQL is its age).
+    fn record_event(&self, set: &InstanceSet) {
+        let service = self.settings.service.to_string();
+        metrics::counter!("rpc_registry_events_total", "service" => service.clone()).increment(1);
+        metrics::gauge!("rpc_registry_instances", "service" => service.clone()).set(set.instances.len() as f64);
+        let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+        metrics::gauge!("rpc_registry_last_update_timestamp_seconds", "service" => service).set(now.as_secs_f64());
     }
 
     fn apply(&self, set: InstanceSet) {
@@ -287,6 +304,7 @@ async fn follow(directory: Weak<Directory>, mut discover: Discover, stop: Cancel
             _ = stop.cancelled() => return,
             set = discover.next(), if !ended => match (set, directory.upgrade()) {
                 (Some(set), Some(d)) => {
+                    d.record_event(&set);
                     if d.would_empty(&set) {
                         // Keeps the first deadline: a stream of empty sets is applied in time.
                         let until = held_until.unwrap_or_else(|| Instant::now() + EMPTY_SET_GRACE);
@@ -298,6 +316,7 @@ async fn follow(directory: Weak<Directory>, mut discover: Discover, stop: Cancel
                     }
                 }
                 (None, _) => {
+                    metrics::counter!("rpc_registry_errors_total", "service" => discovered_service(&directory)).increment(1);
                     tracing::warn!("discovery ended; keeping the last endpoint set");
                     ended = true;
                 }
@@ -317,6 +336,11 @@ async fn follow(directory: Weak<Directory>, mut discover: Discover, stop: Cancel
     }
 }
 
+/// The service a directory follows, as its metrics name it.
+fn discovered_service(directory: &Weak<Directory>) -> String {
+    directory.upgrade().map(|d| d.settings.service.to_string()).unwrap_or_default()
+}
+
 /// Completes at `until`; never without one.
 async fn sleep_until_held(until: Option<Instant>) {
     match until {
@@ -328,4 +352,10 @@ async fn sleep_until_held(until: Option<Instant>) {
 /// Whether a provider registered that it serves TLS (Dubbo's `ssl-enabled=true`).
 fn advertises_tls(instance: &Instance) -> bool {
     instance.metadata.get("ssl-enabled").is_some_and(|value| value == "true")
+}
+
+impl Drop for Directory {
+    fn drop(&mut self) {
+        metrics::gauge!("rpc_registry_subscriptions").decrement(1.0);
+    }
 }

@@ -21,6 +21,13 @@
 //! `rpc_server_connections_refused_total` (over a connection limit) and the gauge
 //! `rpc_server_connections_open`.
 //!
+//! A consumer's cluster channel adds what it sees of each provider through
+//! [`observe_endpoints`] (breaker state, connected, in flight, calls balanced to it), and
+//! records on its own `rpc_client_retries_total`, `rpc_client_retry_budget_exhausted_total`
+//! and, for registry discovery, `rpc_registry_subscriptions`, `rpc_registry_events_total`,
+//! `rpc_registry_instances`, `rpc_registry_errors_total` and
+//! `rpc_registry_last_update_timestamp_seconds` (by `service`).
+//!
 //! [`MetricsLayer::dubbo_names`] records Apache Dubbo's names instead
 //! (`dubbo_provider_requests_total`, `dubbo_consumer_requests_succeed_total`, …, with
 //! `application_name`, `interface`, `method`, `group` and `version` labels), so dashboards
@@ -41,6 +48,7 @@
 //! ```
 
 mod code;
+mod endpoints;
 mod future;
 mod layer;
 mod names;
@@ -49,6 +57,7 @@ mod series;
 mod service;
 
 pub use code::ErrorCode;
+pub use endpoints::observe_endpoints;
 pub use future::MetricsFuture;
 pub use layer::MetricsLayer;
 pub use prometheus::{install_prometheus, prometheus_handle, PrometheusHandle};

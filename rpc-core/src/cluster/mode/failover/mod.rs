@@ -87,9 +87,13 @@ fn may_retry(core: &Core, request: &Request, status: Status, attempts: usize, re
         return Err(status);
     }
     if !core.budget.withdraw(clock::coarse()) {
+        metrics::counter!("rpc_client_retry_budget_exhausted_total", "service" => request.service().to_string())
+            .increment(1);
         let message = format!("{} (not retried: retry budget exhausted)", status.message());
         return Err(Status::new(status.code(), message));
     }
+    // Labelled by service only: a caller's method names are many, its services few.
+    metrics::counter!("rpc_client_retries_total", "service" => request.service().to_string()).increment(1);
     tracing::debug!(attempts, error = %status, "retrying on another endpoint");
     Ok(())
 }
