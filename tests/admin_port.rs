@@ -8,7 +8,7 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{EchoClient, EchoImpl, EchoServer, Probe, TestServer};
+use common::{EchoClient, TestServer};
 use futures_util::StreamExt;
 use rpc::metrics::MetricsLayer;
 use rpc::registry::{Instance, MemoryRegistry, Registry};
@@ -48,25 +48,12 @@ async fn listed(registry: &MemoryRegistry, address: &str) -> bool {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn probes_metrics_services_and_offline_over_curl() {
     let registry = Arc::new(MemoryRegistry::new());
-    let probe = Probe::default();
-    let bound = rpc::Server::builder()
-        .admin("127.0.0.1:0")
-        .layer(MetricsLayer::server())
-        .registry(registry.clone())
-        .add_service(EchoServer::new(EchoImpl { probe: probe.clone() }))
-        .bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let admin = format!("http://{}", bound.admin_addr().expect("an admin port"));
-    let server = TestServer::spawn(bound, probe);
+    let (server, admin) =
+        common::admin::provider_with_admin(|builder| builder.layer(MetricsLayer::server()).registry(registry.clone()))
+            .await;
     let address = server.addr.to_string();
 
     // Startup and readiness follow registration; liveness holds throughout.
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    while curl(&format!("{admin}/startup"), &[]).0 != 200 {
-        assert!(tokio::time::Instant::now() < deadline, "the provider never reported started");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
     assert_eq!(curl(&format!("{admin}/live"), &[]), (200, "live\n".into()));
     assert_eq!(curl(&format!("{admin}/ready"), &[]), (200, "ready\n".into()));
     assert!(listed(&registry, &address).await);
@@ -134,21 +121,7 @@ async fn probes_metrics_services_and_offline_over_curl() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_token_guards_everything_but_the_probes() {
-    let probe = Probe::default();
-    let bound = rpc::Server::builder()
-        .admin("127.0.0.1:0")
-        .admin_token("s3cret")
-        .add_service(EchoServer::new(EchoImpl { probe: probe.clone() }))
-        .bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let admin = format!("http://{}", bound.admin_addr().expect("an admin port"));
-    let server = TestServer::spawn(bound, probe);
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    while curl(&format!("{admin}/startup"), &[]).0 != 200 {
-        assert!(tokio::time::Instant::now() < deadline, "the provider never reported started");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let (server, admin) = common::admin::provider_with_admin(|builder| builder.admin_token("s3cret")).await;
     assert_eq!(curl(&format!("{admin}/ready"), &[]).0, 200, "probes need no token");
     for path in ["/metrics", "/services", "/offline"] {
         let (code, body) = curl(&format!("{admin}{path}"), &[]);

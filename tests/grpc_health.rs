@@ -9,44 +9,13 @@ use std::process::Stdio;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{EchoImpl, EchoServer, Probe, TestServer};
+use common::TestServer;
 use rpc::registry::MemoryRegistry;
 use tokio::io::{AsyncBufReadExt, BufReader};
 
 async fn provider(grace: Duration) -> (TestServer, String) {
-    let probe = Probe::default();
-    let bound = rpc::Server::builder()
-        .admin("127.0.0.1:0")
-        .registry(Arc::new(MemoryRegistry::new()))
-        .shutdown_grace(grace)
-        .add_service(EchoServer::new(EchoImpl { probe: probe.clone() }))
-        .bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let admin = format!("http://{}", bound.admin_addr().expect("an admin port"));
-    let server = TestServer::spawn(bound, probe);
-    assert!(wait_started(&admin).await, "the provider reports started");
-    (server, admin)
-}
-
-/// Waits until `/startup` answers 200 (a plain HTTP/1.1 GET over a socket).
-async fn wait_started(admin: &str) -> bool {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let host = admin.trim_start_matches("http://").to_string();
-    for _ in 0..500 {
-        if let Ok(mut stream) = tokio::net::TcpStream::connect(&host).await {
-            let request = format!("GET /startup HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
-            if stream.write_all(request.as_bytes()).await.is_ok() {
-                let mut reply = String::new();
-                let _ = stream.read_to_string(&mut reply).await;
-                if reply.starts_with("HTTP/1.1 200") {
-                    return true;
-                }
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    false
+    let registry = Arc::new(MemoryRegistry::new());
+    common::admin::provider_with_admin(|builder| builder.registry(registry).shutdown_grace(grace)).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

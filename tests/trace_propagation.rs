@@ -50,14 +50,19 @@ fn find<'a>(spans: &'a [SpanData], name: &str, kind: SpanKind) -> &'a SpanData {
     })
 }
 
-#[tokio::test]
-async fn one_trace_spans_consumer_provider_a_and_provider_b() {
+/// An OpenTelemetry SDK recording into memory, as this thread's subscriber. The tests' runtime
+/// is single-threaded, so every task they spawn sees it.
+fn traced() -> (InMemorySpanExporter, SdkTracerProvider, tracing::subscriber::DefaultGuard) {
     let exporter = InMemorySpanExporter::default();
     let provider = SdkTracerProvider::builder().with_simple_exporter(exporter.clone()).build();
     let subscriber =
         tracing_subscriber::registry().with(tracing_opentelemetry::layer().with_tracer(provider.tracer("test")));
-    // One thread (the test's runtime is single-threaded): every task sees this subscriber.
-    let _subscriber = tracing::subscriber::set_default(subscriber);
+    (exporter, provider, tracing::subscriber::set_default(subscriber))
+}
+
+#[tokio::test]
+async fn one_trace_spans_consumer_provider_a_and_provider_b() {
+    let (exporter, provider, _subscriber) = traced();
 
     let b = rpc::Server::builder()
         .layer(TraceLayer::server())
@@ -126,11 +131,7 @@ async fn one_trace_spans_consumer_provider_a_and_provider_b() {
 
 #[tokio::test]
 async fn a_failed_call_marks_both_spans() {
-    let exporter = InMemorySpanExporter::default();
-    let provider = SdkTracerProvider::builder().with_simple_exporter(exporter.clone()).build();
-    let subscriber =
-        tracing_subscriber::registry().with(tracing_opentelemetry::layer().with_tracer(provider.tracer("test")));
-    let _subscriber = tracing::subscriber::set_default(subscriber);
+    let (exporter, provider, _subscriber) = traced();
     let server = rpc::Server::builder()
         .layer(TraceLayer::server())
         .add_service(EchoServer::new(EchoImpl { probe: Probe::default() }))

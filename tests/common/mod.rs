@@ -11,6 +11,7 @@ use rpc::{CallContext, Status};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+pub mod admin;
 pub mod greeter;
 pub mod greetings;
 pub mod h2;

@@ -1,6 +1,6 @@
 use tower::BoxError;
 
-use crate::{Code, Status};
+use crate::{Code, Response, Status};
 
 /// The status code a failed call counts under: what a service's error says it is.
 pub trait ErrorCode {
@@ -27,6 +27,15 @@ impl ErrorCode for BoxError {
         } else {
             Code::Internal
         }
+    }
+}
+
+/// The code a call ended with: its error's, or for a reply a cluster mode swallowed, the
+/// swallowed error's; `OK` otherwise.
+pub(crate) fn of_outcome<E: ErrorCode>(outcome: &Result<Response, E>) -> Code {
+    match outcome {
+        Ok(response) => response.swallowed.as_ref().map_or(Code::Ok, |status| status.code()),
+        Err(error) => error.error_code(),
     }
 }
 

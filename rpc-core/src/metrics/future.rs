@@ -37,11 +37,7 @@ where
         let this = self.project();
         let outcome = ready!(this.inner.poll(cx));
         if let Some(mut in_flight) = this.in_flight.take() {
-            let code = match &outcome {
-                Ok(response) => response.swallowed.as_ref().map_or(Code::Ok, |status| status.code()),
-                Err(error) => error.error_code(),
-            };
-            in_flight.finish(code);
+            in_flight.finish(super::of_outcome(&outcome));
         }
         Poll::Ready(outcome)
     }

@@ -56,6 +56,7 @@ mod prometheus;
 mod series;
 mod service;
 
+pub(crate) use code::of_outcome;
 pub use code::ErrorCode;
 pub use endpoints::observe_endpoints;
 pub use future::MetricsFuture;

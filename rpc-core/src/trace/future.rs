@@ -52,10 +52,7 @@ where
         let mut this = self.project();
         let outcome = ready!(this.inner.as_mut().poll(cx));
         let span = this.inner.span();
-        let code = match &outcome {
-            Ok(response) => response.swallowed.as_ref().map_or(Code::Ok, |status| status.code()),
-            Err(error) => error.error_code(),
-        };
+        let code = crate::metrics::of_outcome(&outcome);
         span.record("rpc.grpc.status_code", code as i64);
         if is_error(code, *this.server) {
             span.record("otel.status_code", "error");

@@ -48,43 +48,31 @@ where
 
     fn call(&mut self, mut request: Request) -> Self::Future {
         let name = format!("{}/{}", request.service(), request.method());
-        let span = match self.side {
+        let (kind, protocol) = match self.side {
+            Side::Server => ("server", request.connection().map_or(Protocol::Binary, |c| c.protocol)),
+            Side::Client { protocol } => ("client", protocol),
+        };
+        let span = tracing::info_span!(
+            "rpc.call",
+            otel.name = %name,
+            otel.kind = kind,
+            rpc.system = system(protocol),
+            rpc.service = %request.service(),
+            rpc.method = %request.method(),
+            rpc.grpc.status_code = Empty,
+            otel.status_code = Empty,
+            otel.status_message = Empty,
+        );
+        match self.side {
             Side::Server => {
-                let protocol = request.connection().map_or(Protocol::Binary, |c| c.protocol);
-                let span = tracing::info_span!(
-                    "rpc.server",
-                    otel.name = %name,
-                    otel.kind = "server",
-                    rpc.system = system(protocol),
-                    rpc.service = %request.service(),
-                    rpc.method = %request.method(),
-                    rpc.grpc.status_code = Empty,
-                    otel.status_code = Empty,
-                    otel.status_message = Empty,
-                );
                 // The caller's span, or none: a call that brings no trace starts one, rather
                 // than joining the spans of the connection it came on. Fails only without
                 // an OpenTelemetry layer, where there is no trace to join.
                 let parent = propagation::extract(request.attachments()).unwrap_or_default();
                 let _ = span.set_parent(parent);
-                span
             }
-            Side::Client { protocol } => {
-                let span = tracing::info_span!(
-                    "rpc.client",
-                    otel.name = %name,
-                    otel.kind = "client",
-                    rpc.system = system(protocol),
-                    rpc.service = %request.service(),
-                    rpc.method = %request.method(),
-                    rpc.grpc.status_code = Empty,
-                    otel.status_code = Empty,
-                    otel.status_message = Empty,
-                );
-                propagation::inject(&span.context(), request.attachments_mut());
-                span
-            }
-        };
+            Side::Client { .. } => propagation::inject(&span.context(), request.attachments_mut()),
+        }
         let call = span.in_scope(|| self.inner.call(request));
         TraceFuture::new(call.instrument(span), matches!(self.side, Side::Server))
     }
