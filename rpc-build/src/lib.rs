@@ -53,19 +53,18 @@ pub fn compile_with_config(
     protos: &[impl AsRef<Path>],
     includes: &[impl AsRef<Path>],
 ) -> io::Result<()> {
-    let out_dir = std::env::var_os("OUT_DIR")
-        .ok_or_else(|| io::Error::other("OUT_DIR is not set: call rpc_build from a build script"))?;
-    // Replaces a path set in `config`: the generated constant names this file.
-    config.file_descriptor_set_path(Path::new(&out_dir).join(DESCRIPTOR_SET_FILE));
-    config.service_generator(Box::new(RpcServices));
-    config.compile_protos(protos, includes)
+    let descriptors = config.load_fds(protos, includes)?;
+    let descriptor_set = prost::Message::encode_to_vec(&descriptors);
+    config.service_generator(Box::new(RpcServices { descriptor_set }));
+    config.compile_fds(descriptors)
 }
 
-/// Where in `OUT_DIR` the descriptor set goes.
-const DESCRIPTOR_SET_FILE: &str = "rpc_file_descriptor_set.bin";
-
-/// Writes each service as an `#[rpc::service]` trait.
-struct RpcServices;
+/// Writes each service as an `#[rpc::service]` trait, and each package's
+/// `FILE_DESCRIPTOR_SET`.
+struct RpcServices {
+    /// The build's `FileDescriptorSet`, serialized.
+    descriptor_set: Vec<u8>,
+}
 
 impl ServiceGenerator for RpcServices {
     fn generate(&mut self, service: Service, buf: &mut String) {
@@ -83,15 +82,18 @@ impl ServiceGenerator for RpcServices {
         buf.push_str("}\n");
     }
 
+    /// The set goes into the code itself rather than a file beside it, so the generated
+    /// code compiles wherever it is put (a `config.out_dir` under `src/`, checked in).
     fn finalize_package(&mut self, _package: &str, buf: &mut String) {
         buf.push_str(
             "/// The compiled descriptors of this build's `.proto` files, imports included: what\n\
              /// `rpc::ServerBuilder::grpc_reflection` serves.\n",
         );
-        let _ = writeln!(
-            buf,
-            "pub const FILE_DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!(\"OUT_DIR\"), \"/{DESCRIPTOR_SET_FILE}\"));"
-        );
+        buf.push_str("pub const FILE_DESCRIPTOR_SET: &[u8] = b\"");
+        for byte in &self.descriptor_set {
+            let _ = write!(buf, "\\x{byte:02x}");
+        }
+        buf.push_str("\";\n");
     }
 }
 

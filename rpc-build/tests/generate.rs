@@ -33,6 +33,13 @@ fn a_unary_service_becomes_an_rpc_service_trait() {
     assert!(generated.contains(r#"#[rpc(name = "Say", idempotent)]"#), "{generated}");
     assert!(generated.contains(r#"#[rpc(name = "Shout")]"#), "{generated}");
     assert!(generated.contains("async fn say(&self, request: Word) -> ::core::result::Result<Word, ::rpc::Status>;"));
+    // The descriptors, in the code itself: `unary.proto` is in them.
+    let set = generated.split("pub const FILE_DESCRIPTOR_SET: &[u8] = b\"").nth(1).expect("the descriptor set");
+    let set = set.split('"').next().expect("its end");
+    let bytes: Vec<u8> =
+        set.split("\\x").skip(1).map(|hex| u8::from_str_radix(hex, 16).expect("two hex digits")).collect();
+    let needle = b"unary.proto";
+    assert!(bytes.windows(needle.len()).any(|w| w == needle), "{} bytes", bytes.len());
 }
 
 #[test]
