@@ -177,7 +177,8 @@ impl<L> ServerBuilder<L> {
     }
 
     /// Requires `Authorization: Bearer <token>` on every admin path but the probes
-    /// (`/live`, `/ready`, `/startup`), as Dubbo's QoS leaves only those public.
+    /// (`/live`, `/ready`, `/startup`), as Dubbo's QoS leaves only those public. Without a
+    /// call to [`admin`](Self::admin) it turns the admin port on at `127.0.0.1:22222`.
     pub fn admin_token(mut self, token: impl Into<String>) -> Self {
         let admin = self.admin.get_or_insert_with(|| AdminConfig { address: "127.0.0.1:22222".into(), token: None });
         admin.token = Some(token.into());

@@ -118,8 +118,7 @@ where
                 return reply;
             }
         };
-        let compressor =
-            compression.filter(|c| compression::accepted_by(&parts.headers, Some(c.compression)).is_some());
+        let compressor = compression.filter(|c| compression::accepts(&parts.headers, c.compression));
         let mut request = match request_head(&parts, serialization) {
             Ok(request) => request,
             Err(status) => return trailers_only(serialization, &status),
